@@ -1,0 +1,239 @@
+"""Cards: the card types and their prices and designs, the producers, and the cards.
+
+A card outlives its order: it keeps everything needed to print and check it (holder,
+employer, photo) so that an order can be deleted or anonymised without touching the card.
+"""
+
+from __future__ import annotations
+
+import datetime
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from hmsportal.storage import encrypted_storage
+
+
+class CardType(models.Model):
+    """A kind of HMS card (construction, cleaning, …): the scheme keeps widening, so data."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name_nb = models.CharField(_("name (bokmål)"), max_length=100)
+    name_en = models.CharField(_("name (English)"), max_length=100)
+    requires_cleaning_approval = models.BooleanField(
+        _("requires approval in Renholdsregisteret"), default=False
+    )
+    requires_residence_permit = models.BooleanField(
+        _("requires a work permit for workers from outside the EEA"), default=False
+    )
+    is_orderable = models.BooleanField(_("can be ordered"), default=True)
+
+    class Meta:
+        verbose_name = _("card type")
+        verbose_name_plural = _("card types")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name_nb
+
+    def name(self, language: str | None) -> str:
+        return self.name_en if (language or "").startswith("en") else self.name_nb
+
+
+class CardPrice(models.Model):
+    """A card type's price from a date, including VAT, excluding postage."""
+
+    card_type = models.ForeignKey(CardType, on_delete=models.CASCADE, related_name="prices")
+    effective_from = models.DateField(_("effective from"))
+    price_incl_vat = models.DecimalField(_("price incl. VAT (NOK)"), max_digits=10, decimal_places=2)
+    vat_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2, default=0.25)
+
+    class Meta:
+        verbose_name = _("card price")
+        verbose_name_plural = _("card prices")
+        ordering = ["card_type", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card_type", "effective_from"],
+                name="cards_price_one_per_day",
+                violation_error_message=_("The card type already has a price from this date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price_incl_vat__gte=0),
+                name="cards_price_not_negative",
+                violation_error_message=_("A price cannot be negative."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_type.code} {self.price_incl_vat} from {self.effective_from}"
+
+
+class CardDesign(models.Model):
+    """A printed design of a card type, in force from a date (seed page: new design 2020)."""
+
+    class Template(models.TextChoices):
+        DESIGN_2018 = "cards/pdf/design_2018.html", _("Design 2018–2019")
+        DESIGN_2020 = "cards/pdf/design_2020.html", _("Design from 2020")
+
+    card_type = models.ForeignKey(CardType, on_delete=models.CASCADE, related_name="designs")
+    name = models.CharField(_("name"), max_length=100)
+    template = models.CharField(_("template"), max_length=100, choices=Template.choices)
+    effective_from = models.DateField(_("effective from"))
+
+    class Meta:
+        verbose_name = _("card design")
+        verbose_name_plural = _("card designs")
+        ordering = ["card_type", "-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["card_type", "effective_from"],
+                name="cards_design_one_per_day",
+                violation_error_message=_("The card type already has a design from this date."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.card_type.code}: {self.name}"
+
+
+class Producer(models.Model):
+    """The card producer in force from a moment (seed page: IDEMIA, then Evry from 2 January)."""
+
+    name = models.CharField(_("name"), max_length=200)
+    orgnr = models.CharField(_("organisation number"), max_length=9, blank=True)
+    effective_from = models.DateTimeField(_("effective from"), unique=True)
+
+    class Meta:
+        verbose_name = _("card producer")
+        verbose_name_plural = _("card producers")
+        ordering = ["-effective_from"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class OrderingBlackout(models.Model):
+    """A window in which no cards can be ordered (seed page: 19 December to 2 January)."""
+
+    starts_at = models.DateTimeField(_("starts"))
+    ends_at = models.DateTimeField(_("ends"))
+    message_nb = models.CharField(_("message (bokmål)"), max_length=300, blank=True)
+    message_en = models.CharField(_("message (English)"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("ordering blackout")
+        verbose_name_plural = _("ordering blackouts")
+        ordering = ["starts_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(ends_at__gt=models.F("starts_at")),
+                name="cards_blackout_ends_after_start",
+                violation_error_message=_("A blackout must end after it starts."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M}"
+
+
+class Card(models.Model):
+    """An HMS card: one holder, one employer, one card type, a number and a life."""
+
+    class State(models.TextChoices):
+        APPROVED = "approved", _("Approved, waiting for production")
+        IN_PRODUCTION = "in_production", _("In production")
+        SHIPPED = "shipped", _("Shipped")
+        ACTIVE = "active", _("Active")
+        INVALID = "invalid", _("Invalid")
+        REVOKED = "revoked", _("Revoked")
+        EXPIRED = "expired", _("Expired")
+
+    # States in which the card has been issued and counts as valid (within valid_until).
+    VALID_STATES = (State.APPROVED, State.IN_PRODUCTION, State.SHIPPED, State.ACTIVE)
+    # States the register re-check looks at.
+    CHECKED_STATES = (*VALID_STATES, State.INVALID)
+
+    number = models.CharField(_("card number"), max_length=12, unique=True)
+    card_type = models.ForeignKey(CardType, on_delete=models.PROTECT, related_name="cards")
+    state = models.CharField(_("state"), max_length=20, choices=State.choices, db_index=True)
+
+    holder_national_id = models.CharField(_("holder's identity number"), max_length=11, db_index=True)
+    holder_first_name = models.CharField(_("first name"), max_length=100)
+    holder_last_name = models.CharField(_("last name"), max_length=100)
+    holder_birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    photo = models.FileField(
+        _("photo"), storage=encrypted_storage, upload_to="cards/photos/", blank=True
+    )
+
+    # The unit where the employment is registered (may be a sub-unit) and its main unit,
+    # whose name and number are printed on the card.
+    workplace_orgnr = models.CharField(_("workplace organisation number"), max_length=9)
+    employer_orgnr = models.CharField(_("employer organisation number"), max_length=9, db_index=True)
+    employer_name = models.CharField(_("employer"), max_length=300)
+
+    issuer_name = models.CharField(_("issuer"), max_length=200)
+    design = models.ForeignKey(CardDesign, on_delete=models.PROTECT, null=True, blank=True)
+    issued_on = models.DateField(_("issued"))
+    valid_until = models.DateField(_("valid until"))
+    reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
+    checked_at = models.DateTimeField(_("last register check"), null=True, blank=True)
+    pdf = models.FileField(_("card PDF"), storage=encrypted_storage, upload_to="cards/pdf/", blank=True)
+    imported = models.BooleanField(_("imported from the previous producer"), default=False)
+    replaces = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("card")
+        verbose_name_plural = _("cards")
+        ordering = ["-created_at"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_until__gte=models.F("issued_on")),
+                name="cards_card_valid_after_issue",
+                violation_error_message=_("A card cannot expire before it is issued."),
+            ),
+        ]
+        indexes = [models.Index(fields=["state", "employer_orgnr"])]
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def holder_name(self) -> str:
+        return f"{self.holder_first_name} {self.holder_last_name}"
+
+    def status_on(self, day: datetime.date) -> str:
+        """valid, invalid, expired or revoked on the given day."""
+        if self.state == self.State.REVOKED:
+            return "revoked"
+        if self.state == self.State.EXPIRED or day > self.valid_until:
+            return "expired"
+        if self.state == self.State.INVALID:
+            return "invalid"
+        return "valid"
+
+
+class CardTransition(models.Model):
+    """One step in a card's life: who moved it, when and why."""
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="transitions")
+    from_state = models.CharField(max_length=20, blank=True)
+    to_state = models.CharField(max_length=20)
+    at = models.DateTimeField(auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+    reason = models.CharField(_("reason"), max_length=300, blank=True)
+
+    class Meta:
+        verbose_name = _("card transition")
+        verbose_name_plural = _("card transitions")
+        ordering = ["at", "pk"]
+
+    def __str__(self) -> str:
+        return f"{self.card_id}: {self.from_state or '∅'} → {self.to_state}"

@@ -1,0 +1,25 @@
+"""The Celery application: register checks and card PDFs run on its workers."""
+
+import os
+
+from celery import Celery
+from celery.schedules import crontab
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hmsportal.settings")
+
+app = Celery("hmsportal")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()
+
+app.conf.beat_schedule = {
+    # The whole card population is re-checked at night, when the registers are quiet.
+    "recheck-cards-nightly": {
+        "task": "cards.recheck_all_cards",
+        "schedule": crontab(hour=2, minute=15),
+    },
+    # Order lines waiting for Aa-registeret to show a new employment are retried daily.
+    "recheck-awaiting-order-lines": {
+        "task": "orders.recheck_awaiting_order_lines",
+        "schedule": crontab(hour=6, minute=0),
+    },
+}

@@ -1,0 +1,56 @@
+"""Reads of the registers that pages and tasks share."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from registry.clients import business_register, employment_register
+from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts
+from registry.models import CleaningApproval, RegisterLookup, StaffingApproval
+
+# The roles that may act for a unit (REGISTERS.md: what Norwegian public services accept).
+KEY_ROLE_CODES = ("DAGL", "LEDE", "INNH", "KOMP", "DTPR", "DTSO", "BEST", "REPR")
+
+
+def organisations_where_key_role(*, national_id: str) -> list[str]:
+    """Main units the person may act for through a role in Enhetsregisteret."""
+    return business_register().organisations_with_role(national_id, KEY_ROLE_CODES)
+
+
+def organisation_get(*, orgnr: str) -> OrganisationFacts | None:
+    return business_register().organisations([orgnr]).get(orgnr)
+
+
+def organisations_get(*, orgnrs: Iterable[str]) -> dict[str, OrganisationFacts]:
+    return business_register().organisations(orgnrs)
+
+
+def sub_units_list(*, main_orgnr: str) -> list[OrganisationFacts]:
+    return business_register().sub_units(main_orgnr)
+
+
+def employees_list(*, main_orgnr: str) -> list[EmployeeListing]:
+    """Active and future employments with the unit and its sub-units, from Aa-registeret."""
+    return employment_register().employees(main_orgnr)
+
+
+def cleaning_statuses(*, orgnrs: Iterable[str]) -> dict[str, CleaningStatus]:
+    """Renholdsregisteret status by main unit (sub-units follow their main unit)."""
+    return {
+        orgnr: CleaningStatus(status)
+        for orgnr, status in CleaningApproval.objects.filter(orgnr__in=list(orgnrs)).values_list(
+            "orgnr", "status"
+        )
+    }
+
+
+def staffing_approvals(*, orgnrs: Iterable[str]) -> dict[str, bool]:
+    """Bemanningsforetaksregisteret approval by unit."""
+    return dict(
+        StaffingApproval.objects.filter(orgnr__in=list(orgnrs)).values_list("orgnr", "approved")
+    )
+
+
+def lookups_for(*, keys: Iterable[str], limit: int = 50) -> list[RegisterLookup]:
+    """The latest register lookups about these organisations and persons."""
+    return list(RegisterLookup.objects.filter(key__in=list(keys)).order_by("-at")[:limit])
