@@ -237,3 +237,53 @@ class CardTransition(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_id}: {self.from_state or '∅'} → {self.to_state}"
+
+
+class PrintBatch(models.Model):
+    """Cards sent to the producer together: one PDF, one shipment."""
+
+    class State(models.TextChoices):
+        RENDERING = "rendering", _("Rendering")
+        READY = "ready", _("Ready for printing")
+        FAILED = "failed", _("Rendering failed")
+        SHIPPED = "shipped", _("Shipped")
+
+    producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="batches")
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RENDERING)
+    cards = models.ManyToManyField(Card, related_name="print_batches")
+    pdf = models.FileField(_("batch PDF"), storage=encrypted_storage, upload_to="cards/batches/", blank=True)
+    progress_done = models.PositiveIntegerField(default=0)
+    progress_total = models.PositiveIntegerField(default=0)
+    tracking_reference = models.CharField(_("tracking reference"), max_length=100, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    shipped_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("print batch")
+        verbose_name_plural = _("print batches")
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.producer} ({self.state})"
+
+
+class ApiClient(models.Model):
+    """A site-registration system with an API key and its own rate limit."""
+
+    name = models.CharField(_("name"), max_length=200)
+    key_prefix = models.CharField(max_length=8, unique=True)
+    # SHA-256 of the whole key; the key itself is shown once, when created.
+    key_hash = models.CharField(max_length=64, unique=True)
+    lookups_per_minute = models.PositiveIntegerField(_("lookups per minute"), default=600)
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("API client")
+        verbose_name_plural = _("API clients")
+
+    def __str__(self) -> str:
+        return self.name

@@ -1,0 +1,57 @@
+"""Shared test set-up.
+
+Tests run on whatever database the environment names (SQLite by default, PostgreSQL in CI).
+Tests marked `services` need PostgreSQL, Redis or a Celery worker: without them they skip,
+and under REQUIRE_SERVICES=1 they fail instead, so CI cannot go green by skipping them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from django.conf import settings
+
+from hmsportal.celery import app as celery_app
+
+REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+
+
+def services_missing(reason: str) -> None:
+    """Skip, or fail under REQUIRE_SERVICES=1, when a needed service is not there."""
+    if REQUIRE_SERVICES:
+        pytest.fail(f"REQUIRE_SERVICES=1 but {reason}")
+    pytest.skip(reason)
+
+
+@pytest.fixture(autouse=True)
+def _eager_celery_and_private_media(tmp_path, settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """Tasks run in-process unless a test starts a real worker; files go to a temp folder."""
+    settings.MEDIA_ROOT = tmp_path / "media"
+    previous = celery_app.conf.task_always_eager
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+    yield
+    celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture
+def postgres_required() -> None:
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        services_missing("this test needs PostgreSQL (set DATABASE_URL=postgres://…)")
+
+
+@pytest.fixture
+def redis_url() -> str:
+    url = os.environ.get("REDIS_URL") or os.environ.get("CELERY_BROKER_URL")
+    if not url:
+        services_missing("this test needs Redis (set REDIS_URL=redis://…)")
+        raise AssertionError("unreachable")
+    import redis
+
+    try:
+        redis.Redis.from_url(url, socket_connect_timeout=2).ping()
+    except redis.RedisError as error:
+        services_missing(f"Redis at {url} does not answer: {error}")
+    return url
