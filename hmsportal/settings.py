@@ -219,3 +219,7 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
 }
+
+# --- Ordering. An order line that fails only because Aa-registeret does not show the new
+# employment yet is re-checked daily for this many days before it is rejected.
+ORDER_AWAIT_REGISTRATION_DAYS: int = env.int("ORDER_AWAIT_REGISTRATION_DAYS", default=14)

@@ -13,7 +13,13 @@ from dataclasses import dataclass
 
 from django.utils.translation import get_language
 
-from registry.facts import EmploymentFacts, RegisterFacts, Requirements
+from registry.facts import (
+    EmploymentFacts,
+    OrganisationFacts,
+    PersonFacts,
+    RegisterFacts,
+    Requirements,
+)
 
 # Ordering: a card may be ordered for a pre-registered employment starting within this many
 # days (seed page, "Nye arbeidstakere?").
@@ -171,6 +177,8 @@ class Verdict:
     # The latest date a card issued today may be valid until; None when not eligible.
     valid_until: datetime.date | None
     employment: EmploymentFacts | None = None
+    person: PersonFacts | None = None
+    employer: OrganisationFacts | None = None
 
     @property
     def reason_codes(self) -> list[str]:
@@ -285,6 +293,8 @@ def evaluate(
             reasons=tuple(Reason(code) for code in codes),
             valid_until=None,
             employment=employment,
+            person=person,
+            employer=main,
         )
 
     # Rule 1: at most two years, never past a known employment end or permit end.
@@ -295,4 +305,11 @@ def evaluate(
     if permit_cap is not None:
         caps.append(permit_cap)
     valid_until = max(min(caps), start)
-    return Verdict(eligible=True, reasons=(), valid_until=valid_until, employment=employment)
+    return Verdict(
+        eligible=True,
+        reasons=(),
+        valid_until=valid_until,
+        employment=employment,
+        person=person,
+        employer=main,
+    )

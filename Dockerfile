@@ -1,0 +1,26 @@
+# hmsportal image: the same image runs the web server, the Celery worker and beat.
+FROM python:3.11-slim-bookworm
+
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
+WORKDIR /app
+COPY scripts/system-packages.txt scripts/system-packages.txt
+RUN apt-get update \
+ && grep -v '^\s*#' scripts/system-packages.txt | grep -v -e python3-venv -e poppler-utils -e libzbar0 \
+    | xargs apt-get install -y --no-install-recommends \
+ && rm -rf /var/lib/apt/lists/*
+COPY pyproject.toml ./
+COPY hmsportal hmsportal
+COPY registry registry
+COPY cards cards
+COPY orders orders
+COPY templates templates
+COPY static static
+COPY locale locale
+COPY manage.py ./
+RUN pip install . \
+ && DEBUG=1 python manage.py collectstatic --noinput \
+ && useradd --system --uid 1000 --home /app hmsportal \
+ && mkdir -p /app/var && chown hmsportal /app/var
+USER hmsportal
+EXPOSE 8000
+CMD ["gunicorn", "hmsportal.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

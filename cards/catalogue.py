@@ -1,0 +1,65 @@
+"""Reads of the card catalogue: card types, prices, designs, producers and blackouts.
+
+Everything here changes over time and is data with effective dates (DOMAIN.md).
+"""
+
+from __future__ import annotations
+
+import datetime
+from decimal import Decimal
+
+from django.db.models import QuerySet
+
+from cards.models import CardDesign, CardPrice, CardType, OrderingBlackout, Producer
+from registry.facts import Requirements
+
+
+class NoPriceError(LookupError):
+    """The card type has no price in force: it cannot be ordered."""
+
+
+def orderable_card_types() -> QuerySet[CardType]:
+    return CardType.objects.filter(is_orderable=True).order_by("code")
+
+
+def requirements_for(card_type: CardType) -> Requirements:
+    return Requirements(
+        cleaning_approval=card_type.requires_cleaning_approval,
+        residence_permit=card_type.requires_residence_permit,
+    )
+
+
+def price_on(card_type: CardType, day: datetime.date) -> Decimal:
+    price = (
+        CardPrice.objects.filter(card_type=card_type, effective_from__lte=day)
+        .order_by("-effective_from")
+        .values_list("price_incl_vat", flat=True)
+        .first()
+    )
+    if price is None:
+        raise NoPriceError(card_type.code)
+    return price
+
+
+def design_in_force(card_type: CardType, day: datetime.date) -> CardDesign | None:
+    return (
+        CardDesign.objects.filter(card_type=card_type, effective_from__lte=day)
+        .order_by("-effective_from")
+        .first()
+    )
+
+
+def producer_at(moment: datetime.datetime) -> Producer | None:
+    return Producer.objects.filter(effective_from__lte=moment).order_by("-effective_from").first()
+
+
+def blackout_at(moment: datetime.datetime) -> OrderingBlackout | None:
+    """The ordering blackout in force at the moment, if any."""
+    return OrderingBlackout.objects.filter(starts_at__lte=moment, ends_at__gt=moment).first()
+
+
+def blackouts_upcoming(moment: datetime.datetime, days: int = 60) -> QuerySet[OrderingBlackout]:
+    """Blackouts in force now or starting soon, for the ordering pages."""
+    return OrderingBlackout.objects.filter(
+        ends_at__gt=moment, starts_at__lte=moment + datetime.timedelta(days=days)
+    ).order_by("starts_at")

@@ -1,0 +1,280 @@
+"""Writes of the card's life: issue, state transitions, PDF rendering and re-checks."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from cards import catalogue
+from cards.models import Card, CardTransition, CardType
+from cards.numbers import card_number_new
+from hmsportal.models import User
+from registry.facts import RegisterUnavailable
+from registry.rules import Purpose, Verdict
+from registry.services import CheckSubject, register_check_many
+
+logger = logging.getLogger(__name__)
+
+S = Card.State
+# The card's state machine (issue: ordered → approved → in production → shipped → active;
+# active ↔ invalid; any live card → revoked or expired).
+ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
+    S.APPROVED: frozenset({S.IN_PRODUCTION, S.INVALID, S.REVOKED, S.EXPIRED}),
+    S.IN_PRODUCTION: frozenset({S.SHIPPED, S.INVALID, S.REVOKED, S.EXPIRED}),
+    S.SHIPPED: frozenset({S.ACTIVE, S.INVALID, S.REVOKED, S.EXPIRED}),
+    S.ACTIVE: frozenset({S.INVALID, S.REVOKED, S.EXPIRED}),
+    S.INVALID: frozenset({S.APPROVED, S.IN_PRODUCTION, S.SHIPPED, S.ACTIVE, S.REVOKED, S.EXPIRED}),
+    S.REVOKED: frozenset(),
+    S.EXPIRED: frozenset(),
+}
+_NUMBER_ATTEMPTS = 8
+
+
+class TransitionNotAllowed(ValueError):
+    """The card cannot move from its state to the one asked for."""
+
+
+@dataclass(frozen=True)
+class Holder:
+    """The person a card is issued to, as the registers show them."""
+
+    national_id: str
+    first_name: str
+    last_name: str
+    birth_date: datetime.date | None
+
+
+def _transition_entry(
+    card: Card, to_state: str, *, actor: User | None, reason: str
+) -> CardTransition:
+    return CardTransition(
+        card=card, from_state=card.state, to_state=to_state, actor=actor, reason=reason[:300]
+    )
+
+
+@transaction.atomic
+def card_transition(*, card: Card, to_state: str, actor: User | None, reason: str) -> Card:
+    """Move a card to another state and record who, when and why."""
+    card = Card.objects.select_for_update().get(pk=card.pk)
+    if to_state not in ALLOWED_TRANSITIONS[card.state]:
+        raise TransitionNotAllowed(f"{card.state} → {to_state}")
+    _transition_entry(card, to_state, actor=actor, reason=reason).save()
+    card.state = to_state
+    card.save(update_fields=["state"])
+    return card
+
+
+@transaction.atomic
+def card_issue(
+    *,
+    card_type: CardType,
+    holder: Holder,
+    workplace_orgnr: str,
+    employer_orgnr: str,
+    employer_name: str,
+    valid_until: datetime.date,
+    photo: bytes,
+    actor: User | None,
+    issued_on: datetime.date | None = None,
+) -> Card:
+    """Issue an approved card (the register check passed) and queue its PDF."""
+    issued_on = issued_on or timezone.localdate()
+    producer = catalogue.producer_at(timezone.now())
+    card = Card(
+        card_type=card_type,
+        state=Card.State.APPROVED,
+        holder_national_id=holder.national_id,
+        holder_first_name=holder.first_name,
+        holder_last_name=holder.last_name,
+        holder_birth_date=holder.birth_date,
+        workplace_orgnr=workplace_orgnr,
+        employer_orgnr=employer_orgnr,
+        employer_name=employer_name,
+        issuer_name=producer.name if producer else "Arbeidstilsynet",
+        design=catalogue.design_in_force(card_type, issued_on),
+        issued_on=issued_on,
+        valid_until=valid_until,
+        checked_at=timezone.now(),
+    )
+    _save_with_fresh_number(card)
+    if photo:
+        card.photo.save(f"{card.number}.jpg", ContentFile(photo), save=False)
+        card.save(update_fields=["photo"])
+    CardTransition.objects.create(
+        card=card, from_state="", to_state=Card.State.APPROVED, actor=actor,
+        reason="register check passed",
+    )
+    from cards.tasks import render_card_pdf
+
+    transaction.on_commit(lambda: render_card_pdf.delay(card_id=card.pk))
+    return card
+
+
+def _save_with_fresh_number(card: Card) -> None:
+    """Numbers are random: on the rare collision the unique constraint refuses, try another."""
+    for _attempt in range(_NUMBER_ATTEMPTS):
+        card.number = card_number_new()
+        card.full_clean(exclude=["photo", "pdf"], validate_unique=False)
+        try:
+            with transaction.atomic():
+                card.save()
+        except IntegrityError:
+            if Card.objects.filter(number=card.number).exists():
+                continue
+            raise
+        return
+    raise IntegrityError("no free card number after several attempts")
+
+
+@transaction.atomic
+def card_render_pdf(*, card_id: int) -> Card:
+    """Render the card's PDF and store it, replacing any earlier rendering."""
+    from cards.pdf import render_cards_pdf
+
+    card = Card.objects.select_for_update().select_related("card_type", "design").get(pk=card_id)
+    pdf = render_cards_pdf([card])
+    old_name = card.pdf.name if card.pdf else ""
+    card.pdf.save(f"{card.number}.pdf", ContentFile(pdf), save=False)
+    card.save(update_fields=["pdf"])
+    if old_name and old_name != card.pdf.name:
+        card.pdf.storage.delete(old_name)
+    return card
+
+
+# --- Re-checks -------------------------------------------------------------------------
+
+
+@dataclass
+class RecheckSummary:
+    checked: int = 0
+    became_invalid: int = 0
+    became_valid: int = 0
+    expired: int = 0
+    failed_lookups: int = 0
+    failed_registers: set[str] = field(default_factory=set)
+
+    def merge(self, other: RecheckSummary) -> None:
+        self.checked += other.checked
+        self.became_invalid += other.became_invalid
+        self.became_valid += other.became_valid
+        self.expired += other.expired
+        self.failed_lookups += other.failed_lookups
+        self.failed_registers |= other.failed_registers
+
+
+def _state_before_invalid(card: Card) -> str:
+    last = (
+        CardTransition.objects.filter(card=card, to_state=Card.State.INVALID)
+        .order_by("-at", "-pk")
+        .values_list("from_state", flat=True)
+        .first()
+    )
+    return last or Card.State.ACTIVE
+
+
+def cards_recheck(
+    *, cards: Sequence[Card], on: datetime.date | None = None
+) -> RecheckSummary:
+    """Re-check the given cards with one batch of register lookups and apply the verdicts.
+
+    A register that does not answer changes nothing: every card keeps its last known status.
+    """
+    on = on or timezone.localdate()
+    summary = RecheckSummary()
+    live = [c for c in cards if c.state in Card.CHECKED_STATES]
+    expiring = [c for c in live if c.valid_until < on]
+    checkable = [c for c in live if c.valid_until >= on]
+    subjects = {
+        c.pk: CheckSubject(
+            national_id=c.holder_national_id,
+            orgnr=c.workplace_orgnr,
+            requirements=catalogue.requirements_for(c.card_type),
+        )
+        for c in checkable
+    }
+    verdicts: dict[CheckSubject, Verdict] = {}
+    if subjects:
+        try:
+            verdicts = register_check_many(
+                subjects=list(set(subjects.values())), on=on, purpose=Purpose.RECHECK
+            )
+        except RegisterUnavailable as error:
+            logger.warning("Re-check of %d cards postponed: %s", len(checkable), error)
+            summary.failed_lookups = len(checkable)
+            summary.failed_registers.add(error.register)
+            checkable = []
+    now = timezone.now()
+    with transaction.atomic():
+        transitions: list[CardTransition] = []
+        changed: list[Card] = []
+        for card in expiring:
+            transitions.append(
+                _transition_entry(card, Card.State.EXPIRED, actor=None, reason="valid-until passed")
+            )
+            card.state = Card.State.EXPIRED
+            changed.append(card)
+            summary.expired += 1
+        unchanged_ids: list[int] = []
+        for card in checkable:
+            verdict = verdicts[subjects[card.pk]]
+            summary.checked += 1
+            card.checked_at = now
+            if not verdict.eligible and card.state != Card.State.INVALID:
+                transitions.append(
+                    _transition_entry(
+                        card, Card.State.INVALID, actor=None,
+                        reason="register check failed: " + ", ".join(verdict.reason_codes),
+                    )
+                )
+                card.state = Card.State.INVALID
+                card.reason_codes = verdict.reason_codes
+                changed.append(card)
+                summary.became_invalid += 1
+            elif verdict.eligible and card.state == Card.State.INVALID:
+                target = _state_before_invalid(card)
+                transitions.append(
+                    _transition_entry(card, target, actor=None, reason="register check passed again")
+                )
+                card.state = target
+                card.reason_codes = []
+                changed.append(card)
+                summary.became_valid += 1
+            elif not verdict.eligible and card.reason_codes != verdict.reason_codes:
+                card.reason_codes = verdict.reason_codes
+                changed.append(card)
+            else:
+                unchanged_ids.append(card.pk)
+        if changed:
+            Card.objects.bulk_update(changed, ["state", "reason_codes", "checked_at"], batch_size=1000)
+        if transitions:
+            CardTransition.objects.bulk_create(transitions, batch_size=1000)
+        if unchanged_ids:
+            Card.objects.filter(pk__in=unchanged_ids).update(checked_at=now)
+    return summary
+
+
+def cards_recheck_all(
+    *, on: datetime.date | None = None, batch_size: int = 2000, employer_orgnrs: Iterable[str] | None = None
+) -> RecheckSummary:
+    """Re-check every live card (or those of some employers), batch by batch."""
+    queryset = Card.objects.filter(state__in=Card.CHECKED_STATES).select_related("card_type")
+    if employer_orgnrs is not None:
+        orgnrs = list(employer_orgnrs)
+        queryset = queryset.filter(employer_orgnr__in=orgnrs) | queryset.filter(
+            workplace_orgnr__in=orgnrs
+        )
+    summary = RecheckSummary()
+    last_pk = 0
+    while True:
+        batch = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
+        if not batch:
+            break
+        summary.merge(cards_recheck(cards=batch, on=on))
+        last_pk = batch[-1].pk
+    return summary

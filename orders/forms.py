@@ -1,0 +1,132 @@
+"""Forms of the ordering pages. Every field says what is wrong in plain language."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.template.defaultfilters import filesizeformat
+from django.utils.translation import gettext_lazy as _
+
+from cards.models import CardType
+from cards.photos import PhotoError, photo_normalise
+from registry.facts import EmployeeListing
+from registry.identifiers import InvalidIdentifier, validate_orgnr
+
+ID_DOCUMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
+
+
+def _check_size(upload: UploadedFile) -> None:
+    if upload.size is not None and upload.size > settings.UPLOAD_MAX_BYTES:
+        raise forms.ValidationError(
+            _("The file is too large. It can be at most %(size)s.")
+            % {"size": filesizeformat(settings.UPLOAD_MAX_BYTES)}
+        )
+
+
+class OrganisationLookupForm(forms.Form):
+    """Go straight to an employer by organisation number."""
+
+    orgnr = forms.CharField(
+        label=_("Organisation number"),
+        help_text=_("9 digits"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": _("Enter the organisation number.")},
+    )
+
+    def clean_orgnr(self) -> str:
+        try:
+            return validate_orgnr(self.cleaned_data["orgnr"])
+        except InvalidIdentifier:
+            raise forms.ValidationError(
+                _("The organisation number is not valid. It has 9 digits; check that you typed it right.")
+            ) from None
+
+
+def employee_choice_value(listing: EmployeeListing) -> str:
+    return f"{listing.employment.national_id}:{listing.employment.workplace_orgnr}"
+
+
+class CardOrderForm(forms.Form):
+    """One card for one employee: who, which card, a photo and a copy of the ID document."""
+
+    employee = forms.ChoiceField(
+        label=_("Employee"),
+        error_messages={
+            "required": _("Choose the employee the card is for."),
+            "invalid_choice": _("Choose an employee from the list. The person must be registered as employed in Aa-registeret."),
+        },
+    )
+    card_type = forms.ModelChoiceField(
+        label=_("Card type"),
+        queryset=CardType.objects.none(),
+        empty_label=None,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose the card type."),
+            "invalid_choice": _("Choose a card type from the list."),
+        },
+    )
+    photo = forms.ImageField(
+        label=_("Photo of the employee"),
+        help_text=_("A recent passport-style photo, JPEG or PNG, at most 10 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+        error_messages={
+            "required": _("Upload a photo of the employee."),
+            "invalid_image": _("The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."),
+            "empty": _("The photo file is empty."),
+        },
+    )
+    id_document = forms.FileField(
+        label=_("Copy of ID document"),
+        help_text=_("Passport, national ID card or driving licence: PDF, JPEG or PNG, at most 10 MB."),
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+        error_messages={
+            "required": _("Upload a copy of the employee's ID document."),
+            "empty": _("The ID document file is empty."),
+        },
+    )
+    identity_checked = forms.BooleanField(
+        label=_("I have checked the employee's identity against the ID document."),
+        error_messages={"required": _("Confirm that you have checked the employee's identity.")},
+    )
+
+    def __init__(
+        self, *args: Any, employees: list[EmployeeListing], card_types: Any, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.employees = {employee_choice_value(e): e for e in employees}
+        self.fields["employee"].choices = [("", _("Choose employee"))] + [
+            (value, f"{e.full_name} ({e.employment.workplace_orgnr})")
+            for value, e in self.employees.items()
+        ]
+        card_type_field = self.fields["card_type"]
+        assert isinstance(card_type_field, forms.ModelChoiceField)
+        card_type_field.queryset = card_types
+
+    def clean_photo(self) -> Any:
+        photo: UploadedFile = self.cleaned_data["photo"]
+        _check_size(photo)
+        try:
+            self.normalised_photo = photo_normalise(photo.read())
+        except PhotoError:
+            raise forms.ValidationError(self.fields["photo"].error_messages["invalid_image"]) from None
+        return photo
+
+    def clean_id_document(self) -> Any:
+        document: UploadedFile = self.cleaned_data["id_document"]
+        _check_size(document)
+        document.seek(0)
+        head = document.read(8)
+        document.seek(0)
+        if not any(head.startswith(magic) for magic in ID_DOCUMENT_TYPES):
+            raise forms.ValidationError(
+                _("The ID document must be a PDF, JPEG or PNG file.")
+            )
+        return document
+
+    def selected_employee(self) -> EmployeeListing:
+        return self.employees[self.cleaned_data["employee"]]

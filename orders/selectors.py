@@ -1,0 +1,53 @@
+"""Reads of orders and delegations that pages and tasks share."""
+
+from __future__ import annotations
+
+import datetime
+
+from django.db.models import Q, QuerySet
+
+from orders.models import Delegation, Order, OrderLine
+
+
+def delegated_orgnrs(*, national_id: str, on: datetime.date) -> list[str]:
+    """Employers (main units) for which the person holds a delegation in force on the day."""
+    return list(
+        Delegation.objects.filter(
+            grantee_national_id=national_id,
+            revoked_at__isnull=True,
+            valid_from__lte=on,
+        )
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+        .values_list("employer_orgnr", flat=True)
+        .distinct()
+    )
+
+
+def orders_for_employer(*, employer_orgnr: str) -> QuerySet[Order]:
+    return (
+        Order.objects.filter(employer_orgnr=employer_orgnr)
+        .select_related("ordered_by")
+        .prefetch_related("lines__card_type", "lines__card")
+    )
+
+
+def order_for_employer(*, employer_orgnr: str, order_id: int) -> Order | None:
+    return orders_for_employer(employer_orgnr=employer_orgnr).filter(pk=order_id).first()
+
+
+def open_lines_by_person(*, employer_orgnr: str) -> dict[str, list[OrderLine]]:
+    """Order lines of the employer by person, newest first, for the employee list."""
+    lines: dict[str, list[OrderLine]] = {}
+    for line in (
+        OrderLine.objects.filter(order__employer_orgnr=employer_orgnr)
+        .select_related("card_type", "card")
+        .order_by("-pk")
+    ):
+        lines.setdefault(line.national_id, []).append(line)
+    return lines
+
+
+def lines_awaiting_registration() -> QuerySet[OrderLine]:
+    return OrderLine.objects.filter(
+        state__in=[OrderLine.State.AWAITING_REGISTRATION, OrderLine.State.SUBMITTED]
+    ).order_by("pk")

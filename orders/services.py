@@ -1,0 +1,153 @@
+"""Writes of the ordering side: submitting orders and acting on register checks."""
+
+from __future__ import annotations
+
+import datetime
+import logging
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import UploadedFile
+from django.core.mail import send_mail
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cards import catalogue
+from cards.models import CardType
+from cards.services import Holder, card_issue
+from hmsportal.models import User
+from orders.models import Order, OrderLine
+from registry.facts import EmployeeListing, OrganisationFacts
+from registry.rules import Purpose
+from registry.services import register_check
+
+logger = logging.getLogger(__name__)
+
+
+class OrderingClosed(Exception):
+    """Ordering is closed now (a blackout window while the producer changes)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@transaction.atomic
+def order_submit(
+    *,
+    actor: User,
+    employer: OrganisationFacts,
+    employee: EmployeeListing,
+    card_type: CardType,
+    photo: ContentFile[bytes],
+    id_document: UploadedFile,
+) -> Order:
+    """Place an order for one card; the register check runs once the order is committed."""
+    now = timezone.now()
+    blackout = catalogue.blackout_at(now)
+    if blackout is not None:
+        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+    order = Order(employer_orgnr=employer.orgnr, employer_name=employer.name, ordered_by=actor)
+    order.full_clean()
+    order.save()
+    line = OrderLine(
+        order=order,
+        card_type=card_type,
+        price_incl_vat=catalogue.price_on(card_type, timezone.localdate(now)),
+        national_id=employee.employment.national_id,
+        first_name=employee.first_name,
+        last_name=employee.last_name,
+        workplace_orgnr=employee.employment.workplace_orgnr,
+    )
+    line.photo.save("photo.jpg", photo, save=False)
+    line.id_document.save(id_document.name or "id-document", id_document, save=False)
+    line.full_clean()
+    line.save()
+
+    from orders.tasks import check_order_line
+
+    transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
+    return order
+
+
+def order_line_check(*, line_id: int, today: datetime.date | None = None) -> OrderLine:
+    """Ask the registers about an order line and issue its card, wait, or reject it.
+
+    The lookups run outside the row lock (a register may be slow); the result is applied
+    under the lock, and only if nobody else has decided the line meanwhile. RegisterUnavailable
+    propagates so the task can retry: the line stays as it is, never lost.
+    """
+    today = today or timezone.localdate()
+    line = OrderLine.objects.select_related("card_type", "order").get(pk=line_id)
+    if line.state not in (OrderLine.State.SUBMITTED, OrderLine.State.AWAITING_REGISTRATION):
+        return line
+    verdict = register_check(
+        national_id=line.national_id,
+        orgnr=line.workplace_orgnr,
+        requirements=catalogue.requirements_for(line.card_type),
+        on=today,
+        purpose=Purpose.ORDER,
+    )
+    with transaction.atomic():
+        line = OrderLine.objects.select_for_update().select_related("card_type", "order").get(pk=line_id)
+        if line.state not in (OrderLine.State.SUBMITTED, OrderLine.State.AWAITING_REGISTRATION):
+            return line
+        line.checked_at = timezone.now()
+        if verdict.eligible:
+            assert verdict.valid_until is not None and verdict.employer is not None
+            person = verdict.person
+            card = card_issue(
+                card_type=line.card_type,
+                holder=Holder(
+                    national_id=line.national_id,
+                    first_name=person.first_name if person else line.first_name,
+                    last_name=person.last_name if person else line.last_name,
+                    birth_date=person.birth_date if person else None,
+                ),
+                workplace_orgnr=line.workplace_orgnr,
+                employer_orgnr=verdict.employer.orgnr,
+                employer_name=verdict.employer.name,
+                valid_until=verdict.valid_until,
+                photo=line.photo.storage.read_bytes(line.photo.name),  # type: ignore[attr-defined]
+                actor=line.order.ordered_by,
+                issued_on=today,
+            )
+            line.card = card
+            line.state = OrderLine.State.APPROVED
+            line.reason_codes = []
+        elif verdict.awaiting_registration and not _waited_too_long(line, today):
+            line.state = OrderLine.State.AWAITING_REGISTRATION
+            line.awaiting_since = line.awaiting_since or today
+            line.reason_codes = verdict.reason_codes
+        else:
+            line.state = OrderLine.State.REJECTED
+            line.reason_codes = verdict.reason_codes
+            transaction.on_commit(lambda: _tell_employer_rejected(line_id))
+        line.save(update_fields=["state", "reason_codes", "awaiting_since", "checked_at", "card"])
+    return line
+
+
+def _waited_too_long(line: OrderLine, today: datetime.date) -> bool:
+    if line.awaiting_since is None:
+        return False
+    return (today - line.awaiting_since).days >= settings.ORDER_AWAIT_REGISTRATION_DAYS
+
+
+def _tell_employer_rejected(line_id: int) -> None:
+    line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
+    recipient = line.order.ordered_by.email
+    if not recipient:
+        return
+    from registry.rules import Reason
+
+    reasons = "\n".join(f"- {Reason(code).text('nb')}" for code in line.reason_codes)
+    send_mail(
+        subject=f"HMS-kort for {line.full_name} ble ikke godkjent",
+        message=(
+            f"Bestillingen av HMS-kort for {line.full_name} ({line.order.employer_name}) "
+            f"ble avvist etter registerkontroll:\n{reasons}\n"
+        ),
+        from_email=None,
+        recipient_list=[recipient],
+    )

@@ -1,0 +1,28 @@
+"""Celery tasks of the orders app: they load ids and call a service."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from orders import selectors, services
+from registry.facts import RegisterUnavailable
+
+
+@shared_task(
+    name="orders.check_order_line",
+    acks_late=True,
+    autoretry_for=(RegisterUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=3600,
+    max_retries=12,
+)
+def check_order_line(*, line_id: int) -> str:
+    return services.order_line_check(line_id=line_id).state
+
+
+@shared_task(name="orders.recheck_awaiting_order_lines", acks_late=True)
+def recheck_awaiting_order_lines() -> int:
+    line_ids = list(selectors.lines_awaiting_registration().values_list("pk", flat=True))
+    for line_id in line_ids:
+        check_order_line.delay(line_id=line_id)
+    return len(line_ids)

@@ -1,0 +1,12 @@
+from django.urls import path
+
+from orders import views
+
+app_name = "orders"
+
+urlpatterns = [
+    path("", views.organisation_list, name="organisation_list"),
+    path("<str:orgnr>/", views.employer_overview, name="employer"),
+    path("<str:orgnr>/new/", views.order_card, name="order_card"),
+    path("<str:orgnr>/orders/<int:order_id>/", views.order_detail, name="order_detail"),
+]
