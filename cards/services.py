@@ -137,7 +137,11 @@ def card_render_pdf(*, card_id: int) -> Card:
     """Render the card's PDF and store it, replacing any earlier rendering."""
     from cards.pdf import render_cards_pdf
 
-    card = Card.objects.select_for_update().select_related("card_type", "design").get(pk=card_id)
+    card = (
+        Card.objects.select_for_update(of=("self",))
+        .select_related("card_type", "design")
+        .get(pk=card_id)
+    )
     pdf = render_cards_pdf([card])
     old_name = card.pdf.name if card.pdf else ""
     card.pdf.save(f"{card.number}.pdf", ContentFile(pdf), save=False)
@@ -278,3 +282,73 @@ def cards_recheck_all(
         summary.merge(cards_recheck(cards=batch, on=on))
         last_pk = batch[-1].pk
     return summary
+
+
+# --- Revocation, replacement, delivery ----------------------------------------------------
+
+
+class RevocationReason:
+    """Why a card is revoked (stable codes; shown to employers and in the transition log)."""
+
+    LOST = "lost"
+    STOLEN = "stolen"
+    EMPLOYMENT_ENDED = "employment_ended"
+    RETURNED = "returned"
+    WITHDRAWN = "withdrawn"  # by the back office
+    REPLACED = "replaced"
+
+    ALL = (LOST, STOLEN, EMPLOYMENT_ENDED, RETURNED, WITHDRAWN, REPLACED)
+
+
+def card_revoke(*, card: Card, reason: str, actor: User | None) -> Card:
+    """Revoke a live card for good (lost, stolen, employment ended, withdrawn …)."""
+    if reason not in RevocationReason.ALL:
+        raise ValueError(f"unknown revocation reason {reason!r}")
+    return card_transition(card=card, to_state=Card.State.REVOKED, actor=actor, reason=reason)
+
+
+@transaction.atomic
+def card_replace(*, card: Card, actor: User | None, reason: str = RevocationReason.LOST) -> Card:
+    """Issue a replacement for a lost or stolen card: a new number, the old one revoked at once.
+
+    The replacement keeps the old card's valid-until: replacing a card does not extend it.
+    """
+    card = Card.objects.select_for_update().select_related("card_type").get(pk=card.pk)
+    if card.state not in Card.VALID_STATES:
+        raise TransitionNotAllowed(f"a {card.state} card cannot be replaced")
+    photo = card.photo.storage.read_bytes(card.photo.name) if card.photo else b""  # type: ignore[attr-defined]
+    card_transition(card=card, to_state=Card.State.REVOKED, actor=actor, reason=reason)
+    replacement = card_issue(
+        card_type=card.card_type,
+        holder=Holder(
+            national_id=card.holder_national_id,
+            first_name=card.holder_first_name,
+            last_name=card.holder_last_name,
+            birth_date=card.holder_birth_date,
+        ),
+        workplace_orgnr=card.workplace_orgnr,
+        employer_orgnr=card.employer_orgnr,
+        employer_name=card.employer_name,
+        valid_until=card.valid_until,
+        photo=photo,
+        actor=actor,
+    )
+    replacement.replaces = card
+    replacement.save(update_fields=["replaces"])
+    return replacement
+
+
+@transaction.atomic
+def cards_activate_delivered(*, shipped_before: datetime.datetime) -> int:
+    """Shipped cards count as delivered, and so active, some days after shipping."""
+    shipped_ids = set(
+        CardTransition.objects.filter(
+            to_state=Card.State.SHIPPED, at__lt=shipped_before, card__state=Card.State.SHIPPED
+        ).values_list("card_id", flat=True)
+    )
+    cards = list(Card.objects.select_for_update().filter(pk__in=shipped_ids, state=Card.State.SHIPPED))
+    CardTransition.objects.bulk_create(
+        [_transition_entry(c, Card.State.ACTIVE, actor=None, reason="delivered") for c in cards]
+    )
+    Card.objects.filter(pk__in=[c.pk for c in cards]).update(state=Card.State.ACTIVE)
+    return len(cards)

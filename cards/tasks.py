@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import datetime
+
 from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
 
 from cards import services
 
@@ -14,6 +18,9 @@ def render_card_pdf(*, card_id: int) -> None:
 
 @shared_task(name="cards.recheck_all_cards", acks_late=True)
 def recheck_all_cards() -> dict[str, int]:
+    activated = services.cards_activate_delivered(
+        shipped_before=timezone.now() - datetime.timedelta(days=settings.CARD_DELIVERY_DAYS)
+    )
     summary = services.cards_recheck_all()
     return {
         "checked": summary.checked,
@@ -21,6 +28,7 @@ def recheck_all_cards() -> dict[str, int]:
         "became_valid": summary.became_valid,
         "expired": summary.expired,
         "failed_lookups": summary.failed_lookups,
+        "activated": activated,
     }
 
 

@@ -223,3 +223,5 @@ LOGGING = {
 # --- Ordering. An order line that fails only because Aa-registeret does not show the new
 # employment yet is re-checked daily for this many days before it is rejected.
 ORDER_AWAIT_REGISTRATION_DAYS: int = env.int("ORDER_AWAIT_REGISTRATION_DAYS", default=14)
+# A shipped card counts as delivered (state active) this many days after shipping.
+CARD_DELIVERY_DAYS: int = env.int("CARD_DELIVERY_DAYS", default=5)

@@ -9,8 +9,6 @@ worker process on PostgreSQL and Redis.
 
 from __future__ import annotations
 
-import datetime
-import io
 import os
 import subprocess
 import sys
@@ -24,60 +22,16 @@ import pytest
 from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import timezone
-from PIL import Image
 from pyzbar.pyzbar import decode
 
 from cards.models import Card
 from hmsportal.celery import app as celery_app
 from orders.models import OrderLine
 from registry.datasets import registry_dataset_load
+from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg
+from tests.datasets import small_dataset as _dataset
 
 ROOT = Path(__file__).resolve().parent.parent
-EMPLOYER = "914778271"
-SUB_UNIT = "973861883"
-OWNER = "15108695088"  # daglig leder
-WORKER = "01017512345"
-
-
-def _dataset() -> dict:
-    today = timezone.localdate()
-    return {
-        "organisations": [
-            {
-                "orgnr": EMPLOYER, "parent_orgnr": None, "name": "Fjordbygg AS", "form": "AS",
-                "registered_on": "2010-05-01", "deleted_on": None, "bankrupt": False,
-                "under_liquidation": False, "vat_registered": True, "cleaning_approved": None,
-                "staffing_approved": None, "industry_code": "41.200",
-                "address": {"street": "Kaigata 1", "postcode": "5003", "city": "Bergen"},
-                "roles": [{"person": OWNER, "role": "DAGL"}],
-            },
-            {
-                "orgnr": SUB_UNIT, "parent_orgnr": EMPLOYER, "name": "Fjordbygg AS avd. Voss",
-                "form": "BEDR", "registered_on": "2012-01-01", "deleted_on": None,
-                "bankrupt": False, "under_liquidation": False, "vat_registered": False,
-                "cleaning_approved": None, "staffing_approved": None, "industry_code": "41.200",
-                "address": {"street": "Strandavegen 3", "postcode": "5700", "city": "Voss"},
-                "roles": [],
-            },
-        ],
-        "persons": [
-            {"id": OWNER, "first_name": "Kari", "last_name": "Nordmann", "birth_date": None,
-             "d_number_active": True, "permit_until": None},
-            {"id": WORKER, "first_name": "Ola", "last_name": "Snekker", "birth_date": None,
-             "d_number_active": True, "permit_until": None},
-        ],
-        "employments": [
-            {"orgnr": SUB_UNIT, "person": WORKER,
-             "start": (today - datetime.timedelta(days=400)).isoformat(), "end": None,
-             "hired_out": False},
-        ],
-    }
-
-
-def _jpeg() -> bytes:
-    buffer = io.BytesIO()
-    Image.new("RGB", (480, 640), (180, 140, 110)).save(buffer, format="JPEG")
-    return buffer.getvalue()
 
 
 def _order_one_card(client) -> None:  # type: ignore[no-untyped-def]
@@ -101,7 +55,7 @@ def _order_one_card(client) -> None:  # type: ignore[no-untyped-def]
         {
             "employee": f"{WORKER}:{SUB_UNIT}",
             "card_type": construction.pk,
-            "photo": SimpleUploadedFile("ola.jpg", _jpeg(), content_type="image/jpeg"),
+            "photo": SimpleUploadedFile("ola.jpg", jpeg(), content_type="image/jpeg"),
             "id_document": SimpleUploadedFile(
                 "pass.pdf", b"%PDF-1.4\n% scanned passport\n", content_type="application/pdf"
             ),
@@ -153,7 +107,7 @@ def _assert_card_issued_and_checkable(client) -> None:  # type: ignore[no-untype
     assert api.json()["status"] == "valid"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_slice_embedded_default(client, settings) -> None:  # type: ignore[no-untyped-def]
     """Eager Celery in-process: the embedded default's way of running tasks."""
     settings.DEV_LOGIN_ENABLED = True
@@ -163,7 +117,7 @@ def test_slice_embedded_default(client, settings) -> None:  # type: ignore[no-un
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_slice_with_real_celery_worker(  # type: ignore[no-untyped-def]
     client, settings, postgres_required, redis_url
 ) -> None:
@@ -184,10 +138,30 @@ def test_slice_with_real_celery_worker(  # type: ignore[no-untyped-def]
         "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,
     }
     worker = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "hmsportal", "worker", "--pool", "solo",
-         "-Q", queue, "--hostname", f"{queue}@%h", "--loglevel", "INFO", "--without-gossip",
-         "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "hmsportal",
+            "worker",
+            "--pool",
+            "solo",
+            "-Q",
+            queue,
+            "--hostname",
+            f"{queue}@%h",
+            "--loglevel",
+            "INFO",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     previous = (celery_app.conf.broker_url, celery_app.conf.task_default_queue)
     celery_app.conf.task_always_eager = False

@@ -1,0 +1,170 @@
+"""The card's life: the state machine, revocation, replacement, delivery and re-checks."""
+
+from __future__ import annotations
+
+import datetime
+
+import pytest
+from django.utils import timezone
+
+from cards.models import Card, CardTransition
+from cards.numbers import NumberForm, classify
+from cards.services import (
+    TransitionNotAllowed,
+    card_replace,
+    card_revoke,
+    card_transition,
+    cards_activate_delivered,
+    cards_recheck_all,
+)
+from registry.datasets import registry_dataset_load
+from registry.models import Organisation, Person
+from tests.cards.factories import CardFactory, CardTypeFactory
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, small_dataset
+
+pytestmark = pytest.mark.django_db
+
+
+def test_every_transition_is_recorded_with_who_and_why(admin_user) -> None:  # type: ignore[no-untyped-def]
+    card = CardFactory()
+    card_transition(card=card, to_state=Card.State.IN_PRODUCTION, actor=admin_user, reason="batch 1")
+    card_transition(card=card, to_state=Card.State.SHIPPED, actor=admin_user, reason="posted")
+    card_transition(card=card, to_state=Card.State.ACTIVE, actor=None, reason="delivered")
+    steps = list(CardTransition.objects.filter(card=card).values_list("from_state", "to_state", "reason"))
+    assert steps == [
+        ("approved", "in_production", "batch 1"),
+        ("in_production", "shipped", "posted"),
+        ("shipped", "active", "delivered"),
+    ]
+    assert CardTransition.objects.filter(card=card, actor=admin_user).count() == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "target"),
+    [
+        (Card.State.APPROVED, Card.State.ACTIVE),
+        (Card.State.ACTIVE, Card.State.APPROVED),
+        (Card.State.REVOKED, Card.State.ACTIVE),
+        (Card.State.EXPIRED, Card.State.ACTIVE),
+        (Card.State.SHIPPED, Card.State.IN_PRODUCTION),
+    ],
+)
+def test_transitions_outside_the_state_machine_are_refused(start, target) -> None:  # type: ignore[no-untyped-def]
+    card = CardFactory(state=start)
+    with pytest.raises(TransitionNotAllowed):
+        card_transition(card=card, to_state=target, actor=None, reason="")
+    card.refresh_from_db()
+    assert card.state == start
+    assert not CardTransition.objects.filter(card=card).exists()
+
+
+def test_a_revoked_card_is_revoked_on_the_status_check() -> None:
+    card = CardFactory(state=Card.State.ACTIVE)
+    card = card_revoke(card=card, reason="stolen", actor=None)
+    assert card.state == Card.State.REVOKED
+    assert card.status_on(timezone.localdate()) == "revoked"
+    with pytest.raises(ValueError, match="unknown revocation reason"):
+        card_revoke(card=CardFactory(state=Card.State.ACTIVE), reason="bored", actor=None)
+
+
+def test_a_replacement_gets_a_new_number_and_the_old_card_is_revoked_at_once() -> None:
+    old = CardFactory(state=Card.State.ACTIVE, with_photo=True)
+    new = card_replace(card=old, actor=None, reason="lost")
+    old.refresh_from_db()
+    assert old.state == Card.State.REVOKED
+    assert new.number != old.number
+    assert classify(new.number) is NumberForm.OURS
+    assert new.replaces == old
+    assert new.valid_until == old.valid_until
+    assert new.holder_national_id == old.holder_national_id
+    assert new.photo.storage.read_bytes(new.photo.name) == old.photo.storage.read_bytes(old.photo.name)
+    with pytest.raises(TransitionNotAllowed):
+        card_replace(card=old, actor=None)
+
+
+def test_shipped_cards_become_active_after_delivery_time() -> None:
+    card = CardFactory(state=Card.State.IN_PRODUCTION)
+    card_transition(card=card, to_state=Card.State.SHIPPED, actor=None, reason="posted")
+    assert cards_activate_delivered(shipped_before=timezone.now() - datetime.timedelta(days=1)) == 0
+    assert cards_activate_delivered(shipped_before=timezone.now() + datetime.timedelta(seconds=1)) == 1
+    card.refresh_from_db()
+    assert card.state == Card.State.ACTIVE
+
+
+def _card_for_worker(state: str = Card.State.ACTIVE, **fields) -> Card:  # type: ignore[no-untyped-def]
+    return CardFactory(
+        state=state,
+        card_type=CardTypeFactory(),
+        holder_national_id=WORKER,
+        workplace_orgnr=SUB_UNIT,
+        employer_orgnr=EMPLOYER,
+        **fields,
+    )
+
+
+def test_recheck_follows_the_registers_both_ways() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    card = _card_for_worker()
+
+    summary = cards_recheck_all()
+    card.refresh_from_db()
+    assert (summary.checked, summary.became_invalid) == (1, 0)
+    assert card.state == Card.State.ACTIVE and card.checked_at is not None
+
+    Organisation.objects.filter(orgnr=EMPLOYER).update(bankrupt=True)
+    summary = cards_recheck_all()
+    card.refresh_from_db()
+    assert summary.became_invalid == 1
+    assert card.state == Card.State.INVALID
+    assert card.reason_codes == ["employer_bankrupt"]
+    assert card.status_on(timezone.localdate()) == "invalid"
+
+    Organisation.objects.filter(orgnr=EMPLOYER).update(bankrupt=False)
+    summary = cards_recheck_all()
+    card.refresh_from_db()
+    assert summary.became_valid == 1
+    # It returns to where it was in its life before it became invalid.
+    assert card.state == Card.State.ACTIVE
+    assert card.reason_codes == []
+    assert list(card.transitions.values_list("to_state", flat=True)) == ["invalid", "active"]
+
+
+def test_an_inactive_d_number_invalidates_only_after_the_grace_period() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    card = _card_for_worker()
+    Person.objects.filter(national_id=WORKER).update(
+        id_in_use=False, id_inactive_since=timezone.localdate() - datetime.timedelta(days=10)
+    )
+    cards_recheck_all()
+    card.refresh_from_db()
+    assert card.state == Card.State.ACTIVE
+    cards_recheck_all(on=timezone.localdate() + datetime.timedelta(days=25))
+    card.refresh_from_db()
+    assert card.state == Card.State.INVALID
+    assert card.reason_codes == ["person_id_inactive"]
+
+
+def test_recheck_expires_cards_past_valid_until() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    today = timezone.localdate()
+    card = _card_for_worker(issued_on=today - datetime.timedelta(days=800), valid_until=today - datetime.timedelta(days=1))
+    summary = cards_recheck_all()
+    card.refresh_from_db()
+    assert summary.expired == 1
+    assert card.state == Card.State.EXPIRED
+
+
+def test_recheck_looks_up_each_organisation_and_person_once(django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+    """The number of queries does not grow with the number of cards."""
+    registry_dataset_load(dataset=small_dataset())
+    for _ in range(3):
+        _card_for_worker()
+    with django_assert_max_num_queries(20) as few:
+        cards_recheck_all()
+    few_queries = len(few.captured_queries)
+    for _ in range(40):
+        _card_for_worker()
+    with django_assert_max_num_queries(20) as many:
+        summary = cards_recheck_all()
+    assert summary.checked == 43
+    assert len(many.captured_queries) == few_queries
