@@ -138,7 +138,7 @@ def _increment(key: str) -> int:
     return int(cache.incr(key))
 
 
-BudgetResolver = Callable[[HttpRequest], "Budget | HttpResponse"]
+BudgetResolver = Callable[[HttpRequest], Budget | HttpResponse]
 LimitedResponder = Callable[[HttpRequest, Decision], HttpResponse]
 
 

@@ -225,3 +225,9 @@ LOGGING = {
 ORDER_AWAIT_REGISTRATION_DAYS: int = env.int("ORDER_AWAIT_REGISTRATION_DAYS", default=14)
 # A shipped card counts as delivered (state active) this many days after shipping.
 CARD_DELIVERY_DAYS: int = env.int("CARD_DELIVERY_DAYS", default=5)
+
+# --- Public status check. Anonymous lookups per client address a minute (page and API
+# share the budget; API keys have their own limits), and how many proxies in front of the
+# portal append to X-Forwarded-For (0: use the connection's address).
+STATUS_RATE_LIMIT_PER_MINUTE: int = env.int("STATUS_RATE_LIMIT_PER_MINUTE", default=30)
+TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)

@@ -1,0 +1,332 @@
+"""The public status page: /status/ (form) and /status/<number>/ (what the QR code holds)."""
+
+from __future__ import annotations
+
+import datetime
+import re
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.conf import settings
+from django.core.cache import cache
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from cards.models import Card
+from cards.numbers import card_number_new, display
+from hmsportal import ratelimit
+from registry.rules import REASONS
+from tests.cards.factories import CardFactory, CardTypeFactory, photo_jpeg
+
+pytestmark = pytest.mark.django_db
+
+WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a rate-limit window
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits() -> None:
+    cache.clear()
+
+
+@pytest.fixture
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten seconds into a window, so a test's requests cannot straddle two windows."""
+    monkeypatch.setattr(ratelimit, "_now", lambda: WINDOW_START + 10)
+
+
+def make_card(**fields: object) -> Card:
+    defaults: dict[str, object] = {
+        "holder_first_name": "Kari",
+        "holder_last_name": "Nordmann",
+        "holder_birth_date": datetime.date(1984, 3, 17),
+        "employer_name": "Bygg og Betong AS",
+        "employer_orgnr": "923609016",
+        "state": Card.State.ACTIVE,
+    }
+    defaults.update(fields)
+    return CardFactory(**defaults)
+
+
+def mistyped(number: str) -> str:
+    return number[:-1] + str((int(number[-1]) + 1) % 10)
+
+
+def english(client):  # type: ignore[no-untyped-def]
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
+def test_the_form_is_shown_with_an_accessible_numeric_input(client):
+    response = client.get("/status/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<label for="id_card"' in html
+    field = re.search(r"<input[^>]*id=\"id_card\"[^>]*>", html)
+    assert field is not None
+    assert 'inputmode="numeric"' in field.group(0)
+    assert 'autocomplete="off"' in field.group(0)
+    assert 'type="text"' in field.group(0)
+    assert "error-summary" not in html
+    assert 'data-outcome=""' in html
+
+
+def test_a_valid_card_shows_the_card_and_a_green_banner(client):
+    card = make_card(with_photo=True)
+    response = client.get("/status/", {"card": display(card.number)})
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'data-status="valid"' in html
+    assert "card-status--valid" in html
+    assert "✓" in html
+    assert "Kari Nordmann" in html
+    assert "Bygg og Betong AS" in html
+    assert "923609016" in html
+    assert card.card_type.name_nb in html  # bokmål, the default language
+    assert display(card.number) in html
+    assert f'src="/status/{card.number}/photo/"' in html
+    # The time of the check, in Oslo time.
+    stamp = re.search(r'<time datetime="([^"]+)"', html)
+    assert stamp is not None
+    checked = datetime.datetime.fromisoformat(stamp.group(1))
+    assert checked.utcoffset() == ZoneInfo("Europe/Oslo").utcoffset(checked.replace(tzinfo=None))
+
+
+def test_the_qr_code_path_shows_the_result_directly(client):
+    card = make_card()
+    response = client.get(f"/status/{card.number}/")
+    assert response.status_code == 200
+    assert 'data-status="valid"' in response.content.decode()
+    assert "Kari Nordmann" in response.content.decode()
+
+
+def test_a_card_is_still_valid_on_its_last_day_in_oslo(client):
+    today = timezone.localdate()
+    card = make_card(issued_on=today - datetime.timedelta(days=700), valid_until=today)
+    assert 'data-status="valid"' in client.get(f"/status/{card.number}/").content.decode()
+
+
+def test_an_invalid_card_says_why_in_general_terms_only(client):
+    card = make_card(
+        state=Card.State.INVALID, reason_codes=["employer_bankrupt", "employment_ended"]
+    )
+    html = english(client).get(f"/status/{card.number}/").content.decode()
+    assert 'data-status="invalid"' in html
+    assert "card-status--invalid" in html
+    assert "✗" in html
+    assert "Not valid" in html
+    assert "The register requirements are not met." in html
+    for code in ("employer_bankrupt", "employment_ended"):
+        assert code not in html
+        assert REASONS[code].en not in html
+        assert REASONS[code].nb not in html
+
+
+def test_a_card_past_its_valid_until_date_is_expired_even_when_active(client):
+    today = timezone.localdate()
+    card = make_card(
+        issued_on=today - datetime.timedelta(days=800),
+        valid_until=today - datetime.timedelta(days=1),
+    )
+    html = english(client).get(f"/status/{card.number}/").content.decode()
+    assert 'data-status="expired"' in html
+    assert "The card has expired." in html
+
+
+def test_a_revoked_card_says_revoked(client):
+    card = make_card(state=Card.State.REVOKED)
+    html = english(client).get(f"/status/{card.number}/").content.decode()
+    assert 'data-status="revoked"' in html
+    assert "The card has been revoked." in html
+
+
+def test_a_legacy_ten_digit_number_is_found(client):
+    card = make_card(number="4711002345", imported=True)
+    response = client.get("/status/", {"card": "4711 0023 45"})
+    assert response.status_code == 200
+    assert 'data-status="valid"' in response.content.decode()
+    assert card.holder_name in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("typed", "status", "outcome", "message"),
+    [
+        ("", 400, "required", "Enter the card number."),
+        (
+            "12345",
+            400,
+            "malformed",
+            "This is not a valid card number. The card number has 12 digits.",
+        ),
+        ("abcd efgh ijkl", 400, "malformed", "This is not a valid card number."),
+        ("MISTYPED", 400, "mistyped", "The card number is mistyped. Check the digits."),
+        ("UNKNOWN", 404, "not_found", "We cannot find a card with this number."),
+    ],
+)
+def test_bad_input_gets_a_distinct_clear_answer(client, typed, status, outcome, message):
+    make_card()
+    number = card_number_new()
+    if typed == "MISTYPED":
+        typed = mistyped(number)
+    elif typed == "UNKNOWN":
+        typed = number
+    response = english(client).get("/status/", {"card": typed})
+    html = response.content.decode()
+    assert response.status_code == status
+    assert f'data-outcome="{outcome}"' in html
+    assert message in html
+    assert "data-status=" not in html
+    if outcome == "not_found":
+        assert "error-summary" not in html
+        assert display(number) in html
+    else:
+        # GOV.UK error summary at the top, linking to the field, which is marked invalid.
+        assert 'class="error-summary"' in html
+        assert f'<a href="#id_card">{message}' in html
+        assert 'aria-invalid="true"' in html
+        assert "<title>Error:" in html
+
+
+def test_the_qr_path_tells_mistyped_from_unknown(client):
+    number = card_number_new()
+    assert client.get(f"/status/{number}/").status_code == 404
+    mistyped_response = client.get(f"/status/{mistyped(number)}/")
+    assert mistyped_response.status_code == 400
+    assert 'data-outcome="mistyped"' in mistyped_response.content.decode()
+
+
+def test_identity_number_and_birth_date_never_appear(client):
+    card = make_card(with_photo=True)
+    birth = card.holder_birth_date
+    for language in ("nb", "en"):
+        client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+        html = client.get(f"/status/{card.number}/").content.decode()
+        assert card.holder_national_id not in html
+        assert card.holder_national_id[:6] not in html  # not even the birth-date digits
+        assert birth.isoformat() not in html
+        for shown in (f"{birth:%d.%m.%Y}", "17. mars 1984", "March 17, 1984", "Mar. 17, 1984"):
+            assert shown not in html
+
+
+def test_english_by_accept_language_and_by_the_language_cookie(client):
+    card = make_card()
+    default = client.get(f"/status/{card.number}/")
+    assert '<html lang="nb">' in default.content.decode()
+    assert card.card_type.name_nb in default.content.decode()
+    assert card.card_type.name_en not in default.content.decode()
+
+    by_header = client.get(f"/status/{card.number}/", HTTP_ACCEPT_LANGUAGE="en")
+    assert '<html lang="en">' in by_header.content.decode()
+    assert card.card_type.name_en in by_header.content.decode()
+    assert "Valid" in by_header.content.decode()
+
+    by_cookie = english(client).get(f"/status/{card.number}/")
+    assert '<html lang="en">' in by_cookie.content.decode()
+    assert card.card_type.name_en in by_cookie.content.decode()
+
+
+def test_the_english_card_type_name_comes_from_the_card_type(client):
+    card = make_card(card_type=CardTypeFactory(cleaning=True))
+    html = english(client).get(f"/status/{card.number}/").content.decode()
+    assert card.card_type.name_en in html
+    assert card.card_type.name_nb not in html
+
+
+def test_the_result_is_not_cached_or_indexed(client):
+    card = make_card()
+    response = client.get(f"/status/{card.number}/")
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    assert "noindex" in response["X-Robots-Tag"]
+
+
+def test_the_photo_is_streamed_decrypted(client, settings):
+    card = make_card(with_photo=True)
+    on_disk = (settings.MEDIA_ROOT / "private" / card.photo.name).read_bytes()
+    assert not on_disk.startswith(b"\xff\xd8")  # encrypted at rest
+    response = client.get(f"/status/{card.number}/photo/")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "image/jpeg"
+    assert "no-store" in response["Cache-Control"]
+    assert "private" in response["Cache-Control"]
+    assert response.content.startswith(b"\xff\xd8")
+    assert response.content == card.photo.storage.open(card.photo.name).read()
+
+
+def test_the_photo_is_404_for_unknown_numbers_and_cards_without_a_photo(client):
+    without_photo = make_card()
+    assert client.get(f"/status/{without_photo.number}/photo/").status_code == 404
+    assert client.get(f"/status/{card_number_new()}/photo/").status_code == 404
+    assert client.get("/status/hello/photo/").status_code == 404
+
+
+def test_a_missing_photo_file_is_a_404_not_a_500(client, settings):
+    card = make_card()
+    card.photo.save("gone.jpg", ContentFile(photo_jpeg()), save=True)
+    (settings.MEDIA_ROOT / "private" / card.photo.name).unlink()
+    assert client.get(f"/status/{card.number}/photo/").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "9" * 100_000,
+        "١٢٣٤٥٦٧٨٩٠١٢",  # Arabic-Indic digits: isdigit() but not ours
+        "".join(chr(0xFF10 + int(d)) for d in "123456789012"),  # fullwidth digits
+        "1234\x00567890",
+        "\x00",
+        "<script>alert(1)</script>",
+        "' OR 1=1 --",
+        "12345678901²",
+        "\u202e123456789012",
+        "🙂" * 50,
+        "   ",
+    ],
+)
+def test_hostile_input_never_causes_a_server_error(client, typed):
+    by_query = client.get("/status/", {"card": typed})
+    assert by_query.status_code == 400
+    assert "<script>alert(1)" not in by_query.content.decode()
+    if "/" not in typed and typed.strip():
+        by_path = client.get(f"/status/{typed}/")
+        assert by_path.status_code == 400
+        photo = client.get(f"/status/{typed}/photo/")
+        assert photo.status_code == 404
+
+
+def test_undecodable_query_strings_are_answered(client):
+    response = client.get("/status/?card=%ff%fe%00&card=%c3")
+    assert response.status_code == 400
+
+
+def test_only_get_and_head(client):
+    card = make_card()
+    assert client.post("/status/", {"card": card.number}).status_code == 405
+    assert client.post(f"/status/{card.number}/").status_code == 405
+    assert client.head(f"/status/{card.number}/").status_code == 200
+
+
+def test_the_page_is_rate_limited_with_a_friendly_429(client, settings, pinned_clock):
+    settings.STATUS_RATE_LIMIT_PER_MINUTE = 3
+    card = make_card()
+    for _ in range(3):
+        assert client.get(f"/status/{card.number}/").status_code == 200
+    limited = english(client).get(f"/status/{card.number}/")
+    assert limited.status_code == 429
+    assert limited["Retry-After"] == "50"
+    html = limited.content.decode()
+    assert 'data-outcome="rate_limited"' in html
+    assert "Wait 50 seconds" in html
+    assert "Kari Nordmann" not in html
+    # The bare form costs nothing, so a limited person still sees where to come back to.
+    assert client.get("/status/").status_code == 200
+
+
+def test_the_page_and_the_api_share_the_anonymous_budget(client, settings, pinned_clock):
+    settings.STATUS_RATE_LIMIT_PER_MINUTE = 2
+    card = make_card()
+    assert client.get(f"/status/{card.number}/").status_code == 200
+    assert client.get(f"/api/v1/cards/{card.number}").status_code == 200
+    assert client.get(f"/status/{card.number}/").status_code == 429
+    assert client.get(f"/api/v1/cards/{card.number}").status_code == 429
+    # Another address has its own budget.
+    assert client.get(f"/status/{card.number}/", REMOTE_ADDR="192.0.2.7").status_code == 200
