@@ -34,6 +34,8 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     S.EXPIRED: frozenset(),
 }
 _NUMBER_ATTEMPTS = 8
+# "Any active or invalid card → revoked": cards not yet delivered can be revoked too.
+REVOCABLE_STATES = frozenset(state for state, targets in ALLOWED_TRANSITIONS.items() if S.REVOKED in targets)
 
 
 class TransitionNotAllowed(ValueError):

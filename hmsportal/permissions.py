@@ -69,3 +69,12 @@ def employer_required(
         return view(request, employer, *args, **kwargs)
 
     return wrapper
+
+
+def can_delegate(user: User, employer: OrganisationFacts) -> bool:
+    """Only people with a key role in Enhetsregisteret may give others access (DOMAIN.md)."""
+    if not user.national_id:
+        return False
+    return employer.orgnr in registry_selectors.organisations_where_key_role(
+        national_id=user.national_id
+    )

@@ -13,5 +13,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("orders/", include("orders.urls")),
     path("", include("cards.urls")),
+    path("", include("registry.urls")),
     path("admin/", admin.site.urls),
 ]

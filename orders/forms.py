@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from cards.models import CardType
 from cards.photos import PhotoError, photo_normalise
 from registry.facts import EmployeeListing
-from registry.identifiers import InvalidIdentifier, validate_orgnr
+from registry.identifiers import InvalidIdentifier, parse_national_id, validate_orgnr
 
 ID_DOCUMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
 
@@ -130,3 +130,78 @@ class CardOrderForm(forms.Form):
 
     def selected_employee(self) -> EmployeeListing:
         return self.employees[self.cleaned_data["employee"]]
+
+
+class DelegationForm(forms.Form):
+    """Give a person the right to order and administer cards, optionally between two dates."""
+
+    national_id = forms.CharField(
+        label=_("National identity number or D-number"),
+        help_text=_("11 digits"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
+        error_messages={"required": _("Enter the person's national identity number.")},
+    )
+    name = forms.CharField(
+        label=_("Name"),
+        max_length=200,
+        error_messages={"required": _("Enter the person's name.")},
+    )
+    valid_from = forms.DateField(
+        label=_("From"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={
+            "required": _("Enter the date the access starts."),
+            "invalid": _("Enter a real date, for example 01.03.2027."),
+        },
+    )
+    valid_until = forms.DateField(
+        label=_("Until (optional)"),
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        error_messages={"invalid": _("Enter a real date, for example 01.03.2027.")},
+    )
+
+    def clean_national_id(self) -> str:
+        try:
+            return parse_national_id(self.cleaned_data["national_id"]).value
+        except InvalidIdentifier:
+            raise forms.ValidationError(
+                _("The national identity number is not valid. It has 11 digits; check that you typed it right.")
+            ) from None
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        start, end = cleaned.get("valid_from"), cleaned.get("valid_until")
+        if start and end and end < start:
+            self.add_error("valid_until", _("The end date must be on or after the start date."))
+        return cleaned
+
+
+class CardRevokeForm(forms.Form):
+    """Revoke a card, or replace a lost or stolen one."""
+
+    REASONS = [
+        ("lost", _("Lost")),
+        ("stolen", _("Stolen")),
+        ("employment_ended", _("The employment has ended")),
+        ("returned", _("Returned")),
+    ]
+    reason = forms.ChoiceField(
+        label=_("Why?"),
+        choices=REASONS,
+        widget=forms.RadioSelect,
+        error_messages={
+            "required": _("Choose why the card is to be revoked."),
+            "invalid_choice": _("Choose one of the reasons in the list."),
+        },
+    )
+    replace = forms.BooleanField(
+        label=_("Order a replacement card with a new number"), required=False
+    )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if cleaned.get("replace") and cleaned.get("reason") not in ("lost", "stolen"):
+            self.add_error("replace", _("Only a lost or stolen card can be replaced."))
+        return cleaned

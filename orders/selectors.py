@@ -51,3 +51,11 @@ def lines_awaiting_registration() -> QuerySet[OrderLine]:
     return OrderLine.objects.filter(
         state__in=[OrderLine.State.AWAITING_REGISTRATION, OrderLine.State.SUBMITTED]
     ).order_by("pk")
+
+
+def delegations_for_employer(*, employer_orgnr: str) -> QuerySet[Delegation]:
+    return (
+        Delegation.objects.filter(employer_orgnr=employer_orgnr)
+        .select_related("granted_by")
+        .order_by("revoked_at", "-valid_from")
+    )

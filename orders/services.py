@@ -9,7 +9,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
-from django.db import transaction
+from django.db import models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -17,7 +17,7 @@ from cards import catalogue
 from cards.models import CardType
 from cards.services import Holder, card_issue
 from hmsportal.models import User
-from orders.models import Order, OrderLine
+from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose
 from registry.services import register_check
@@ -151,3 +151,50 @@ def _tell_employer_rejected(line_id: int) -> None:
         from_email=None,
         recipient_list=[recipient],
     )
+
+
+class DelegationError(ValueError):
+    """The delegation cannot be given as asked."""
+
+
+@transaction.atomic
+def delegation_grant(
+    *,
+    actor: User,
+    employer: OrganisationFacts,
+    grantee_national_id: str,
+    grantee_name: str,
+    valid_from: datetime.date,
+    valid_until: datetime.date | None,
+) -> Delegation:
+    """Give someone the right to order and administer cards for the employer."""
+    if actor.national_id == grantee_national_id:
+        raise DelegationError(_("You cannot give access to yourself."))
+    if Delegation.objects.filter(
+        employer_orgnr=employer.orgnr,
+        grantee_national_id=grantee_national_id,
+        revoked_at__isnull=True,
+    ).filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from)).exists():
+        raise DelegationError(_("This person already has access in this period."))
+    delegation = Delegation(
+        employer_orgnr=employer.orgnr,
+        grantee_national_id=grantee_national_id,
+        grantee_name=grantee_name,
+        granted_by=actor,
+        valid_from=valid_from,
+        valid_until=valid_until,
+    )
+    delegation.full_clean()
+    delegation.save()
+    return delegation
+
+
+@transaction.atomic
+def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
+    """End a delegation now."""
+    delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
+    if delegation.revoked_at is None:
+        delegation.revoked_at = timezone.now()
+        delegation.save(update_fields=["revoked_at"])
+        logger.info("Delegation %s revoked by user %s", delegation.pk, actor.pk)
+    return delegation

@@ -6,16 +6,20 @@ from typing import cast
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
+from cards import selectors as card_selectors
+from cards import services as card_services
+from cards.models import Card
 from hmsportal.models import User
-from hmsportal.permissions import employer_for, employer_required, organisations_for
+from hmsportal.permissions import can_delegate, employer_for, employer_required, organisations_for
 from orders import selectors, services
-from orders.forms import CardOrderForm, OrganisationLookupForm
+from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from registry import selectors as registry_selectors
 from registry.facts import OrganisationFacts
 
@@ -108,4 +112,105 @@ def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: in
         request,
         "orders/order_detail.html",
         {"employer": employer, "order": order, "lines": lines, "pending": pending},
+    )
+
+
+@employer_required
+def card_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
+    cards = card_selectors.cards_for_employer(employer_orgnr=employer.orgnr)
+    return render(request, "orders/card_list.html", {"employer": employer, "cards": cards})
+
+
+@employer_required
+def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) -> HttpResponse:
+    card = card_selectors.card_for_employer(employer_orgnr=employer.orgnr, number=number)
+    if card is None:
+        raise Http404
+    form = CardRevokeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        actor = cast(User, request.user)
+        try:
+            if form.cleaned_data["replace"] and card.state not in Card.VALID_STATES:
+                form.add_error(
+                    "replace",
+                    _("Only a valid card can be replaced. Revoke this one, and order a new card when the registers are in order."),
+                )
+            elif form.cleaned_data["replace"]:
+                replacement = card_services.card_replace(
+                    card=card, actor=actor, reason=form.cleaned_data["reason"]
+                )
+                messages.success(
+                    request,
+                    _("Card %(old)s is revoked. The replacement card has number %(new)s.")
+                    % {"old": card.number, "new": replacement.number},
+                )
+                return redirect("orders:card_detail", orgnr=employer.orgnr, number=replacement.number)
+            else:
+                card_services.card_revoke(card=card, reason=form.cleaned_data["reason"], actor=actor)
+                messages.success(request, _("Card %(number)s is revoked.") % {"number": card.number})
+                return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
+        except card_services.TransitionNotAllowed:
+            form.add_error(None, _("This card cannot be revoked: it is already revoked or has expired."))
+    lookups = registry_selectors.lookups_for(
+        keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr], limit=20
+    )
+    return render(
+        request,
+        "orders/card_detail.html",
+        {
+            "employer": employer,
+            "card": card,
+            "form": form,
+            "lookups": lookups,
+            "can_revoke": card.state in card_services.REVOCABLE_STATES,
+        },
+    )
+
+
+@employer_required
+def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
+    actor = cast(User, request.user)
+    may_delegate = can_delegate(actor, employer)
+    form = DelegationForm(request.POST or None, initial={"valid_from": timezone.localdate()})
+    if request.method == "POST":
+        if not may_delegate:
+            raise PermissionDenied
+        if "revoke" in request.POST:
+            revoke_id = request.POST["revoke"]
+            delegation = (
+                selectors.delegations_for_employer(employer_orgnr=employer.orgnr)
+                .filter(pk=int(revoke_id))
+                .first()
+                if revoke_id.isdigit() and len(revoke_id) < 18
+                else None
+            )
+            if delegation is None:
+                raise Http404
+            services.delegation_revoke(actor=actor, delegation=delegation)
+            messages.success(request, _("The access is removed."))
+            return redirect("orders:delegations", orgnr=employer.orgnr)
+        if form.is_valid():
+            try:
+                services.delegation_grant(
+                    actor=actor,
+                    employer=employer,
+                    grantee_national_id=form.cleaned_data["national_id"],
+                    grantee_name=form.cleaned_data["name"],
+                    valid_from=form.cleaned_data["valid_from"],
+                    valid_until=form.cleaned_data["valid_until"],
+                )
+            except services.DelegationError as error:
+                form.add_error(None, str(error))
+            else:
+                messages.success(request, _("The access is given."))
+                return redirect("orders:delegations", orgnr=employer.orgnr)
+    return render(
+        request,
+        "orders/delegations.html",
+        {
+            "employer": employer,
+            "form": form,
+            "may_delegate": may_delegate,
+            "delegations": selectors.delegations_for_employer(employer_orgnr=employer.orgnr),
+        },
     )

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
+
+from django.db.models import Max
 
 from registry.clients import business_register, employment_register
 from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts
-from registry.models import CleaningApproval, RegisterLookup, StaffingApproval
+from registry.models import CleaningApproval, RegisterFileLoad, RegisterLookup, StaffingApproval
 
 # The roles that may act for a unit (REGISTERS.md: what Norwegian public services accept).
 KEY_ROLE_CODES = ("DAGL", "LEDE", "INNH", "KOMP", "DTPR", "DTSO", "BEST", "REPR")
@@ -54,3 +58,56 @@ def staffing_approvals(*, orgnrs: Iterable[str]) -> dict[str, bool]:
 def lookups_for(*, keys: Iterable[str], limit: int = 50) -> list[RegisterLookup]:
     """The latest register lookups about these organisations and persons."""
     return list(RegisterLookup.objects.filter(key__in=list(keys)).order_by("-at")[:limit])
+
+
+@dataclass(frozen=True)
+class RegisterHealth:
+    """How a register has answered lately, for the back office."""
+
+    register: str
+    label: str
+    last_ok: datetime.datetime | None
+    last_failure: datetime.datetime | None
+    last_failure_detail: str
+    failures_last_day: int
+
+    @property
+    def is_down(self) -> bool:
+        return self.last_failure is not None and (
+            self.last_ok is None or self.last_failure > self.last_ok
+        )
+
+
+def register_health(*, now: datetime.datetime) -> list[RegisterHealth]:
+    """One row per register: the latest success and failure, and failures in the last day."""
+    since = now - datetime.timedelta(days=1)
+    rows = []
+    for register, label in RegisterLookup.Register.choices:
+        lookups = RegisterLookup.objects.filter(register=register)
+        ok = lookups.exclude(outcome=RegisterLookup.Outcome.FAILED).aggregate(at=Max("at"))["at"]
+        failure = (
+            lookups.filter(outcome=RegisterLookup.Outcome.FAILED).order_by("-at").values("at", "detail").first()
+        )
+        rows.append(
+            RegisterHealth(
+                register=register,
+                label=str(label),
+                last_ok=ok,
+                last_failure=failure["at"] if failure else None,
+                last_failure_detail=failure["detail"] if failure else "",
+                failures_last_day=lookups.filter(
+                    outcome=RegisterLookup.Outcome.FAILED, at__gte=since
+                ).count(),
+            )
+        )
+    return rows
+
+
+def recent_failures(*, limit: int = 50) -> list[RegisterLookup]:
+    return list(
+        RegisterLookup.objects.filter(outcome=RegisterLookup.Outcome.FAILED).order_by("-at")[:limit]
+    )
+
+
+def file_loads(*, limit: int = 10) -> list[RegisterFileLoad]:
+    return list(RegisterFileLoad.objects.order_by("-loaded_at")[:limit])
