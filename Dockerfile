@@ -5,7 +5,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
 COPY scripts/system-packages.txt scripts/system-packages.txt
 RUN apt-get update \
- && grep -v '^\s*#' scripts/system-packages.txt | grep -v -e python3-venv -e poppler-utils -e libzbar0 \
+ && grep -v '^\s*#' scripts/system-packages.txt | grep -v -e python3-venv \
     | xargs apt-get install -y --no-install-recommends \
  && rm -rf /var/lib/apt/lists/*
 COPY pyproject.toml ./

@@ -31,6 +31,7 @@ run: $(STAMP)
 	$(PY) manage.py runserver 127.0.0.1:8000
 
 test: $(STAMP)
+	@scripts/ensure-system-packages.sh scripts/system-packages.txt scripts/system-packages-test.txt
 	$(PY) -m pytest -n $(TEST_WORKERS)
 	@echo "--- the thin slice once more on the embedded default (SQLite, eager Celery)"
 	$(EMBEDDED) $(PY) -m pytest -p no:cacheprovider tests/test_slice.py -m "not services"

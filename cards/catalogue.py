@@ -19,7 +19,7 @@ class NoPriceError(LookupError):
 
 
 def orderable_card_types() -> QuerySet[CardType]:
-    return CardType.objects.filter(is_orderable=True).order_by("code")
+    return CardType.objects.filter(is_orderable=True).order_by("name_nb")
 
 
 def requirements_for(card_type: CardType) -> Requirements:

@@ -64,7 +64,7 @@ class CardOrderForm(forms.Form):
         label=_("Card type"),
         queryset=CardType.objects.none(),
         empty_label=None,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={
             "required": _("Choose the card type."),
             "invalid_choice": _("Choose a card type from the list."),
@@ -190,7 +190,7 @@ class CardRevokeForm(forms.Form):
     reason = forms.ChoiceField(
         label=_("Why?"),
         choices=REASONS,
-        widget=forms.RadioSelect,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
         error_messages={
             "required": _("Choose why the card is to be revoked."),
             "invalid_choice": _("Choose one of the reasons in the list."),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+from dataclasses import dataclass
 from typing import cast
 
 from django.contrib import messages
@@ -21,7 +23,17 @@ from hmsportal.permissions import can_delegate, employer_for, employer_required,
 from orders import selectors, services
 from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from registry import selectors as registry_selectors
-from registry.facts import OrganisationFacts
+from orders.models import OrderLine
+from registry.facts import EmployeeListing, OrganisationFacts
+from registry.rules import NEW_EMPLOYEE_DAYS
+
+
+@dataclass(frozen=True)
+class EmployeeRow:
+    employee: EmployeeListing
+    unit_name: str
+    lines: list[OrderLine]
+    orderable_from: datetime.date | None
 
 
 @login_required
@@ -47,7 +59,22 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     employees = registry_selectors.employees_list(main_orgnr=employer.orgnr)
     lines = selectors.open_lines_by_person(employer_orgnr=employer.orgnr)
-    rows = [(e, lines.get(e.employment.national_id, [])) for e in employees]
+    unit_names = {u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)}
+    # A card can be ordered 30 days before the employment starts (seed page).
+    first_order_day = timezone.localdate() + datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
+    rows = [
+        EmployeeRow(
+            employee=e,
+            unit_name=unit_names.get(e.employment.workplace_orgnr, ""),
+            lines=lines.get(e.employment.national_id, []),
+            orderable_from=(
+                e.employment.start - datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
+                if e.employment.start > first_order_day
+                else None
+            ),
+        )
+        for e in employees
+    ]
     return render(
         request,
         "orders/employer.html",

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Makes sure the system libraries in scripts/system-packages.txt are installed: as root via
-# apt-get, otherwise stops with a message naming the missing packages.
+# Makes sure the system packages in the lists given (default: scripts/system-packages.txt)
+# are installed: as root via apt-get, otherwise stops with a message naming the missing ones.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-mapfile -t wanted < <(grep -v '^\s*#' "$here/system-packages.txt" | grep -v '^\s*$')
+lists=("$@")
+[ ${#lists[@]} -gt 0 ] || lists=("$here/system-packages.txt")
+mapfile -t wanted < <(cat "${lists[@]}" | grep -v '^\s*#' | grep -v '^\s*$')
 missing=()
 for package in "${wanted[@]}"; do
   if ! dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed"; then

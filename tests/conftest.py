@@ -55,3 +55,25 @@ def redis_url() -> str:
     except redis.RedisError as error:
         services_missing(f"Redis at {url} does not answer: {error}")
     return url
+
+
+CHROMIUM = "/usr/bin/chromium"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyped-def]
+    """Debian's chromium, never a browser downloaded by a test tool."""
+    if not os.path.exists(CHROMIUM):
+        services_missing(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+        ],
+    }

@@ -1,0 +1,75 @@
+"""The pages in a real browser (Debian's chromium driven by Playwright): the ordering slice
+with a mouse and keyboard, and the status check on a phone-sized screen."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from cards.models import Card
+from registry.datasets import registry_dataset_load
+from tests.cards.factories import CardFactory
+from tests.datasets import SUB_UNIT, WORKER, jpeg, small_dataset
+
+# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
+# between page steps are plain synchronous ones.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+PHONE = {"width": 390, "height": 844}
+
+
+def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    settings.DEV_LOGIN_ENABLED = True
+    registry_dataset_load(dataset=small_dataset())
+    photo = tmp_path / "ola.jpg"
+    photo.write_bytes(jpeg())
+    id_document = tmp_path / "pass.pdf"
+    id_document.write_bytes(b"%PDF-1.4\n%scanned passport\n")
+
+    page.goto(f"{live_server.url}/login/dev/")
+    page.get_by_role("button", name="Kari Nordmann").click()
+    page.get_by_role("link", name="Fjordbygg AS").click()
+    page.get_by_role("link", name="Bestill kort", exact=True).first.click()
+
+    # An empty form: the error summary gets focus and links to each field.
+    page.get_by_role("button", name="Send bestillingen").click()
+    summary = page.locator(".error-summary")
+    assert summary.is_visible()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    summary.get_by_role("link", name="Last opp et bilde av den ansatte.").click()
+    assert page.evaluate("document.activeElement.id") == "id_photo"
+
+    page.get_by_label("Ansatt").select_option(f"{WORKER}:{SUB_UNIT}")
+    page.get_by_label("HMS-kort bygg og anlegg").check()
+    page.get_by_label("Bilde av den ansatte").set_input_files(str(photo))
+    page.get_by_label("Kopi av legitimasjon").set_input_files(str(id_document))
+    page.get_by_label("Jeg har kontrollert").check()
+    page.get_by_role("button", name="Send bestillingen").click()
+
+    card = Card.objects.get(holder_national_id=WORKER)
+    assert page.get_by_text("Godkjent").first.is_visible()
+    page.get_by_role("link", name=card.number[:4]).click()
+    assert page.locator("[data-status=valid]").is_visible()
+    assert "Ola Snekker" in page.content()
+
+
+def test_status_check_on_a_phone(page, live_server) -> None:  # type: ignore[no-untyped-def]
+    card = CardFactory(state=Card.State.ACTIVE, holder_first_name="Ola", holder_last_name="Snekker", with_photo=True)
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/status/")
+    field = page.get_by_label("Kortnummer")
+    field.focus()
+    # Focus is visible: a solid outline on the focused field.
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    field.fill(card.number)
+    field.press("Enter")
+    assert page.locator("[data-status=valid]").is_visible()
+    assert page.get_by_text("Ola Snekker").is_visible()
+    # The photo loads (decrypted by the photo view) and nothing scrolls sideways.
+    assert page.evaluate("document.querySelector('img[src*=photo]').naturalWidth") > 0
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.goto(f"{live_server.url}/status/?card=1234")
+    assert page.locator(".error-summary").is_visible()
