@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from cards import catalogue
@@ -266,10 +267,17 @@ def cards_recheck(
 
 
 def cards_recheck_all(
-    *, on: datetime.date | None = None, batch_size: int = 2000, employer_orgnrs: Iterable[str] | None = None
+    *,
+    on: datetime.date | None = None,
+    batch_size: int = 2000,
+    employer_orgnrs: Iterable[str] | None = None,
+    checked_before: datetime.datetime | None = None,
 ) -> RecheckSummary:
-    """Re-check every live card (or those of some employers), batch by batch."""
+    """Re-check every live card (or those of some employers, or those not checked since a
+    moment), batch by batch."""
     queryset = Card.objects.filter(state__in=Card.CHECKED_STATES).select_related("card_type")
+    if checked_before is not None:
+        queryset = queryset.filter(Q(checked_at__isnull=True) | Q(checked_at__lt=checked_before))
     if employer_orgnrs is not None:
         orgnrs = list(employer_orgnrs)
         queryset = queryset.filter(employer_orgnr__in=orgnrs) | queryset.filter(

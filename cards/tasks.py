@@ -10,6 +10,8 @@ from django.utils import timezone
 
 from cards import services
 
+RETRY_LEFT_OVER_SECONDS = 15 * 60
+
 
 @shared_task(name="cards.render_card_pdf", acks_late=True, max_retries=3, default_retry_delay=30)
 def render_card_pdf(*, card_id: int) -> None:
@@ -18,10 +20,16 @@ def render_card_pdf(*, card_id: int) -> None:
 
 @shared_task(name="cards.recheck_all_cards", acks_late=True)
 def recheck_all_cards() -> dict[str, int]:
+    started = timezone.now()
     activated = services.cards_activate_delivered(
-        shipped_before=timezone.now() - datetime.timedelta(days=settings.CARD_DELIVERY_DAYS)
+        shipped_before=started - datetime.timedelta(days=settings.CARD_DELIVERY_DAYS)
     )
     summary = services.cards_recheck_all()
+    if summary.failed_lookups:
+        # A register was down: those cards kept their status; try them again later.
+        recheck_cards_left_over.apply_async(
+            kwargs={"started_at": started.isoformat()}, countdown=RETRY_LEFT_OVER_SECONDS
+        )
     return {
         "checked": summary.checked,
         "became_invalid": summary.became_invalid,
@@ -30,6 +38,17 @@ def recheck_all_cards() -> dict[str, int]:
         "failed_lookups": summary.failed_lookups,
         "activated": activated,
     }
+
+
+@shared_task(name="cards.recheck_cards_left_over", bind=True, acks_late=True, max_retries=8)
+def recheck_cards_left_over(self, *, started_at: str) -> int:  # type: ignore[no-untyped-def]
+    """Cards a night's run could not check, retried with growing delays."""
+    summary = services.cards_recheck_all(
+        checked_before=datetime.datetime.fromisoformat(started_at)
+    )
+    if summary.failed_lookups:
+        raise self.retry(countdown=RETRY_LEFT_OVER_SECONDS * 2 ** (self.request.retries + 1))
+    return summary.checked
 
 
 @shared_task(name="cards.recheck_organisations", acks_late=True)
@@ -41,3 +60,15 @@ def recheck_organisations(orgnrs: list[str]) -> None:
     """The registry's change-feed hook: cards of changed organisations are re-checked now."""
     if orgnrs:
         recheck_organisations_task.delay(orgnrs=sorted(set(orgnrs)))
+
+
+# Rendering takes about a tenth of a second per card, so a full batch (cards.batches
+# MAX_BATCH_CARDS) needs more than the settings' default limits for short tasks. The service
+# catches the soft limit and marks the batch FAILED; re-running replaces the file.
+@shared_task(
+    name="cards.render_print_batch", acks_late=True, soft_time_limit=1800, time_limit=1900
+)
+def render_print_batch(*, batch_id: int) -> str:
+    from cards.batches import print_batch_render
+
+    return print_batch_render(batch_id=batch_id).state

@@ -117,8 +117,10 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
             line.state = OrderLine.State.APPROVED
             line.reason_codes = []
         elif verdict.awaiting_registration and not _waited_too_long(line, today):
+            if line.awaiting_since is None:
+                line.awaiting_since = today
+                transaction.on_commit(lambda: _tell_employer_awaiting(line_id))
             line.state = OrderLine.State.AWAITING_REGISTRATION
-            line.awaiting_since = line.awaiting_since or today
             line.reason_codes = verdict.reason_codes
         else:
             line.state = OrderLine.State.REJECTED
@@ -132,6 +134,24 @@ def _waited_too_long(line: OrderLine, today: datetime.date) -> bool:
     if line.awaiting_since is None:
         return False
     return (today - line.awaiting_since).days >= settings.ORDER_AWAIT_REGISTRATION_DAYS
+
+
+def _tell_employer_awaiting(line_id: int) -> None:
+    line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
+    recipient = line.order.ordered_by.email
+    if not recipient:
+        return
+    send_mail(
+        subject=f"HMS-kort for {line.full_name} venter på Aa-registeret",
+        message=(
+            f"Aa-registeret viser ennå ikke arbeidsforholdet til {line.full_name} hos "
+            f"{line.order.employer_name}. Vi sjekker igjen hver dag i "
+            f"{settings.ORDER_AWAIT_REGISTRATION_DAYS} dager. Meld arbeidsforholdet i "
+            "a-meldingen hvis det ikke er gjort.\n"
+        ),
+        from_email=None,
+        recipient_list=[recipient],
+    )
 
 
 def _tell_employer_rejected(line_id: int) -> None:
