@@ -17,6 +17,16 @@ app.conf.beat_schedule = {
         "task": "cards.recheck_all_cards",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Renholdsregisteret and Bemanningsforetaksregisteret publish whole files daily.
+    "registry-open-data-daily": {
+        "task": "registry.load_open_data",
+        "schedule": crontab(hour=5, minute=30),
+    },
+    # Bankruptcies and deletions reach the affected cards within the hour.
+    "registry-change-feed-hourly": {
+        "task": "registry.read_change_feed",
+        "schedule": crontab(minute=7),
+    },
     # Order lines waiting for Aa-registeret to show a new employment are retried daily.
     "recheck-awaiting-order-lines": {
         "task": "orders.recheck_awaiting_order_lines",

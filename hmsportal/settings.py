@@ -197,6 +197,31 @@ ENHETSREGISTERET_URL: str = env.str(
     "ENHETSREGISTERET_URL", default="https://data.brreg.no/enhetsregisteret/api"
 )
 REGISTER_TIMEOUT_SECONDS: float = env.float("REGISTER_TIMEOUT_SECONDS", default=5.0)
+REGISTER_RETRIES: int = env.int("REGISTER_RETRIES", default=2)
+REGISTER_RETRY_BACKOFF_SECONDS: float = env.float("REGISTER_RETRY_BACKOFF_SECONDS", default=0.5)
+# Register answers are cached this long across runs (Redis in production); 0 turns it off.
+REGISTER_CACHE_SECONDS: int = env.int("REGISTER_CACHE_SECONDS", default=300)
+# Maskinporten-issued bearer tokens. Fetching and refreshing them is not built yet.
+ENHETSREGISTERET_TOKEN: str = env.str("ENHETSREGISTERET_TOKEN", default="")
+ENHETSREGISTERET_AUTHORISED_URL: str = env.str("ENHETSREGISTERET_AUTHORISED_URL", default="")
+ARBEIDSFORHOLD_URL: str = env.str("ARBEIDSFORHOLD_URL", default="")
+ARBEIDSFORHOLD_TOKEN: str = env.str("ARBEIDSFORHOLD_TOKEN", default="")
+AAREG_URL: str = env.str("AAREG_URL", default="")
+AAREG_TOKEN: str = env.str("AAREG_TOKEN", default="")
+FOLKEREGISTERET_URL: str = env.str("FOLKEREGISTERET_URL", default="")
+FOLKEREGISTERET_TOKEN: str = env.str("FOLKEREGISTERET_TOKEN", default="")
+# Open data files, downloaded daily.
+RENHOLDSREGISTERET_URL: str = env.str(
+    "RENHOLDSREGISTERET_URL", default="https://www.arbeidstilsynet.no/opendata/renhold.xml"
+)
+BEMANNINGSFORETAKSREGISTERET_URL: str = env.str("BEMANNINGSFORETAKSREGISTERET_URL", default="")
+OPEN_DATA_MAX_BYTES: int = env.int("OPEN_DATA_MAX_BYTES", default=200 * 1024 * 1024)
+OPEN_DATA_TIMEOUT_SECONDS: float = env.float("OPEN_DATA_TIMEOUT_SECONDS", default=60.0)
+CHANGE_FEED_PAGE_SIZE: int = env.int("CHANGE_FEED_PAGE_SIZE", default=1000)
+CHANGE_FEED_MAX_PAGES: int = env.int("CHANGE_FEED_MAX_PAGES", default=50)
+# Organisations in Enhetsregisteret's change feed get their cards re-checked at once (the
+# registry app calls this hook so that it need not know the cards app).
+REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "cards.tasks.recheck_organisations"
 
 # --- Security. Production (DEBUG off) is HTTPS-only behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -218,6 +243,12 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    # WeasyPrint and fontTools narrate every render step at INFO.
+    "loggers": {
+        "weasyprint": {"level": "WARNING"},
+        "weasyprint.progress": {"level": "WARNING"},
+        "fontTools": {"level": "WARNING"},
+    },
 }
 
 # --- Ordering. An order line that fails only because Aa-registeret does not show the new

@@ -160,7 +160,7 @@ class Employment(models.Model):
         indexes = [models.Index(fields=["person", "organisation"])]
 
     def __str__(self) -> str:
-        return f"{self.person_id} @ {self.organisation_id} {self.start}–{self.end or ''}"
+        return f"{self.person_id} @ {self.organisation_id} {self.start}–{self.end or ''}"  # noqa: RUF001
 
 
 class CleaningApproval(models.Model):
@@ -213,6 +213,9 @@ class RegisterFileLoad(models.Model):
     class Meta:
         ordering = ["-loaded_at"]
 
+    def __str__(self) -> str:
+        return f"{self.register} {self.loaded_at:%Y-%m-%d %H:%M} ({self.entries})"
+
 
 class RegisterLookup(models.Model):
     """One question asked of a register, and how it went."""
@@ -243,3 +246,50 @@ class RegisterLookup(models.Model):
 
     def __str__(self) -> str:
         return f"{self.register} {self.key} {self.outcome}"
+
+
+class ChangeFeedCursor(models.Model):
+    """How far hmsportal has read one of Enhetsregisteret's change feeds."""
+
+    feed = models.CharField(_("feed"), max_length=40, unique=True)
+    # The highest oppdateringsid seen; None until the feed has answered with a change.
+    last_update_id = models.BigIntegerField(_("last update id"), null=True, blank=True)
+    # Where the very first read started (used until an oppdateringsid is known).
+    started_from = models.DateTimeField(_("read from"))
+    read_at = models.DateTimeField(_("last read"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("change feed cursor")
+        verbose_name_plural = _("change feed cursors")
+
+    def __str__(self) -> str:
+        return f"{self.feed} {self.last_update_id or self.started_from.isoformat()}"
+
+
+class RoleSeen(models.Model):
+    """A key role Enhetsregisteret's authorised roles API showed, with the person's identity.
+
+    Enhetsregisteret cannot be asked which units a person holds roles in; this table
+    remembers the roles seen so that the question can be answered (and each answer is
+    confirmed against the register before it is used).
+    """
+
+    orgnr = models.CharField(_("organisation number"), max_length=9)
+    national_id = models.CharField(_("national identity number"), max_length=11)
+    code = models.CharField(_("role"), max_length=5)
+    seen_at = models.DateTimeField(_("seen"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("role seen in Enhetsregisteret")
+        verbose_name_plural = _("roles seen in Enhetsregisteret")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["orgnr", "national_id", "code"],
+                name="registry_roleseen_unique",
+                violation_error_message=_("This role is already recorded."),
+            )
+        ]
+        indexes = [models.Index(fields=["national_id", "code"])]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.national_id} @ {self.orgnr}"

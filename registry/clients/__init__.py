@@ -1,34 +1,53 @@
-"""Adapters for the national registers, chosen by settings.REGISTRY_BACKEND."""
+"""Adapters for the national registers, chosen by settings.REGISTRY_BACKEND.
+
+"embedded" reads the registry app's own tables. "http" speaks each register's API:
+Enhetsregisteret's open API (ENHETSREGISTERET_URL), Skatteetaten's Arbeidsforhold i oppdrag
+and NAV's Aa-registeret (ARBEIDSFORHOLD_URL, AAREG_URL) and Folkeregisteret
+(FOLKEREGISTERET_URL).
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 
+from registry.clients.aareg import SkatteetatenEmploymentRegister
 from registry.clients.base import BusinessRegister, EmploymentRegister, PopulationRegister
+from registry.clients.brreg import BrregBusinessRegister
 from registry.clients.embedded import (
     EmbeddedBusinessRegister,
     EmbeddedEmploymentRegister,
     EmbeddedPopulationRegister,
 )
+from registry.clients.freg import FolkeregisteretPopulationRegister
+
+
+def _unknown_backend() -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"Unknown REGISTRY_BACKEND {settings.REGISTRY_BACKEND!r}")
 
 
 def business_register() -> BusinessRegister:
     if settings.REGISTRY_BACKEND == "embedded":
         return EmbeddedBusinessRegister()
-    raise ImproperlyConfigured(f"Unknown REGISTRY_BACKEND {settings.REGISTRY_BACKEND!r}")
+    if settings.REGISTRY_BACKEND == "http":
+        return BrregBusinessRegister()
+    raise _unknown_backend()
 
 
 def employment_register() -> EmploymentRegister:
     if settings.REGISTRY_BACKEND == "embedded":
         return EmbeddedEmploymentRegister()
-    raise ImproperlyConfigured(f"Unknown REGISTRY_BACKEND {settings.REGISTRY_BACKEND!r}")
+    if settings.REGISTRY_BACKEND == "http":
+        return SkatteetatenEmploymentRegister()
+    raise _unknown_backend()
 
 
 def population_register() -> PopulationRegister:
     if settings.REGISTRY_BACKEND == "embedded":
         return EmbeddedPopulationRegister()
-    raise ImproperlyConfigured(f"Unknown REGISTRY_BACKEND {settings.REGISTRY_BACKEND!r}")
+    if settings.REGISTRY_BACKEND == "http":
+        return FolkeregisteretPopulationRegister()
+    raise _unknown_backend()
 
 
 __all__ = [

@@ -1,0 +1,255 @@
+"""HTTP plumbing shared by the register adapters.
+
+One place decides what counts as a register being unavailable (connection refused, timeout,
+a 5xx after retries, an answer that is not the JSON asked for, an unexpected status), so that
+every adapter raises RegisterUnavailable the same way and never turns an outage into
+"not found" (DOMAIN.md: an outage is never a reason to invalidate a card).
+
+Answers a register gave (200, and the statuses an adapter declares as meaningful, such as
+404 and 410) are cached for REGISTER_CACHE_SECONDS through Django's cache framework, so a
+burst of checks for one employer asks Enhetsregisteret once, and every process (web, worker)
+shares the answer when the cache is Redis. Failures are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+import requests
+from django.conf import settings
+from django.core.cache import cache
+
+from registry.facts import RegisterUnavailable
+
+logger = logging.getLogger(__name__)
+
+# Statuses worth asking again: the register or a proxy in front of it had a bad moment.
+_TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+_CACHE_PREFIX = "registry"
+
+Params = Mapping[str, str | int | Iterable[str]]
+
+
+class RegisterThrottled(RegisterUnavailable):
+    """The register asked us to slow down (HTTP 429); retry_after_seconds says for how long."""
+
+    def __init__(self, register: str, detail: str = "", retry_after_seconds: float | None = None):
+        super().__init__(register, detail)
+        self.retry_after_seconds = retry_after_seconds
+
+
+@dataclass(frozen=True)
+class RegisterAnswer:
+    """A status the adapter asked for, with the JSON body (None when the body was not JSON)."""
+
+    status: int
+    body: Any
+
+
+def setting(name: str, default: Any) -> Any:
+    """The register settings are optional in settings.py: read them with their default here."""
+    return getattr(settings, name, default)
+
+
+def cache_key(register: str, path: str, params: Params | None = None) -> str:
+    # Hashed: keys stay short and valid for every cache backend, and identity numbers in
+    # paths do not show up in plain text when someone lists the cache's keys.
+    query = urlencode(sorted(_flat_params(params)), doseq=True) if params else ""
+    digest = hashlib.sha256(f"{path}?{query}".encode()).hexdigest()[:32]
+    return f"{_CACHE_PREFIX}:{register}:{digest}"
+
+
+def cache_forget(register: str, path: str, params: Params | None = None) -> None:
+    cache.delete(cache_key(register, path, params))
+
+
+def _flat_params(params: Params | None) -> list[tuple[str, str]]:
+    flat: list[tuple[str, str]] = []
+    for name, value in (params or {}).items():
+        if isinstance(value, str | int):
+            flat.append((name, str(value)))
+        else:
+            flat.extend((name, str(v)) for v in value)
+    return flat
+
+
+class RegisterClient:
+    """A register's HTTP API at one base URL, with timeouts, retries and caching."""
+
+    def __init__(
+        self,
+        *,
+        register: str,
+        base_url: str,
+        accept: str = "application/json",
+        token: str = "",
+        retry_after_in_milliseconds: bool = False,
+    ) -> None:
+        self.register = register
+        self.base_url = base_url.rstrip("/")
+        self.accept = accept
+        self.token = token
+        # Folkeregisteret sends Retry-After in milliseconds (REGISTERS.md); HTTP says seconds.
+        self.retry_after_in_milliseconds = retry_after_in_milliseconds
+        self.session = requests.Session()
+        self.session.headers["User-Agent"] = "hmsportal"
+
+    def get_json(
+        self,
+        path: str,
+        *,
+        params: Params | None = None,
+        accept: str | None = None,
+        token: str | None = None,
+        answers: Iterable[int] = (200,),
+        cache: bool = True,
+    ) -> RegisterAnswer:
+        """GET base_url + path; return the answer when its status is one of `answers`.
+
+        200 must carry JSON; other listed statuses (404, 410 …) may carry an error body or
+        none. Anything else raises RegisterUnavailable (RegisterThrottled for 429).
+        """
+        wanted = frozenset(answers)
+        key = cache_key(self.register, path, params)
+        ttl = int(setting("REGISTER_CACHE_SECONDS", 300))
+        if cache and ttl > 0:
+            stored = _cache_get(key)
+            if stored is not None:
+                return stored
+        answer = self._get_with_retries(path, params, accept or self.accept, token, wanted)
+        if cache and ttl > 0:
+            _cache_set(key, answer, ttl)
+        return answer
+
+    def _get_with_retries(
+        self,
+        path: str,
+        params: Params | None,
+        accept: str,
+        token: str | None,
+        wanted: frozenset[int],
+    ) -> RegisterAnswer:
+        retries = int(setting("REGISTER_RETRIES", 2))
+        backoff = float(setting("REGISTER_RETRY_BACKOFF_SECONDS", 0.5))
+        attempt = 0
+        while True:
+            try:
+                return self._get_once(path, params, accept, token, wanted)
+            except _Transient as error:
+                if attempt >= retries:
+                    raise RegisterUnavailable(self.register, error.detail) from error
+                logger.warning(
+                    "%s: %s (attempt %d of %d), retrying",
+                    self.register,
+                    error.detail,
+                    attempt + 1,
+                    retries + 1,
+                )
+                if backoff > 0:
+                    time.sleep(backoff * 2**attempt)
+                attempt += 1
+
+    def _get_once(
+        self,
+        path: str,
+        params: Params | None,
+        accept: str,
+        token: str | None,
+        wanted: frozenset[int],
+    ) -> RegisterAnswer:
+        headers = {"Accept": accept}
+        bearer = self.token if token is None else token
+        if bearer:
+            headers["Authorization"] = f"Bearer {bearer}"
+        timeout = float(setting("REGISTER_TIMEOUT_SECONDS", 5.0))
+        url = f"{self.base_url}{path}"
+        try:
+            response = self.session.get(
+                url, params=_flat_params(params), headers=headers, timeout=timeout
+            )
+        except requests.Timeout as error:
+            raise _Transient(f"no answer within {timeout:g} s") from error
+        except requests.RequestException as error:
+            raise _Transient(f"could not connect ({type(error).__name__})") from error
+
+        status = response.status_code
+        if status in wanted:
+            return RegisterAnswer(status=status, body=self._body(response, required=status == 200))
+        if status in _TRANSIENT_STATUSES:
+            raise _Transient(f"HTTP {status}{_error_text(response)}")
+        if status == 429:
+            raise RegisterThrottled(
+                self.register,
+                f"HTTP 429, too many requests{_error_text(response)}",
+                retry_after_seconds=self._retry_after(response),
+            )
+        # 400, 401, 403, 406 …: our request or credentials are wrong. The register did not
+        # say anything about the unit or person, so this is an outage, not a "not found".
+        raise RegisterUnavailable(self.register, f"HTTP {status}{_error_text(response)}")
+
+    def _body(self, response: requests.Response, *, required: bool) -> Any:
+        try:
+            return response.json()
+        except ValueError as error:
+            if required:
+                raise RegisterUnavailable(
+                    self.register, f"HTTP {response.status_code} with a body that is not JSON"
+                ) from error
+            return None
+
+    def _retry_after(self, response: requests.Response) -> float | None:
+        value = response.headers.get("Retry-After", "")
+        try:
+            number = float(value)
+        except ValueError:
+            return None
+        return number / 1000 if self.retry_after_in_milliseconds else number
+
+
+class _Transient(Exception):
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def error_code(body: Any) -> str:
+    """The error code of a Skatteetaten-style error body ({"kode": …, "melding": …}), or ""."""
+    if isinstance(body, dict):
+        return str(body.get("kode") or "")
+    return ""
+
+
+def _error_text(response: requests.Response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return ""
+    if isinstance(body, dict):
+        code = body.get("kode") or body.get("error") or ""
+        message = body.get("melding") or body.get("message") or ""
+        text = " ".join(str(part) for part in (code, message) if part)
+        return f": {text[:200]}" if text else ""
+    return ""
+
+
+def _cache_get(key: str) -> RegisterAnswer | None:
+    stored = cache.get(key)
+    if not isinstance(stored, str):
+        return None
+    try:
+        status, body = json.loads(stored)
+    except (ValueError, TypeError):
+        return None
+    return RegisterAnswer(status=int(status), body=body)
+
+
+def _cache_set(key: str, answer: RegisterAnswer, ttl: int) -> None:
+    # Stored as JSON text rather than pickled objects: what the register said, nothing more.
+    cache.set(key, json.dumps([answer.status, answer.body]), ttl)
