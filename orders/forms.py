@@ -15,6 +15,10 @@ from cards.photos import PhotoError, photo_normalise
 from registry.facts import EmployeeListing
 from registry.identifiers import InvalidIdentifier, parse_national_id, validate_orgnr
 
+INVALID_ORGNR = _("The organisation number is not valid. It has 9 digits; check that you typed it right.")
+INVALID_NATIONAL_ID = _(
+    "The national identity number is not valid. It has 11 digits; check that you typed it right."
+)
 ID_DOCUMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
 
 
@@ -34,16 +38,14 @@ class OrganisationLookupForm(forms.Form):
         help_text=_("9 digits"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={"required": _("Enter the organisation number.")},
+        error_messages={"required": _("Enter the organisation number."), "max_length": INVALID_ORGNR},
     )
 
     def clean_orgnr(self) -> str:
         try:
             return validate_orgnr(self.cleaned_data["orgnr"])
         except InvalidIdentifier:
-            raise forms.ValidationError(
-                _("The organisation number is not valid. It has 9 digits; check that you typed it right.")
-            ) from None
+            raise forms.ValidationError(INVALID_ORGNR) from None
 
 
 def employee_choice_value(listing: EmployeeListing) -> str:
@@ -140,7 +142,10 @@ class DelegationForm(forms.Form):
         help_text=_("11 digits"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={"required": _("Enter the person's national identity number.")},
+        error_messages={
+            "required": _("Enter the person's national identity number."),
+            "max_length": INVALID_NATIONAL_ID,
+        },
     )
     name = forms.CharField(
         label=_("Name"),
@@ -166,9 +171,7 @@ class DelegationForm(forms.Form):
         try:
             return parse_national_id(self.cleaned_data["national_id"]).value
         except InvalidIdentifier:
-            raise forms.ValidationError(
-                _("The national identity number is not valid. It has 11 digits; check that you typed it right.")
-            ) from None
+            raise forms.ValidationError(INVALID_NATIONAL_ID) from None
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

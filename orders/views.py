@@ -23,8 +23,9 @@ from hmsportal.permissions import can_delegate, employer_for, employer_required,
 from orders import selectors, services
 from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from registry import selectors as registry_selectors
+from registry import services as registry_services
 from orders.models import OrderLine
-from registry.facts import EmployeeListing, OrganisationFacts
+from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import NEW_EMPLOYEE_DAYS
 
 
@@ -41,7 +42,17 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     form = OrganisationLookupForm(request.GET or None)
     if form.is_valid():
-        employer = employer_for(user, form.cleaned_data["orgnr"])
+        orgnr = form.cleaned_data["orgnr"]
+        employer = employer_for(user, orgnr)
+        if employer is None:
+            try:
+                registry_services.roles_refresh(orgnr=orgnr)
+            except RegisterUnavailable:
+                messages.warning(
+                    request, _("Enhetsregisteret is not answering right now. Try again in a while.")
+                )
+            else:
+                employer = employer_for(user, orgnr)
         if employer is not None:
             return redirect("orders:employer", orgnr=employer.orgnr)
         form.add_error(

@@ -149,3 +149,13 @@ def register_check(
     """Check one person for one employer."""
     subject = CheckSubject(national_id=national_id, orgnr=orgnr, requirements=requirements)
     return register_check_many(subjects=[subject], on=on, purpose=purpose)[subject]
+
+
+def roles_refresh(*, orgnr: str) -> None:
+    """Ask Enhetsregisteret for the unit's roles now (a person claims to act for it).
+
+    With the HTTP backend the answer is remembered as roles seen, which is how a person's
+    key roles become known: the registers have no "roles of this person" question.
+    RegisterUnavailable propagates: the caller says the register did not answer.
+    """
+    business_register().roles(orgnr)

@@ -92,7 +92,9 @@ def test_bad_input_gets_a_clear_norwegian_message_and_nothing_is_saved(  # type:
     assert message in body
     # The error summary at the top links to the field.
     assert 'class="error-summary"' in body
-    assert f'href="#id_{field}"' in body
+    anchor = f"id_{field}_0" if field == "card_type" else f"id_{field}"
+    assert f'href="#{anchor}"' in body
+    assert f'id="{anchor}"' in body
     _assert_nothing_saved(settings)
 
 
