@@ -77,3 +77,9 @@ def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyp
             "--no-first-run",
         ],
     }
+
+
+@pytest.fixture(scope="session")
+def browser_context_args(browser_context_args):  # type: ignore[no-untyped-def]
+    """A Norwegian browser, as most of the portal's users have."""
+    return {**browser_context_args, "locale": "nb-NO"}
