@@ -43,9 +43,7 @@ def recheck_all_cards() -> dict[str, int]:
 @shared_task(name="cards.recheck_cards_left_over", bind=True, acks_late=True, max_retries=8)
 def recheck_cards_left_over(self, *, started_at: str) -> int:  # type: ignore[no-untyped-def]
     """Cards a night's run could not check, retried with growing delays."""
-    summary = services.cards_recheck_all(
-        checked_before=datetime.datetime.fromisoformat(started_at)
-    )
+    summary = services.cards_recheck_all(checked_before=datetime.datetime.fromisoformat(started_at))
     if summary.failed_lookups:
         raise self.retry(countdown=RETRY_LEFT_OVER_SECONDS * 2 ** (self.request.retries + 1))
     return summary.checked
@@ -65,9 +63,7 @@ def recheck_organisations(orgnrs: list[str]) -> None:
 # Rendering takes about a tenth of a second per card, so a full batch (cards.batches
 # MAX_BATCH_CARDS) needs more than the settings' default limits for short tasks. The service
 # catches the soft limit and marks the batch FAILED; re-running replaces the file.
-@shared_task(
-    name="cards.render_print_batch", acks_late=True, soft_time_limit=1800, time_limit=1900
-)
+@shared_task(name="cards.render_print_batch", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def render_print_batch(*, batch_id: int) -> str:
     from cards.batches import print_batch_render
 

@@ -1,15 +1,196 @@
-"""Back-office pages of the cards app (staff only)."""
+"""Back-office pages of the cards app (staff only): the print queue and the print batches."""
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
-from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
 
-from cards.models import Card
+from django.contrib import messages
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
+from django.http.response import HttpResponseBase
+from django.shortcuts import redirect, render
+from django.urls import path
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from cards import batches
+from cards.forms import PrintBatchCreateForm, PrintBatchShipForm
+from cards.models import PrintBatch
+from hmsportal.models import User
+
+QUEUE_PAGE_SIZE = 50
+BATCH_LIST_PAGE_SIZE = 20
+BATCH_CARDS_PAGE_SIZE = 100
 
 
-@staff_member_required
+def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
+    """Anonymous users go to the login page; signed-in users who are not staff get 403.
+
+    Unlike admin's staff_member_required, a signed-in worker is told plainly that the page is
+    not for them instead of being sent to the admin login.
+    """
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not (request.user.is_active and request.user.is_staff):
+            raise PermissionDenied(_("The print queue is for the card office's staff."))
+        return view(request, *args, **kwargs)
+
+    return wrapper
+
+
+def _actor(request: HttpRequest) -> User | None:
+    return request.user if isinstance(request.user, User) else None
+
+
+def _batch_or_404(batch_id: int) -> PrintBatch:
+    batch = batches.print_batch_get(batch_id=batch_id)
+    if batch is None:
+        raise Http404("No such print batch.")
+    return batch
+
+
+@staff_required
+@require_http_methods(["GET", "POST"])
 def print_queue(request: HttpRequest) -> HttpResponse:
-    cards = Card.objects.filter(state=Card.State.APPROVED).select_related("card_type")[:500]
-    return render(request, "cards/print_queue.html", {"cards": cards})
+    """The approved cards waiting for a batch, the form that makes one, and recent batches."""
+    form = PrintBatchCreateForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            batch = batches.print_batch_create(
+                cards=form.cleaned_data["card_ids"], actor=_actor(request)
+            )
+        except batches.PrintBatchError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request,
+                _("Print batch #%(batch)d is made with %(count)d cards. The PDF is being rendered.")
+                % {"batch": batch.pk, "count": batch.progress_total},
+            )
+            return redirect("cards:batch_detail", batch_id=batch.pk)
+    language = get_language()
+    counts = [(count.name(language), count.cards) for count in batches.print_queue_counts()]
+    context = {
+        "form": form,
+        "queue_page": Paginator(batches.print_queue_cards(), QUEUE_PAGE_SIZE).get_page(
+            request.GET.get("page")
+        ),
+        "queue_counts": counts,
+        "queue_total": sum(cards for _name, cards in counts),
+        "checked": set(request.POST.getlist("cards")),
+        "batch_page": Paginator(batches.print_batches_recent(), BATCH_LIST_PAGE_SIZE).get_page(
+            request.GET.get("batches")
+        ),
+        "max_batch_cards": batches.MAX_BATCH_CARDS,
+    }
+    return render(request, "cards/backoffice/print_queue.html", context)
+
+
+def _batch_page(
+    request: HttpRequest, batch: PrintBatch, ship_form: PrintBatchShipForm
+) -> HttpResponse:
+    total = batch.progress_total
+    context = {
+        "batch": batch,
+        "form": ship_form,
+        "percent": min(100, batch.progress_done * 100 // total) if total else 0,
+        "card_page": Paginator(
+            batches.print_batch_cards(batch=batch), BATCH_CARDS_PAGE_SIZE
+        ).get_page(request.GET.get("page")),
+        "rendering": batch.state == PrintBatch.State.RENDERING,
+    }
+    return render(request, "cards/backoffice/batch_detail.html", context)
+
+
+@staff_required
+@require_GET
+def batch_detail(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """One batch: producer, state, rendering progress, download, shipping and its cards."""
+    return _batch_page(request, _batch_or_404(batch_id), PrintBatchShipForm())
+
+
+@staff_required
+@require_GET
+@never_cache
+def batch_progress(request: HttpRequest, batch_id: int) -> JsonResponse:
+    """The rendering progress the batch page polls: {"state", "done", "total"}."""
+    batch = _batch_or_404(batch_id)
+    return JsonResponse(
+        {"state": batch.state, "done": batch.progress_done, "total": batch.progress_total}
+    )
+
+
+@staff_required
+@require_GET
+@never_cache
+def batch_pdf(request: HttpRequest, batch_id: int) -> FileResponse:
+    """The batch PDF for the producer, decrypted from storage as a download."""
+    batch = _batch_or_404(batch_id)
+    if not batch.pdf or batch.state not in (PrintBatch.State.READY, PrintBatch.State.SHIPPED):
+        raise Http404("The batch has no PDF yet.")
+    try:
+        document = batch.pdf.open("rb")
+    except FileNotFoundError:
+        raise Http404("The batch PDF is missing from storage.") from None
+    return FileResponse(
+        document,
+        as_attachment=True,
+        filename=f"print-batch-{batch.pk}.pdf",
+        content_type="application/pdf",
+    )
+
+
+@staff_required
+@require_POST
+def batch_ship(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Mark a ready batch as shipped with the courier's tracking reference."""
+    batch = _batch_or_404(batch_id)
+    form = PrintBatchShipForm(request.POST)
+    if form.is_valid():
+        try:
+            batches.print_batch_ship(
+                batch=batch,
+                tracking_reference=form.cleaned_data["tracking_reference"],
+                actor=_actor(request),
+            )
+        except batches.PrintBatchError as error:
+            form.add_error(None, str(error))
+        else:
+            messages.success(
+                request, _("Print batch #%(batch)d is marked as shipped.") % {"batch": batch.pk}
+            )
+            return redirect("cards:batch_detail", batch_id=batch.pk)
+    return _batch_page(request, batch, form)
+
+
+@staff_required
+@require_POST
+def batch_retry(request: HttpRequest, batch_id: int) -> HttpResponse:
+    """Render a failed batch again."""
+    batch = _batch_or_404(batch_id)
+    try:
+        batches.print_batch_retry(batch=batch, actor=_actor(request))
+    except batches.PrintBatchError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, _("The batch PDF is being rendered again."))
+    return redirect("cards:batch_detail", batch_id=batch.pk)
+
+
+backoffice_urlpatterns = [
+    path("backoffice/print-queue/", print_queue, name="print_queue"),
+    path("backoffice/batches/<int:batch_id>/", batch_detail, name="batch_detail"),
+    path("backoffice/batches/<int:batch_id>/progress/", batch_progress, name="batch_progress"),
+    path("backoffice/batches/<int:batch_id>/pdf/", batch_pdf, name="batch_pdf"),
+    path("backoffice/batches/<int:batch_id>/ship/", batch_ship, name="batch_ship"),
+    path("backoffice/batches/<int:batch_id>/retry/", batch_retry, name="batch_retry"),
+]

@@ -86,3 +86,13 @@ def jpeg() -> bytes:
     buffer = io.BytesIO()
     Image.new("RGB", (480, 640), (180, 140, 110)).save(buffer, format="JPEG")
     return buffer.getvalue()
+
+
+def ensure_card_catalogue() -> None:
+    """The seed migration's card types, prices and designs (idempotent): transactional tests
+    flush the database, and the live server's thread does not see serialized rollbacks."""
+    import importlib
+
+    from django.apps import apps
+
+    importlib.import_module("cards.migrations.0004_catalogue").load(apps, None)

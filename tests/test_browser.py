@@ -10,7 +10,7 @@ import pytest
 from cards.models import Card
 from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory
-from tests.datasets import SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.datasets import SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between page steps are plain synchronous ones.
@@ -22,6 +22,7 @@ PHONE = {"width": 390, "height": 844}
 
 def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
     settings.DEV_LOGIN_ENABLED = True
+    ensure_card_catalogue()
     registry_dataset_load(dataset=small_dataset())
     photo = tmp_path / "ola.jpg"
     photo.write_bytes(jpeg())

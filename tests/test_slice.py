@@ -28,7 +28,7 @@ from cards.models import Card
 from hmsportal.celery import app as celery_app
 from orders.models import OrderLine
 from registry.datasets import registry_dataset_load
-from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg
+from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, ensure_card_catalogue, jpeg
 from tests.datasets import small_dataset as _dataset
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -111,6 +111,7 @@ def _assert_card_issued_and_checkable(client) -> None:  # type: ignore[no-untype
 def test_slice_embedded_default(client, settings) -> None:  # type: ignore[no-untyped-def]
     """Eager Celery in-process: the embedded default's way of running tasks."""
     settings.DEV_LOGIN_ENABLED = True
+    ensure_card_catalogue()
     registry_dataset_load(dataset=_dataset())
     _order_one_card(client)
     _assert_card_issued_and_checkable(client)
@@ -123,6 +124,7 @@ def test_slice_with_real_celery_worker(  # type: ignore[no-untyped-def]
 ) -> None:
     """A real `celery worker` process on Redis checks the registers and renders the PDF."""
     settings.DEV_LOGIN_ENABLED = True
+    ensure_card_catalogue()
     registry_dataset_load(dataset=_dataset())
     database = settings.DATABASES["default"]
     queue = f"slice-{uuid.uuid4().hex[:8]}"
