@@ -84,6 +84,18 @@ def _kind(number: str) -> IdentifierKind:
     return IdentifierKind.D_NUMBER if number[0] in "4567" else IdentifierKind.FODSELSNUMMER
 
 
+def _is_calendar_day(number: str) -> bool:
+    """The date part is a real day of the year (the century is unknown, so 29 February
+    counts: 2000 is a leap year)."""
+    day = int(number[0:2]) - (40 if _kind(number) is IdentifierKind.D_NUMBER else 0)
+    month = int(number[2:4]) % 40  # H-numbers add 40 to the month
+    try:
+        datetime.date(2000, month, day)
+    except ValueError:
+        return False
+    return True
+
+
 def parse_national_id(value: str) -> NationalId:
     """Validate a fødselsnummer or D-number under either check-digit scheme."""
     number = compact(value)
@@ -95,15 +107,15 @@ def parse_national_id(value: str) -> NationalId:
     except ValidationError:
         pass
     else:
+        if not _is_calendar_day(number):
+            raise InvalidIdentifier("The date part of the number is not a real date.")
         try:
             birth_date: datetime.date | None = fodselsnummer.get_birth_date(number)
         except ValidationError:
             birth_date = None
         return NationalId(value=number, kind=kind, birth_date=birth_date)
     if _first_check_digit_2032_ok(number) and _second_check_digit_ok(number):
-        day = int(number[0:2]) - (40 if kind is IdentifierKind.D_NUMBER else 0)
-        month = int(number[2:4]) % 40
-        if 1 <= day <= 31 and 1 <= month <= 12:
+        if _is_calendar_day(number):
             return NationalId(value=number, kind=kind, birth_date=None)
     raise InvalidIdentifier("The check digits of the national identity number do not match.")
 

@@ -299,6 +299,16 @@ def evaluate(
 
     # Rule 1: at most two years, never past a known employment end or permit end.
     start = max(on, employment.start) if employment else on
+    if permit_cap is not None and permit_cap < start:
+        # The permit ends before the employment starts: the card would never be valid.
+        return Verdict(
+            eligible=False,
+            reasons=(Reason("residence_permit_expired"),),
+            valid_until=None,
+            employment=employment,
+            person=person,
+            employer=main,
+        )
     caps = [add_years(on, MAX_VALIDITY_YEARS)]
     if employment is not None and employment.end is not None:
         caps.append(employment.end)
