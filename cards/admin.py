@@ -38,7 +38,14 @@ class CardTransitionInline(admin.TabularInline):
 
 @admin.register(Card)
 class CardAdmin(admin.ModelAdmin):
-    list_display = ["number", "holder_first_name", "holder_last_name", "employer_name", "state", "valid_until"]
+    list_display = [
+        "number",
+        "holder_first_name",
+        "holder_last_name",
+        "employer_name",
+        "state",
+        "valid_until",
+    ]
     list_filter = ["state", "card_type", "imported"]
     search_fields = ["number", "holder_last_name", "employer_orgnr"]
     # Transitions are written by services only, so the admin shows them read-only.

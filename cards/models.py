@@ -47,7 +47,9 @@ class CardPrice(models.Model):
 
     card_type = models.ForeignKey(CardType, on_delete=models.CASCADE, related_name="prices")
     effective_from = models.DateField(_("effective from"))
-    price_incl_vat = models.DecimalField(_("price incl. VAT (NOK)"), max_digits=10, decimal_places=2)
+    price_incl_vat = models.DecimalField(
+        _("price incl. VAT (NOK)"), max_digits=10, decimal_places=2
+    )
     vat_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2, default=0.25)
 
     class Meta:
@@ -160,7 +162,9 @@ class Card(models.Model):
     card_type = models.ForeignKey(CardType, on_delete=models.PROTECT, related_name="cards")
     state = models.CharField(_("state"), max_length=20, choices=State.choices, db_index=True)
 
-    holder_national_id = models.CharField(_("holder's identity number"), max_length=11, db_index=True)
+    holder_national_id = models.CharField(
+        _("holder's identity number"), max_length=11, db_index=True
+    )
     holder_first_name = models.CharField(_("first name"), max_length=100)
     holder_last_name = models.CharField(_("last name"), max_length=100)
     holder_birth_date = models.DateField(_("date of birth"), null=True, blank=True)
@@ -171,7 +175,9 @@ class Card(models.Model):
     # The unit where the employment is registered (may be a sub-unit) and its main unit,
     # whose name and number are printed on the card.
     workplace_orgnr = models.CharField(_("workplace organisation number"), max_length=9)
-    employer_orgnr = models.CharField(_("employer organisation number"), max_length=9, db_index=True)
+    employer_orgnr = models.CharField(
+        _("employer organisation number"), max_length=9, db_index=True
+    )
     employer_name = models.CharField(_("employer"), max_length=300)
 
     issuer_name = models.CharField(_("issuer"), max_length=200)
@@ -180,7 +186,9 @@ class Card(models.Model):
     valid_until = models.DateField(_("valid until"))
     reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
     checked_at = models.DateTimeField(_("last register check"), null=True, blank=True)
-    pdf = models.FileField(_("card PDF"), storage=encrypted_storage, upload_to="cards/pdf/", blank=True)
+    pdf = models.FileField(
+        _("card PDF"), storage=encrypted_storage, upload_to="cards/pdf/", blank=True
+    )
     imported = models.BooleanField(_("imported from the previous producer"), default=False)
     replaces = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
@@ -251,7 +259,9 @@ class PrintBatch(models.Model):
     producer = models.ForeignKey(Producer, on_delete=models.PROTECT, related_name="batches")
     state = models.CharField(max_length=20, choices=State.choices, default=State.RENDERING)
     cards = models.ManyToManyField(Card, related_name="print_batches")
-    pdf = models.FileField(_("batch PDF"), storage=encrypted_storage, upload_to="cards/batches/", blank=True)
+    pdf = models.FileField(
+        _("batch PDF"), storage=encrypted_storage, upload_to="cards/batches/", blank=True
+    )
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
     tracking_reference = models.CharField(_("tracking reference"), max_length=100, blank=True)

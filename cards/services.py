@@ -16,6 +16,7 @@ from cards import catalogue
 from cards.models import Card, CardTransition, CardType
 from cards.numbers import card_number_new
 from hmsportal.models import User
+from hmsportal.storage import read_document
 from registry.facts import RegisterUnavailable
 from registry.rules import Purpose, Verdict
 from registry.services import CheckSubject, register_check_many
@@ -36,7 +37,9 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
 }
 _NUMBER_ATTEMPTS = 8
 # "Any active or invalid card → revoked": cards not yet delivered can be revoked too.
-REVOCABLE_STATES = frozenset(state for state, targets in ALLOWED_TRANSITIONS.items() if S.REVOKED in targets)
+REVOCABLE_STATES = frozenset(
+    state for state, targets in ALLOWED_TRANSITIONS.items() if S.REVOKED in targets
+)
 
 
 class TransitionNotAllowed(ValueError):
@@ -110,7 +113,10 @@ def card_issue(
         card.photo.save(f"{card.number}.jpg", ContentFile(photo), save=False)
         card.save(update_fields=["photo"])
     CardTransition.objects.create(
-        card=card, from_state="", to_state=Card.State.APPROVED, actor=actor,
+        card=card,
+        from_state="",
+        to_state=Card.State.APPROVED,
+        actor=actor,
         reason="register check passed",
     )
     from cards.tasks import render_card_pdf
@@ -185,9 +191,7 @@ def _state_before_invalid(card: Card) -> str:
     return last or Card.State.ACTIVE
 
 
-def cards_recheck(
-    *, cards: Sequence[Card], on: datetime.date | None = None
-) -> RecheckSummary:
+def cards_recheck(*, cards: Sequence[Card], on: datetime.date | None = None) -> RecheckSummary:
     """Re-check the given cards with one batch of register lookups and apply the verdicts.
 
     A register that does not answer changes nothing: every card keeps its last known status.
@@ -235,7 +239,9 @@ def cards_recheck(
             if not verdict.eligible and card.state != Card.State.INVALID:
                 transitions.append(
                     _transition_entry(
-                        card, Card.State.INVALID, actor=None,
+                        card,
+                        Card.State.INVALID,
+                        actor=None,
                         reason="register check failed: " + ", ".join(verdict.reason_codes),
                     )
                 )
@@ -246,7 +252,9 @@ def cards_recheck(
             elif verdict.eligible and card.state == Card.State.INVALID:
                 target = _state_before_invalid(card)
                 transitions.append(
-                    _transition_entry(card, target, actor=None, reason="register check passed again")
+                    _transition_entry(
+                        card, target, actor=None, reason="register check passed again"
+                    )
                 )
                 card.state = target
                 card.reason_codes = []
@@ -258,7 +266,9 @@ def cards_recheck(
             else:
                 unchanged_ids.append(card.pk)
         if changed:
-            Card.objects.bulk_update(changed, ["state", "reason_codes", "checked_at"], batch_size=1000)
+            Card.objects.bulk_update(
+                changed, ["state", "reason_codes", "checked_at"], batch_size=1000
+            )
         if transitions:
             CardTransition.objects.bulk_create(transitions, batch_size=1000)
         if unchanged_ids:
@@ -326,7 +336,7 @@ def card_replace(*, card: Card, actor: User | None, reason: str = RevocationReas
     card = Card.objects.select_for_update().select_related("card_type").get(pk=card.pk)
     if card.state not in Card.VALID_STATES:
         raise TransitionNotAllowed(f"a {card.state} card cannot be replaced")
-    photo = card.photo.storage.read_bytes(card.photo.name) if card.photo else b""  # type: ignore[attr-defined]
+    photo = read_document(card.photo) if card.photo else b""
     card_transition(card=card, to_state=Card.State.REVOKED, actor=actor, reason=reason)
     replacement = card_issue(
         card_type=card.card_type,
@@ -356,7 +366,9 @@ def cards_activate_delivered(*, shipped_before: datetime.datetime) -> int:
             to_state=Card.State.SHIPPED, at__lt=shipped_before, card__state=Card.State.SHIPPED
         ).values_list("card_id", flat=True)
     )
-    cards = list(Card.objects.select_for_update().filter(pk__in=shipped_ids, state=Card.State.SHIPPED))
+    cards = list(
+        Card.objects.select_for_update().filter(pk__in=shipped_ids, state=Card.State.SHIPPED)
+    )
     CardTransition.objects.bulk_create(
         [_transition_entry(c, Card.State.ACTIVE, actor=None, reason="delivered") for c in cards]
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.conf import settings
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ def recheck_all_cards() -> dict[str, int]:
 
 
 @shared_task(name="cards.recheck_cards_left_over", bind=True, acks_late=True, max_retries=8)
-def recheck_cards_left_over(self, *, started_at: str) -> int:  # type: ignore[no-untyped-def]
+def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     """Cards a night's run could not check, retried with growing delays."""
     summary = services.cards_recheck_all(checked_before=datetime.datetime.fromisoformat(started_at))
     if summary.failed_lookups:

@@ -63,7 +63,7 @@ def employer_required(
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, orgnr: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        employer = employer_for(request.user, orgnr) if isinstance(request.user, User) else None  # type: ignore[arg-type]
+        employer = employer_for(request.user, orgnr) if isinstance(request.user, User) else None
         if employer is None:
             raise Http404("No such organisation, or no access to it.")
         return view(request, employer, *args, **kwargs)

@@ -15,6 +15,7 @@ from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
 from django.core.files.base import ContentFile, File
 from django.core.files.storage import FileSystemStorage
+from django.db.models.fields.files import FieldFile
 from django.utils.deconstruct import deconstructible
 
 
@@ -42,15 +43,19 @@ class EncryptedStorage(FileSystemStorage):
     def _fernet(self) -> MultiFernet:
         return MultiFernet([Fernet(key) for key in settings.DOCUMENT_ENCRYPTION_KEYS])
 
-    def _save(self, name: str, content: File) -> str:  # type: ignore[type-arg]
+    # _save and _open are the hooks Django's Storage API asks subclasses to implement;
+    # django-stubs leaves them out of FileSystemStorage, hence the ignores.
+    def _save(self, name: str, content: File[bytes]) -> str:
         content.seek(0)
         token = self._fernet.encrypt(content.read())
-        return super()._save(name, ContentFile(token))
+        return super()._save(name, ContentFile(token))  # type: ignore[misc]
 
-    def _open(self, name: str, mode: str = "rb") -> File:  # type: ignore[type-arg]
+    def _open(self, name: str, mode: str = "rb") -> File[bytes]:
         if "w" in mode or "a" in mode:
-            raise ValueError("Encrypted documents are written through save(), not opened for writing.")
-        with super()._open(name, "rb") as stored:
+            raise ValueError(
+                "Encrypted documents are written through save(), not opened for writing."
+            )
+        with super()._open(name, "rb") as stored:  # type: ignore[misc]
             token = stored.read()
         try:
             plain = self._fernet.decrypt(token)
@@ -71,3 +76,9 @@ class EncryptedStorage(FileSystemStorage):
 def encrypted_storage() -> EncryptedStorage:
     """The storage for photos and ID documents (a callable, so migrations stay key-free)."""
     return EncryptedStorage()
+
+
+def read_document(field: FieldFile) -> bytes:
+    """The decrypted content of a file field stored in encrypted storage."""
+    with field.storage.open(str(field.name)) as document:
+        return bytes(document.read())

@@ -6,8 +6,8 @@ from orders.models import Delegation, Order, OrderLine
 class OrderLineInline(admin.TabularInline):
     model = OrderLine
     extra = 0
-    fields = ["first_name", "last_name", "card_type", "state", "reason_codes", "card"]
-    readonly_fields = fields
+    fields = ("first_name", "last_name", "card_type", "state", "reason_codes", "card")
+    readonly_fields = ("first_name", "last_name", "card_type", "state", "reason_codes", "card")
 
 
 @admin.register(Order)
@@ -19,5 +19,11 @@ class OrderAdmin(admin.ModelAdmin):
 
 @admin.register(Delegation)
 class DelegationAdmin(admin.ModelAdmin):
-    list_display = ["employer_orgnr", "grantee_national_id", "valid_from", "valid_until", "revoked_at"]
+    list_display = [
+        "employer_orgnr",
+        "grantee_national_id",
+        "valid_from",
+        "valid_until",
+        "revoked_at",
+    ]
     search_fields = ["employer_orgnr", "grantee_national_id"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.conf import settings
@@ -15,11 +15,17 @@ from cards.photos import PhotoError, photo_normalise
 from registry.facts import EmployeeListing
 from registry.identifiers import InvalidIdentifier, parse_national_id, validate_orgnr
 
-INVALID_ORGNR = _("The organisation number is not valid. It has 9 digits; check that you typed it right.")
+INVALID_ORGNR = _(
+    "The organisation number is not valid. It has 9 digits; check that you typed it right."
+)
 INVALID_NATIONAL_ID = _(
     "The national identity number is not valid. It has 11 digits; check that you typed it right."
 )
-ID_DOCUMENT_TYPES = {b"%PDF-": "application/pdf", b"\xff\xd8\xff": "image/jpeg", b"\x89PNG": "image/png"}
+ID_DOCUMENT_TYPES = {
+    b"%PDF-": "application/pdf",
+    b"\xff\xd8\xff": "image/jpeg",
+    b"\x89PNG": "image/png",
+}
 
 
 def _check_size(upload: UploadedFile) -> None:
@@ -38,7 +44,10 @@ class OrganisationLookupForm(forms.Form):
         help_text=_("9 digits"),
         max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off"}),
-        error_messages={"required": _("Enter the organisation number."), "max_length": INVALID_ORGNR},
+        error_messages={
+            "required": _("Enter the organisation number."),
+            "max_length": INVALID_ORGNR,
+        },
     )
 
     def clean_orgnr(self) -> str:
@@ -59,7 +68,9 @@ class CardOrderForm(forms.Form):
         label=_("Employee"),
         error_messages={
             "required": _("Choose the employee the card is for."),
-            "invalid_choice": _("Choose an employee from the list. The person must be registered as employed in Aa-registeret."),
+            "invalid_choice": _(
+                "Choose an employee from the list. The person must be registered as employed in Aa-registeret."
+            ),
         },
     )
     card_type = forms.ModelChoiceField(
@@ -78,13 +89,17 @@ class CardOrderForm(forms.Form):
         widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
         error_messages={
             "required": _("Upload a photo of the employee."),
-            "invalid_image": _("The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."),
+            "invalid_image": _(
+                "The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."
+            ),
             "empty": _("The photo file is empty."),
         },
     )
     id_document = forms.FileField(
         label=_("Copy of ID document"),
-        help_text=_("Passport, national ID card or driving licence: PDF, JPEG or PNG, at most 10 MB."),
+        help_text=_(
+            "Passport, national ID card or driving licence: PDF, JPEG or PNG, at most 10 MB."
+        ),
         widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
         error_messages={
             "required": _("Upload a copy of the employee's ID document."),
@@ -101,13 +116,12 @@ class CardOrderForm(forms.Form):
     ) -> None:
         super().__init__(*args, **kwargs)
         self.employees = {employee_choice_value(e): e for e in employees}
-        self.fields["employee"].choices = [("", _("Choose employee"))] + [
+        employee_field = cast(forms.ChoiceField, self.fields["employee"])
+        employee_field.choices = [("", _("Choose employee"))] + [
             (value, f"{e.full_name} ({e.employment.workplace_orgnr})")
             for value, e in self.employees.items()
         ]
-        card_type_field = self.fields["card_type"]
-        assert isinstance(card_type_field, forms.ModelChoiceField)
-        card_type_field.queryset = card_types
+        cast(forms.ModelChoiceField, self.fields["card_type"]).queryset = card_types
 
     def clean_photo(self) -> Any:
         photo: UploadedFile = self.cleaned_data["photo"]
@@ -115,7 +129,9 @@ class CardOrderForm(forms.Form):
         try:
             self.normalised_photo = photo_normalise(photo.read())
         except PhotoError:
-            raise forms.ValidationError(self.fields["photo"].error_messages["invalid_image"]) from None
+            raise forms.ValidationError(
+                self.fields["photo"].error_messages["invalid_image"]
+            ) from None
         return photo
 
     def clean_id_document(self) -> Any:
@@ -125,9 +141,7 @@ class CardOrderForm(forms.Form):
         head = document.read(8)
         document.seek(0)
         if not any(head.startswith(magic) for magic in ID_DOCUMENT_TYPES):
-            raise forms.ValidationError(
-                _("The ID document must be a PDF, JPEG or PNG file.")
-            )
+            raise forms.ValidationError(_("The ID document must be a PDF, JPEG or PNG file."))
         return document
 
     def selected_employee(self) -> EmployeeListing:

@@ -13,7 +13,9 @@ from hmsportal.storage import encrypted_storage
 class Order(models.Model):
     """An order placed by a person acting for an employer (its main unit)."""
 
-    employer_orgnr = models.CharField(_("employer organisation number"), max_length=9, db_index=True)
+    employer_orgnr = models.CharField(
+        _("employer organisation number"), max_length=9, db_index=True
+    )
     employer_name = models.CharField(_("employer"), max_length=300)
     ordered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
@@ -40,7 +42,9 @@ class OrderLine(models.Model):
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     card_type = models.ForeignKey("cards.CardType", on_delete=models.PROTECT, related_name="+")
-    price_incl_vat = models.DecimalField(_("price incl. VAT (NOK)"), max_digits=10, decimal_places=2)
+    price_incl_vat = models.DecimalField(
+        _("price incl. VAT (NOK)"), max_digits=10, decimal_places=2
+    )
     national_id = models.CharField(_("identity number"), max_length=11)
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
@@ -85,7 +89,9 @@ class Delegation(models.Model):
     a key role (or a delegation) there, optionally between two dates. Covers the main unit
     and its sub-units."""
 
-    employer_orgnr = models.CharField(_("employer organisation number"), max_length=9, db_index=True)
+    employer_orgnr = models.CharField(
+        _("employer organisation number"), max_length=9, db_index=True
+    )
     grantee_national_id = models.CharField(_("identity number"), max_length=11, db_index=True)
     grantee_name = models.CharField(_("name"), max_length=200, blank=True)
     granted_by = models.ForeignKey(

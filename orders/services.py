@@ -17,6 +17,7 @@ from cards import catalogue
 from cards.models import CardType
 from cards.services import Holder, card_issue
 from hmsportal.models import User
+from hmsportal.storage import read_document
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose
@@ -90,12 +91,15 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
         purpose=Purpose.ORDER,
     )
     with transaction.atomic():
-        line = OrderLine.objects.select_for_update().select_related("card_type", "order").get(pk=line_id)
+        line = (
+            OrderLine.objects.select_for_update()
+            .select_related("card_type", "order")
+            .get(pk=line_id)
+        )
         if line.state not in (OrderLine.State.SUBMITTED, OrderLine.State.AWAITING_REGISTRATION):
             return line
         line.checked_at = timezone.now()
-        if verdict.eligible:
-            assert verdict.valid_until is not None and verdict.employer is not None
+        if verdict.eligible and verdict.valid_until and verdict.employer:
             person = verdict.person
             card = card_issue(
                 card_type=line.card_type,
@@ -109,7 +113,7 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
                 employer_orgnr=verdict.employer.orgnr,
                 employer_name=verdict.employer.name,
                 valid_until=verdict.valid_until,
-                photo=line.photo.storage.read_bytes(line.photo.name),  # type: ignore[attr-defined]
+                photo=read_document(line.photo),
                 actor=line.order.ordered_by,
                 issued_on=today,
             )
@@ -190,11 +194,15 @@ def delegation_grant(
     """Give someone the right to order and administer cards for the employer."""
     if actor.national_id == grantee_national_id:
         raise DelegationError(_("You cannot give access to yourself."))
-    if Delegation.objects.filter(
-        employer_orgnr=employer.orgnr,
-        grantee_national_id=grantee_national_id,
-        revoked_at__isnull=True,
-    ).filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from)).exists():
+    if (
+        Delegation.objects.filter(
+            employer_orgnr=employer.orgnr,
+            grantee_national_id=grantee_national_id,
+            revoked_at__isnull=True,
+        )
+        .filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from))
+        .exists()
+    ):
         raise DelegationError(_("This person already has access in this period."))
     delegation = Delegation(
         employer_orgnr=employer.orgnr,

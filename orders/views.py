@@ -22,9 +22,9 @@ from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_for, employer_required, organisations_for
 from orders import selectors, services
 from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
+from orders.models import OrderLine
 from registry import selectors as registry_selectors
 from registry import services as registry_services
-from orders.models import OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import NEW_EMPLOYEE_DAYS
 
@@ -57,7 +57,9 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
             return redirect("orders:employer", orgnr=employer.orgnr)
         form.add_error(
             "orgnr",
-            _("You cannot order cards for this organisation. Ask someone with a role in it to give you access."),
+            _(
+                "You cannot order cards for this organisation. Ask someone with a role in it to give you access."
+            ),
         )
     return render(
         request,
@@ -70,7 +72,9 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     employees = registry_selectors.employees_list(main_orgnr=employer.orgnr)
     lines = selectors.open_lines_by_person(employer_orgnr=employer.orgnr)
-    unit_names = {u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)}
+    unit_names = {
+        u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)
+    }
     # A card can be ordered 30 days before the employment starts (seed page).
     first_order_day = timezone.localdate() + datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
     rows = [
@@ -171,7 +175,9 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             if form.cleaned_data["replace"] and card.state not in Card.VALID_STATES:
                 form.add_error(
                     "replace",
-                    _("Only a valid card can be replaced. Revoke this one, and order a new card when the registers are in order."),
+                    _(
+                        "Only a valid card can be replaced. Revoke this one, and order a new card when the registers are in order."
+                    ),
                 )
             elif form.cleaned_data["replace"]:
                 replacement = card_services.card_replace(
@@ -182,13 +188,21 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                     _("Card %(old)s is revoked. The replacement card has number %(new)s.")
                     % {"old": card.number, "new": replacement.number},
                 )
-                return redirect("orders:card_detail", orgnr=employer.orgnr, number=replacement.number)
+                return redirect(
+                    "orders:card_detail", orgnr=employer.orgnr, number=replacement.number
+                )
             else:
-                card_services.card_revoke(card=card, reason=form.cleaned_data["reason"], actor=actor)
-                messages.success(request, _("Card %(number)s is revoked.") % {"number": card.number})
+                card_services.card_revoke(
+                    card=card, reason=form.cleaned_data["reason"], actor=actor
+                )
+                messages.success(
+                    request, _("Card %(number)s is revoked.") % {"number": card.number}
+                )
                 return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
         except card_services.TransitionNotAllowed:
-            form.add_error(None, _("This card cannot be revoked: it is already revoked or has expired."))
+            form.add_error(
+                None, _("This card cannot be revoked: it is already revoked or has expired.")
+            )
     lookups = registry_selectors.lookups_for(
         keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr], limit=20
     )

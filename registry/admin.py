@@ -1,6 +1,7 @@
 """The embedded registry is editable in the admin (demo and test data)."""
 
 from django.contrib import admin
+from django.http import HttpRequest
 
 from registry.models import (
     CleaningApproval,
@@ -62,7 +63,7 @@ class RegisterLookupAdmin(admin.ModelAdmin):
     search_fields = ["key"]
     date_hierarchy = "at"
 
-    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

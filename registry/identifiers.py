@@ -114,9 +114,12 @@ def parse_national_id(value: str) -> NationalId:
         except ValidationError:
             birth_date = None
         return NationalId(value=number, kind=kind, birth_date=birth_date)
-    if _first_check_digit_2032_ok(number) and _second_check_digit_ok(number):
-        if _is_calendar_day(number):
-            return NationalId(value=number, kind=kind, birth_date=None)
+    if (
+        _first_check_digit_2032_ok(number)
+        and _second_check_digit_ok(number)
+        and _is_calendar_day(number)
+    ):
+        return NationalId(value=number, kind=kind, birth_date=None)
     raise InvalidIdentifier("The check digits of the national identity number do not match.")
 
 

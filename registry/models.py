@@ -160,7 +160,7 @@ class Employment(models.Model):
         indexes = [models.Index(fields=["person", "organisation"])]
 
     def __str__(self) -> str:
-        return f"{self.person_id} @ {self.organisation_id} {self.start}–{self.end or ''}"  # noqa: RUF001
+        return f"{self.person_id} @ {self.organisation_id} {self.start}–{self.end or ''}"
 
 
 class CleaningApproval(models.Model):

@@ -281,9 +281,7 @@ def evaluate(
     # Rule 3: an employment with this employer that has started (or starts within 30 days).
     employment: EmploymentFacts | None = None
     if main is not None:
-        employment, employment_problem = _relevant_employment(
-            facts.employments, main.orgnr, on
-        )
+        employment, employment_problem = _relevant_employment(facts.employments, main.orgnr, on)
         if employment_problem:
             codes.append(employment_problem)
 

@@ -86,7 +86,10 @@ def register_health(*, now: datetime.datetime) -> list[RegisterHealth]:
         lookups = RegisterLookup.objects.filter(register=register)
         ok = lookups.exclude(outcome=RegisterLookup.Outcome.FAILED).aggregate(at=Max("at"))["at"]
         failure = (
-            lookups.filter(outcome=RegisterLookup.Outcome.FAILED).order_by("-at").values("at", "detail").first()
+            lookups.filter(outcome=RegisterLookup.Outcome.FAILED)
+            .order_by("-at")
+            .values("at", "detail")
+            .first()
         )
         rows.append(
             RegisterHealth(

@@ -36,7 +36,9 @@ class CheckSubject:
     requirements: Requirements
 
 
-def _record(register: str, keys: Iterable[str], found: Iterable[str], failed: str = "") -> list[RegisterLookup]:
+def _record(
+    register: str, keys: Iterable[str], found: Iterable[str], failed: str = ""
+) -> list[RegisterLookup]:
     found_set = set(found)
     entries = []
     for key in sorted(set(keys)):
@@ -84,19 +86,23 @@ def _gather(
         R.FOLKEREGISTERET, national_ids, population_register().persons, lookups
     )
     pairs = {
-        (s.national_id, main.orgnr)
-        for s in subjects
-        if (main := main_of(s.orgnr)) is not None
+        (s.national_id, main.orgnr) for s in subjects if (main := main_of(s.orgnr)) is not None
     }
     employments: dict[tuple[str, str], list[EmploymentFacts]] = {}
     if pairs:
         try:
             employments = employment_register().employments(pairs)
         except RegisterUnavailable as error:
-            lookups.extend(_record(R.EMPLOYMENT, {nid for nid, _ in pairs}, (), error.detail or "unavailable"))
+            lookups.extend(
+                _record(R.EMPLOYMENT, {nid for nid, _ in pairs}, (), error.detail or "unavailable")
+            )
             raise
         lookups.extend(
-            _record(R.EMPLOYMENT, {nid for nid, _ in pairs}, {nid for (nid, _), e in employments.items() if e})
+            _record(
+                R.EMPLOYMENT,
+                {nid for nid, _ in pairs},
+                {nid for (nid, _), e in employments.items() if e},
+            )
         )
     main_orgnrs = {u.main_orgnr for u in units.values()}
     cleaning = selectors.cleaning_statuses(orgnrs=main_orgnrs)
@@ -138,7 +144,9 @@ def register_check_many(
     """Check many subjects with one batch of register lookups."""
     facts = register_facts_gather(subjects=subjects)
     return {
-        subject: evaluate(facts=facts[subject], requirements=subject.requirements, on=on, purpose=purpose)
+        subject: evaluate(
+            facts=facts[subject], requirements=subject.requirements, on=on, purpose=purpose
+        )
         for subject in subjects
     }
 

@@ -26,7 +26,7 @@ def services_missing(reason: str) -> None:
 
 
 @pytest.fixture(autouse=True)
-def _eager_celery_and_private_media(tmp_path, settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _eager_celery_and_private_media(tmp_path, settings) -> Iterator[None]:
     """Tasks run in-process unless a test starts a real worker; files go to a temp folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
     previous = celery_app.conf.task_always_eager
@@ -61,10 +61,12 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture(scope="session")
-def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyped-def]
+def browser_type_launch_args(browser_type_launch_args):
     """Debian's chromium, never a browser downloaded by a test tool."""
     if not os.path.exists(CHROMIUM):
-        services_missing(f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)")
+        services_missing(
+            f"browser tests need Debian's chromium at {CHROMIUM} (apt-get install chromium)"
+        )
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
@@ -80,6 +82,6 @@ def browser_type_launch_args(browser_type_launch_args):  # type: ignore[no-untyp
 
 
 @pytest.fixture(scope="session")
-def browser_context_args(browser_context_args):  # type: ignore[no-untyped-def]
+def browser_context_args(browser_context_args):
     """A Norwegian browser, as most of the portal's users have."""
     return {**browser_context_args, "locale": "nb-NO"}

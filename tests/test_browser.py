@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PHONE = {"width": 390, "height": 844}
 
 
-def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path) -> None:
     settings.DEV_LOGIN_ENABLED = True
     ensure_card_catalogue()
     registry_dataset_load(dataset=small_dataset())
@@ -56,8 +56,13 @@ def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path)
     assert "Ola Snekker" in page.content()
 
 
-def test_status_check_on_a_phone(page, live_server) -> None:  # type: ignore[no-untyped-def]
-    card = CardFactory(state=Card.State.ACTIVE, holder_first_name="Ola", holder_last_name="Snekker", with_photo=True)
+def test_status_check_on_a_phone(page, live_server) -> None:
+    card = CardFactory(
+        state=Card.State.ACTIVE,
+        holder_first_name="Ola",
+        holder_last_name="Snekker",
+        with_photo=True,
+    )
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/status/")
     field = page.get_by_label("Kortnummer")

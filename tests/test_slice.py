@@ -34,7 +34,7 @@ from tests.datasets import small_dataset as _dataset
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _order_one_card(client) -> None:  # type: ignore[no-untyped-def]
+def _order_one_card(client) -> None:
     response = client.get("/login/dev/")
     assert response.status_code == 200
     assert "Kari Nordmann" in response.content.decode()
@@ -75,7 +75,7 @@ def _qr_url_from_pdf(pdf: bytes) -> str:
     return found[0]
 
 
-def _assert_card_issued_and_checkable(client) -> None:  # type: ignore[no-untyped-def]
+def _assert_card_issued_and_checkable(client) -> None:
     line = OrderLine.objects.get(national_id=WORKER)
     assert line.state == OrderLine.State.APPROVED, line.reason_codes
     card = line.card
@@ -108,7 +108,7 @@ def _assert_card_issued_and_checkable(client) -> None:  # type: ignore[no-untype
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_slice_embedded_default(client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_slice_embedded_default(client, settings) -> None:
     """Eager Celery in-process: the embedded default's way of running tasks."""
     settings.DEV_LOGIN_ENABLED = True
     ensure_card_catalogue()
@@ -119,9 +119,7 @@ def test_slice_embedded_default(client, settings) -> None:  # type: ignore[no-un
 
 @pytest.mark.services
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_slice_with_real_celery_worker(  # type: ignore[no-untyped-def]
-    client, settings, postgres_required, redis_url
-) -> None:
+def test_slice_with_real_celery_worker(client, settings, postgres_required, redis_url) -> None:
     """A real `celery worker` process on Redis checks the registers and renders the PDF."""
     settings.DEV_LOGIN_ENABLED = True
     ensure_card_catalogue()

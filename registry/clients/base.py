@@ -9,7 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Protocol
 
-from registry.facts import EmployeeListing, EmploymentFacts, OrganisationFacts, PersonFacts, RoleFacts
+from registry.facts import (
+    EmployeeListing,
+    EmploymentFacts,
+    OrganisationFacts,
+    PersonFacts,
+    RoleFacts,
+)
 
 
 class BusinessRegister(Protocol):
@@ -31,7 +37,9 @@ class BusinessRegister(Protocol):
 class EmploymentRegister(Protocol):
     """Aa-registeret: employments, on the unit where they are registered."""
 
-    def employments(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], list[EmploymentFacts]]:
+    def employments(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[EmploymentFacts]]:
         """Employments by (national id, main unit's orgnr)."""
         ...
 

@@ -7,7 +7,13 @@ from collections.abc import Iterable
 from django.db.models import Q
 from django.utils import timezone
 
-from registry.facts import EmployeeListing, EmploymentFacts, OrganisationFacts, PersonFacts, RoleFacts
+from registry.facts import (
+    EmployeeListing,
+    EmploymentFacts,
+    OrganisationFacts,
+    PersonFacts,
+    RoleFacts,
+)
 from registry.identifiers import IdentifierKind, InvalidIdentifier, parse_national_id
 from registry.models import Employment, Organisation, Person, Role
 

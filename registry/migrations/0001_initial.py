@@ -5,156 +5,373 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='CleaningApproval',
+            name="CleaningApproval",
             fields=[
-                ('orgnr', models.CharField(max_length=9, primary_key=True, serialize=False, verbose_name='organisation number')),
-                ('name', models.CharField(blank=True, max_length=300, verbose_name='name')),
-                ('status', models.CharField(choices=[('approved_with_employees', 'Approved with employees'), ('approved_without_employees', 'Approved without employees'), ('application_pending', 'Application being processed'), ('card_order_pending', 'HMS card order being processed'), ('not_approved', 'Not approved')], max_length=32, verbose_name='status')),
+                (
+                    "orgnr",
+                    models.CharField(
+                        max_length=9,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="organisation number",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=300, verbose_name="name")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("approved_with_employees", "Approved with employees"),
+                            ("approved_without_employees", "Approved without employees"),
+                            ("application_pending", "Application being processed"),
+                            ("card_order_pending", "HMS card order being processed"),
+                            ("not_approved", "Not approved"),
+                        ],
+                        max_length=32,
+                        verbose_name="status",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'cleaning register entry',
-                'verbose_name_plural': 'cleaning register entries',
+                "verbose_name": "cleaning register entry",
+                "verbose_name_plural": "cleaning register entries",
             },
         ),
         migrations.CreateModel(
-            name='Person',
+            name="Person",
             fields=[
-                ('national_id', models.CharField(max_length=11, primary_key=True, serialize=False, verbose_name='national identity number')),
-                ('first_name', models.CharField(max_length=100, verbose_name='first name')),
-                ('last_name', models.CharField(max_length=100, verbose_name='last name')),
-                ('birth_date', models.DateField(blank=True, null=True, verbose_name='date of birth')),
-                ('id_in_use', models.BooleanField(default=True, verbose_name='identity number in use')),
-                ('id_inactive_since', models.DateField(blank=True, null=True, verbose_name='identity number inactive since')),
-                ('eea_citizen', models.BooleanField(default=True, verbose_name='EEA citizen')),
-                ('permit_until', models.DateField(blank=True, null=True, verbose_name='residence permit until')),
+                (
+                    "national_id",
+                    models.CharField(
+                        max_length=11,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="national identity number",
+                    ),
+                ),
+                ("first_name", models.CharField(max_length=100, verbose_name="first name")),
+                ("last_name", models.CharField(max_length=100, verbose_name="last name")),
+                (
+                    "birth_date",
+                    models.DateField(blank=True, null=True, verbose_name="date of birth"),
+                ),
+                (
+                    "id_in_use",
+                    models.BooleanField(default=True, verbose_name="identity number in use"),
+                ),
+                (
+                    "id_inactive_since",
+                    models.DateField(
+                        blank=True, null=True, verbose_name="identity number inactive since"
+                    ),
+                ),
+                ("eea_citizen", models.BooleanField(default=True, verbose_name="EEA citizen")),
+                (
+                    "permit_until",
+                    models.DateField(blank=True, null=True, verbose_name="residence permit until"),
+                ),
             ],
             options={
-                'verbose_name': 'person',
-                'verbose_name_plural': 'persons',
-                'ordering': ['last_name', 'first_name'],
+                "verbose_name": "person",
+                "verbose_name_plural": "persons",
+                "ordering": ["last_name", "first_name"],
             },
         ),
         migrations.CreateModel(
-            name='RegisterFileLoad',
+            name="RegisterFileLoad",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('register', models.CharField(max_length=40, verbose_name='register')),
-                ('source_url', models.CharField(max_length=500, verbose_name='source')),
-                ('loaded_at', models.DateTimeField(auto_now_add=True, verbose_name='loaded')),
-                ('entries', models.PositiveIntegerField(verbose_name='entries')),
-                ('sha256', models.CharField(max_length=64)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("register", models.CharField(max_length=40, verbose_name="register")),
+                ("source_url", models.CharField(max_length=500, verbose_name="source")),
+                ("loaded_at", models.DateTimeField(auto_now_add=True, verbose_name="loaded")),
+                ("entries", models.PositiveIntegerField(verbose_name="entries")),
+                ("sha256", models.CharField(max_length=64)),
             ],
             options={
-                'ordering': ['-loaded_at'],
+                "ordering": ["-loaded_at"],
             },
         ),
         migrations.CreateModel(
-            name='RegisterLookup',
+            name="RegisterLookup",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('register', models.CharField(choices=[('enhetsregisteret', 'Enhetsregisteret'), ('roles', 'Enhetsregisteret roles'), ('aa_registeret', 'Aa-registeret'), ('folkeregisteret', 'Folkeregisteret'), ('renholdsregisteret', 'Renholdsregisteret'), ('bemanningsforetaksregisteret', 'Bemanningsforetaksregisteret')], max_length=40, verbose_name='register')),
-                ('key', models.CharField(db_index=True, max_length=40, verbose_name='looked up')),
-                ('at', models.DateTimeField(auto_now_add=True, db_index=True, verbose_name='when')),
-                ('outcome', models.CharField(choices=[('found', 'Found'), ('not_found', 'Not found'), ('failed', 'Register unavailable')], max_length=10, verbose_name='outcome')),
-                ('detail', models.CharField(blank=True, max_length=500, verbose_name='detail')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "register",
+                    models.CharField(
+                        choices=[
+                            ("enhetsregisteret", "Enhetsregisteret"),
+                            ("roles", "Enhetsregisteret roles"),
+                            ("aa_registeret", "Aa-registeret"),
+                            ("folkeregisteret", "Folkeregisteret"),
+                            ("renholdsregisteret", "Renholdsregisteret"),
+                            ("bemanningsforetaksregisteret", "Bemanningsforetaksregisteret"),
+                        ],
+                        max_length=40,
+                        verbose_name="register",
+                    ),
+                ),
+                ("key", models.CharField(db_index=True, max_length=40, verbose_name="looked up")),
+                ("at", models.DateTimeField(auto_now_add=True, db_index=True, verbose_name="when")),
+                (
+                    "outcome",
+                    models.CharField(
+                        choices=[
+                            ("found", "Found"),
+                            ("not_found", "Not found"),
+                            ("failed", "Register unavailable"),
+                        ],
+                        max_length=10,
+                        verbose_name="outcome",
+                    ),
+                ),
+                ("detail", models.CharField(blank=True, max_length=500, verbose_name="detail")),
             ],
             options={
-                'verbose_name': 'register lookup',
-                'verbose_name_plural': 'register lookups',
-                'ordering': ['-at'],
+                "verbose_name": "register lookup",
+                "verbose_name_plural": "register lookups",
+                "ordering": ["-at"],
             },
         ),
         migrations.CreateModel(
-            name='StaffingApproval',
+            name="StaffingApproval",
             fields=[
-                ('orgnr', models.CharField(max_length=9, primary_key=True, serialize=False, verbose_name='organisation number')),
-                ('name', models.CharField(blank=True, max_length=300, verbose_name='name')),
-                ('approved', models.BooleanField(verbose_name='approved')),
-                ('status_text', models.CharField(blank=True, max_length=100, verbose_name='status')),
+                (
+                    "orgnr",
+                    models.CharField(
+                        max_length=9,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="organisation number",
+                    ),
+                ),
+                ("name", models.CharField(blank=True, max_length=300, verbose_name="name")),
+                ("approved", models.BooleanField(verbose_name="approved")),
+                (
+                    "status_text",
+                    models.CharField(blank=True, max_length=100, verbose_name="status"),
+                ),
             ],
             options={
-                'verbose_name': 'staffing register entry',
-                'verbose_name_plural': 'staffing register entries',
+                "verbose_name": "staffing register entry",
+                "verbose_name_plural": "staffing register entries",
             },
         ),
         migrations.CreateModel(
-            name='Organisation',
+            name="Organisation",
             fields=[
-                ('orgnr', models.CharField(max_length=9, primary_key=True, serialize=False, verbose_name='organisation number')),
-                ('name', models.CharField(max_length=300, verbose_name='name')),
-                ('form', models.CharField(help_text='AS, ENK, NUF, BEDR …', max_length=10, verbose_name='organisation form')),
-                ('registered_on', models.DateField(blank=True, null=True, verbose_name='registered')),
-                ('deleted_on', models.DateField(blank=True, null=True, verbose_name='deleted')),
-                ('bankrupt', models.BooleanField(default=False, verbose_name='bankrupt')),
-                ('under_liquidation', models.BooleanField(default=False, verbose_name='under liquidation')),
-                ('under_forced_dissolution', models.BooleanField(default=False, verbose_name='under forced dissolution')),
-                ('vat_registered', models.BooleanField(default=False, verbose_name='registered for VAT')),
-                ('industry_code', models.CharField(blank=True, max_length=10, verbose_name='industry code')),
-                ('street', models.CharField(blank=True, max_length=300, verbose_name='street address')),
-                ('postcode', models.CharField(blank=True, max_length=10, verbose_name='postcode')),
-                ('city', models.CharField(blank=True, max_length=100, verbose_name='city')),
-                ('parent', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='sub_units', to='registry.organisation', verbose_name='main unit')),
+                (
+                    "orgnr",
+                    models.CharField(
+                        max_length=9,
+                        primary_key=True,
+                        serialize=False,
+                        verbose_name="organisation number",
+                    ),
+                ),
+                ("name", models.CharField(max_length=300, verbose_name="name")),
+                (
+                    "form",
+                    models.CharField(
+                        help_text="AS, ENK, NUF, BEDR …",
+                        max_length=10,
+                        verbose_name="organisation form",
+                    ),
+                ),
+                (
+                    "registered_on",
+                    models.DateField(blank=True, null=True, verbose_name="registered"),
+                ),
+                ("deleted_on", models.DateField(blank=True, null=True, verbose_name="deleted")),
+                ("bankrupt", models.BooleanField(default=False, verbose_name="bankrupt")),
+                (
+                    "under_liquidation",
+                    models.BooleanField(default=False, verbose_name="under liquidation"),
+                ),
+                (
+                    "under_forced_dissolution",
+                    models.BooleanField(default=False, verbose_name="under forced dissolution"),
+                ),
+                (
+                    "vat_registered",
+                    models.BooleanField(default=False, verbose_name="registered for VAT"),
+                ),
+                (
+                    "industry_code",
+                    models.CharField(blank=True, max_length=10, verbose_name="industry code"),
+                ),
+                (
+                    "street",
+                    models.CharField(blank=True, max_length=300, verbose_name="street address"),
+                ),
+                ("postcode", models.CharField(blank=True, max_length=10, verbose_name="postcode")),
+                ("city", models.CharField(blank=True, max_length=100, verbose_name="city")),
+                (
+                    "parent",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="sub_units",
+                        to="registry.organisation",
+                        verbose_name="main unit",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'organisation',
-                'verbose_name_plural': 'organisations',
-                'ordering': ['name'],
+                "verbose_name": "organisation",
+                "verbose_name_plural": "organisations",
+                "ordering": ["name"],
             },
         ),
         migrations.CreateModel(
-            name='Employment',
+            name="Employment",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('start', models.DateField(verbose_name='start')),
-                ('end', models.DateField(blank=True, null=True, verbose_name='end')),
-                ('hired_out', models.BooleanField(default=False, verbose_name='hired out')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='employments', to='registry.organisation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='employments', to='registry.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("start", models.DateField(verbose_name="start")),
+                ("end", models.DateField(blank=True, null=True, verbose_name="end")),
+                ("hired_out", models.BooleanField(default=False, verbose_name="hired out")),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="employments",
+                        to="registry.organisation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="employments",
+                        to="registry.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'employment',
-                'verbose_name_plural': 'employments',
+                "verbose_name": "employment",
+                "verbose_name_plural": "employments",
             },
         ),
         migrations.CreateModel(
-            name='Role',
+            name="Role",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('code', models.CharField(choices=[('DAGL', 'Managing director'), ('LEDE', 'Chair of the board'), ('NEST', 'Deputy chair'), ('MEDL', 'Board member'), ('VARA', 'Deputy board member'), ('INNH', 'Owner'), ('DTPR', 'Partner (shared liability)'), ('DTSO', 'Partner (full liability)'), ('KOMP', 'General partner'), ('BEST', 'Managing shipowner'), ('REPR', 'Norwegian representative of a foreign business'), ('KONT', 'Contact person'), ('REGN', 'Accountant'), ('REVI', 'Auditor'), ('PROK', 'Procuration'), ('SIGN', 'Signature'), ('FFØR', 'Business manager'), ('OPMV', 'Deposited articles'), ('EIKM', 'Owner municipality'), ('HFOR', 'Main unit of a foreign business'), ('OTHER', 'Other role')], max_length=5, verbose_name='role')),
-                ('organisation', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='registry.organisation')),
-                ('person', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='roles', to='registry.person')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "code",
+                    models.CharField(
+                        choices=[
+                            ("DAGL", "Managing director"),
+                            ("LEDE", "Chair of the board"),
+                            ("NEST", "Deputy chair"),
+                            ("MEDL", "Board member"),
+                            ("VARA", "Deputy board member"),
+                            ("INNH", "Owner"),
+                            ("DTPR", "Partner (shared liability)"),
+                            ("DTSO", "Partner (full liability)"),
+                            ("KOMP", "General partner"),
+                            ("BEST", "Managing shipowner"),
+                            ("REPR", "Norwegian representative of a foreign business"),
+                            ("KONT", "Contact person"),
+                            ("REGN", "Accountant"),
+                            ("REVI", "Auditor"),
+                            ("PROK", "Procuration"),
+                            ("SIGN", "Signature"),
+                            ("FFØR", "Business manager"),
+                            ("OPMV", "Deposited articles"),
+                            ("EIKM", "Owner municipality"),
+                            ("HFOR", "Main unit of a foreign business"),
+                            ("OTHER", "Other role"),
+                        ],
+                        max_length=5,
+                        verbose_name="role",
+                    ),
+                ),
+                (
+                    "organisation",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="registry.organisation",
+                    ),
+                ),
+                (
+                    "person",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="roles",
+                        to="registry.person",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'role',
-                'verbose_name_plural': 'roles',
+                "verbose_name": "role",
+                "verbose_name_plural": "roles",
             },
         ),
         migrations.AddConstraint(
-            model_name='organisation',
-            constraint=models.CheckConstraint(condition=models.Q(('parent', models.F('orgnr')), _negated=True), name='registry_organisation_not_own_parent', violation_error_message='A unit cannot be its own main unit.'),
+            model_name="organisation",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("parent", models.F("orgnr")), _negated=True),
+                name="registry_organisation_not_own_parent",
+                violation_error_message="A unit cannot be its own main unit.",
+            ),
         ),
         migrations.AddIndex(
-            model_name='employment',
-            index=models.Index(fields=['person', 'organisation'], name='registry_em_person__fda342_idx'),
+            model_name="employment",
+            index=models.Index(
+                fields=["person", "organisation"], name="registry_em_person__fda342_idx"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employment',
-            constraint=models.CheckConstraint(condition=models.Q(('end__isnull', True), ('end__gte', models.F('start')), _connector='OR'), name='registry_employment_end_after_start', violation_error_message='An employment cannot end before it starts.'),
+            model_name="employment",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("end__isnull", True), ("end__gte", models.F("start")), _connector="OR"
+                ),
+                name="registry_employment_end_after_start",
+                violation_error_message="An employment cannot end before it starts.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='employment',
-            constraint=models.UniqueConstraint(fields=('organisation', 'person', 'start'), name='registry_employment_unique', violation_error_message='This employment is already registered.'),
+            model_name="employment",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "person", "start"),
+                name="registry_employment_unique",
+                violation_error_message="This employment is already registered.",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='role',
-            constraint=models.UniqueConstraint(fields=('organisation', 'person', 'code'), name='registry_role_unique', violation_error_message='The person already holds this role in the unit.'),
+            model_name="role",
+            constraint=models.UniqueConstraint(
+                fields=("organisation", "person", "code"),
+                name="registry_role_unique",
+                violation_error_message="The person already holds this role in the unit.",
+            ),
         ),
     ]

@@ -4,40 +4,65 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('registry', '0001_initial'),
+        ("registry", "0001_initial"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='ChangeFeedCursor',
+            name="ChangeFeedCursor",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('feed', models.CharField(max_length=40, unique=True, verbose_name='feed')),
-                ('last_update_id', models.BigIntegerField(blank=True, null=True, verbose_name='last update id')),
-                ('started_from', models.DateTimeField(verbose_name='read from')),
-                ('read_at', models.DateTimeField(auto_now=True, verbose_name='last read')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("feed", models.CharField(max_length=40, unique=True, verbose_name="feed")),
+                (
+                    "last_update_id",
+                    models.BigIntegerField(blank=True, null=True, verbose_name="last update id"),
+                ),
+                ("started_from", models.DateTimeField(verbose_name="read from")),
+                ("read_at", models.DateTimeField(auto_now=True, verbose_name="last read")),
             ],
             options={
-                'verbose_name': 'change feed cursor',
-                'verbose_name_plural': 'change feed cursors',
+                "verbose_name": "change feed cursor",
+                "verbose_name_plural": "change feed cursors",
             },
         ),
         migrations.CreateModel(
-            name='RoleSeen',
+            name="RoleSeen",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('orgnr', models.CharField(max_length=9, verbose_name='organisation number')),
-                ('national_id', models.CharField(max_length=11, verbose_name='national identity number')),
-                ('code', models.CharField(max_length=5, verbose_name='role')),
-                ('seen_at', models.DateTimeField(auto_now=True, verbose_name='seen')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("orgnr", models.CharField(max_length=9, verbose_name="organisation number")),
+                (
+                    "national_id",
+                    models.CharField(max_length=11, verbose_name="national identity number"),
+                ),
+                ("code", models.CharField(max_length=5, verbose_name="role")),
+                ("seen_at", models.DateTimeField(auto_now=True, verbose_name="seen")),
             ],
             options={
-                'verbose_name': 'role seen in Enhetsregisteret',
-                'verbose_name_plural': 'roles seen in Enhetsregisteret',
-                'indexes': [models.Index(fields=['national_id', 'code'], name='registry_ro_nationa_c72372_idx')],
-                'constraints': [models.UniqueConstraint(fields=('orgnr', 'national_id', 'code'), name='registry_roleseen_unique', violation_error_message='This role is already recorded.')],
+                "verbose_name": "role seen in Enhetsregisteret",
+                "verbose_name_plural": "roles seen in Enhetsregisteret",
+                "indexes": [
+                    models.Index(
+                        fields=["national_id", "code"], name="registry_ro_nationa_c72372_idx"
+                    )
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("orgnr", "national_id", "code"),
+                        name="registry_roleseen_unique",
+                        violation_error_message="This role is already recorded.",
+                    )
+                ],
             },
         ),
     ]

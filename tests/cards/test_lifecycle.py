@@ -25,12 +25,16 @@ from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, small_dataset
 pytestmark = pytest.mark.django_db
 
 
-def test_every_transition_is_recorded_with_who_and_why(admin_user) -> None:  # type: ignore[no-untyped-def]
+def test_every_transition_is_recorded_with_who_and_why(admin_user) -> None:
     card = CardFactory()
-    card_transition(card=card, to_state=Card.State.IN_PRODUCTION, actor=admin_user, reason="batch 1")
+    card_transition(
+        card=card, to_state=Card.State.IN_PRODUCTION, actor=admin_user, reason="batch 1"
+    )
     card_transition(card=card, to_state=Card.State.SHIPPED, actor=admin_user, reason="posted")
     card_transition(card=card, to_state=Card.State.ACTIVE, actor=None, reason="delivered")
-    steps = list(CardTransition.objects.filter(card=card).values_list("from_state", "to_state", "reason"))
+    steps = list(
+        CardTransition.objects.filter(card=card).values_list("from_state", "to_state", "reason")
+    )
     assert steps == [
         ("approved", "in_production", "batch 1"),
         ("in_production", "shipped", "posted"),
@@ -49,7 +53,7 @@ def test_every_transition_is_recorded_with_who_and_why(admin_user) -> None:  # t
         (Card.State.SHIPPED, Card.State.IN_PRODUCTION),
     ],
 )
-def test_transitions_outside_the_state_machine_are_refused(start, target) -> None:  # type: ignore[no-untyped-def]
+def test_transitions_outside_the_state_machine_are_refused(start, target) -> None:
     card = CardFactory(state=start)
     with pytest.raises(TransitionNotAllowed):
         card_transition(card=card, to_state=target, actor=None, reason="")
@@ -77,7 +81,9 @@ def test_a_replacement_gets_a_new_number_and_the_old_card_is_revoked_at_once() -
     assert new.replaces == old
     assert new.valid_until == old.valid_until
     assert new.holder_national_id == old.holder_national_id
-    assert new.photo.storage.read_bytes(new.photo.name) == old.photo.storage.read_bytes(old.photo.name)
+    assert new.photo.storage.read_bytes(new.photo.name) == old.photo.storage.read_bytes(
+        old.photo.name
+    )
     with pytest.raises(TransitionNotAllowed):
         card_replace(card=old, actor=None)
 
@@ -86,12 +92,14 @@ def test_shipped_cards_become_active_after_delivery_time() -> None:
     card = CardFactory(state=Card.State.IN_PRODUCTION)
     card_transition(card=card, to_state=Card.State.SHIPPED, actor=None, reason="posted")
     assert cards_activate_delivered(shipped_before=timezone.now() - datetime.timedelta(days=1)) == 0
-    assert cards_activate_delivered(shipped_before=timezone.now() + datetime.timedelta(seconds=1)) == 1
+    assert (
+        cards_activate_delivered(shipped_before=timezone.now() + datetime.timedelta(seconds=1)) == 1
+    )
     card.refresh_from_db()
     assert card.state == Card.State.ACTIVE
 
 
-def _card_for_worker(state: str = Card.State.ACTIVE, **fields) -> Card:  # type: ignore[no-untyped-def]
+def _card_for_worker(state: str = Card.State.ACTIVE, **fields) -> Card:
     return CardFactory(
         state=state,
         card_type=CardTypeFactory(),
@@ -147,14 +155,17 @@ def test_an_inactive_d_number_invalidates_only_after_the_grace_period() -> None:
 def test_recheck_expires_cards_past_valid_until() -> None:
     registry_dataset_load(dataset=small_dataset())
     today = timezone.localdate()
-    card = _card_for_worker(issued_on=today - datetime.timedelta(days=800), valid_until=today - datetime.timedelta(days=1))
+    card = _card_for_worker(
+        issued_on=today - datetime.timedelta(days=800),
+        valid_until=today - datetime.timedelta(days=1),
+    )
     summary = cards_recheck_all()
     card.refresh_from_db()
     assert summary.expired == 1
     assert card.state == Card.State.EXPIRED
 
 
-def test_recheck_looks_up_each_organisation_and_person_once(django_assert_max_num_queries) -> None:  # type: ignore[no-untyped-def]
+def test_recheck_looks_up_each_organisation_and_person_once(django_assert_max_num_queries) -> None:
     """The number of queries does not grow with the number of cards."""
     registry_dataset_load(dataset=small_dataset())
     for _ in range(3):

@@ -22,13 +22,20 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def line(settings) -> OrderLine:  # type: ignore[no-untyped-def]
+def line(settings) -> OrderLine:
     registry_dataset_load(dataset=small_dataset())
     owner = User.objects.create(username="kari", national_id=OWNER, email="kari@fjordbygg.example")
-    order = Order.objects.create(employer_orgnr=EMPLOYER, employer_name="Fjordbygg AS", ordered_by=owner)
+    order = Order.objects.create(
+        employer_orgnr=EMPLOYER, employer_name="Fjordbygg AS", ordered_by=owner
+    )
     line = OrderLine(
-        order=order, card_type=CardType.objects.get(code="construction"), price_incl_vat="131.56",
-        national_id=WORKER, first_name="Ola", last_name="Snekker", workplace_orgnr=SUB_UNIT,
+        order=order,
+        card_type=CardType.objects.get(code="construction"),
+        price_incl_vat="131.56",
+        national_id=WORKER,
+        first_name="Ola",
+        last_name="Snekker",
+        workplace_orgnr=SUB_UNIT,
     )
     line.photo.save("p.jpg", ContentFile(jpeg()), save=False)
     line.id_document.save("id.pdf", ContentFile(b"%PDF-1.4"), save=False)
@@ -36,7 +43,9 @@ def line(settings) -> OrderLine:  # type: ignore[no-untyped-def]
     return line
 
 
-def test_an_eligible_line_gets_a_card_valid_for_two_years(line, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_an_eligible_line_gets_a_card_valid_for_two_years(
+    line, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         checked = order_line_check(line_id=line.pk)
     assert checked.state == OrderLine.State.APPROVED
@@ -50,13 +59,13 @@ def test_an_eligible_line_gets_a_card_valid_for_two_years(line, django_capture_o
     assert card.pdf.name  # rendered after commit
 
 
-def test_a_check_twice_issues_one_card(line) -> None:  # type: ignore[no-untyped-def]
+def test_a_check_twice_issues_one_card(line) -> None:
     order_line_check(line_id=line.pk)
     order_line_check(line_id=line.pk)
     assert Card.objects.count() == 1
 
 
-def test_a_line_waits_for_aa_registeret_then_is_rejected(line, settings) -> None:  # type: ignore[no-untyped-def]
+def test_a_line_waits_for_aa_registeret_then_is_rejected(line, settings) -> None:
     settings.ORDER_AWAIT_REGISTRATION_DAYS = 3
     Employment.objects.filter(person_id=WORKER).delete()
     today = timezone.localdate()
@@ -72,7 +81,9 @@ def test_a_line_waits_for_aa_registeret_then_is_rejected(line, settings) -> None
     assert Card.objects.count() == 0
 
 
-def test_the_employer_is_told_when_waiting_and_when_rejected(line, settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_the_employer_is_told_when_waiting_and_when_rejected(
+    line, settings, django_capture_on_commit_callbacks
+) -> None:
     settings.ORDER_AWAIT_REGISTRATION_DAYS = 1
     Employment.objects.filter(person_id=WORKER).delete()
     today = timezone.localdate()
@@ -87,7 +98,7 @@ def test_the_employer_is_told_when_waiting_and_when_rejected(line, settings, dja
     assert "Aa-registeret viser ikke noe arbeidsforhold" in mail.outbox[1].body
 
 
-def test_a_line_for_a_bankrupt_employer_is_rejected_at_once(line) -> None:  # type: ignore[no-untyped-def]
+def test_a_line_for_a_bankrupt_employer_is_rejected_at_once(line) -> None:
     Organisation.objects.filter(orgnr=EMPLOYER).update(bankrupt=True)
     checked = order_line_check(line_id=line.pk)
     assert checked.state == OrderLine.State.REJECTED

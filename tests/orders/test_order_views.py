@@ -17,38 +17,40 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def owner_client(client):  # type: ignore[no-untyped-def]
+def owner_client(client):
     registry_dataset_load(dataset=small_dataset())
     user = User.objects.create(username="kari", national_id=OWNER, full_name="Kari Nordmann")
     client.force_login(user)
     return client
 
 
-def _form(**overrides):  # type: ignore[no-untyped-def]
+def _form(**overrides):
     data = {
         "employee": f"{WORKER}:{SUB_UNIT}",
         "card_type": CardType.objects.get(code="construction").pk,
         "photo": SimpleUploadedFile("ola.jpg", jpeg(), content_type="image/jpeg"),
-        "id_document": SimpleUploadedFile("pass.pdf", b"%PDF-1.4\n%scan\n", content_type="application/pdf"),
+        "id_document": SimpleUploadedFile(
+            "pass.pdf", b"%PDF-1.4\n%scan\n", content_type="application/pdf"
+        ),
         "identity_checked": "on",
     }
     data.update(overrides)
     return {k: v for k, v in data.items() if v is not None}
 
 
-def _media_files(settings) -> list[Path]:  # type: ignore[no-untyped-def]
+def _media_files(settings) -> list[Path]:
     root = Path(settings.MEDIA_ROOT)
     return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
 
 
-def _assert_nothing_saved(settings) -> None:  # type: ignore[no-untyped-def]
+def _assert_nothing_saved(settings) -> None:
     assert Order.objects.count() == 0
     assert OrderLine.objects.count() == 0
     assert Card.objects.count() == 0
     assert _media_files(settings) == []
 
 
-def test_order_page_lists_the_employees_of_main_and_sub_units(owner_client) -> None:  # type: ignore[no-untyped-def]
+def test_order_page_lists_the_employees_of_main_and_sub_units(owner_client) -> None:
     response = owner_client.get(f"/orders/{EMPLOYER}/")
     assert response.status_code == 200
     body = response.content.decode()
@@ -56,7 +58,7 @@ def test_order_page_lists_the_employees_of_main_and_sub_units(owner_client) -> N
     assert SUB_UNIT in body
 
 
-def test_a_sub_unit_number_leads_to_its_main_unit(owner_client) -> None:  # type: ignore[no-untyped-def]
+def test_a_sub_unit_number_leads_to_its_main_unit(owner_client) -> None:
     response = owner_client.get("/orders/", {"orgnr": SUB_UNIT})
     assert response.status_code == 302
     assert response["Location"] == f"/orders/{EMPLOYER}/"
@@ -67,7 +69,11 @@ def test_a_sub_unit_number_leads_to_its_main_unit(owner_client) -> None:  # type
     [
         ({"photo": None}, "photo", "Last opp et bilde av den ansatte."),
         (
-            {"photo": SimpleUploadedFile("ola.jpg", b"just some text, not a picture", content_type="image/jpeg")},
+            {
+                "photo": SimpleUploadedFile(
+                    "ola.jpg", b"just some text, not a picture", content_type="image/jpeg"
+                )
+            },
             "photo",
             "Bildet må være en JPEG- eller PNG-fil.",
         ),
@@ -75,7 +81,11 @@ def test_a_sub_unit_number_leads_to_its_main_unit(owner_client) -> None:  # type
         ({"employee": "<script>"}, "employee", "Velg en ansatt fra listen."),
         ({"id_document": None}, "id_document", "Last opp en kopi av den ansattes legitimasjon."),
         (
-            {"id_document": SimpleUploadedFile("pass.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf")},
+            {
+                "id_document": SimpleUploadedFile(
+                    "pass.pdf", b"MZ\x90\x00 not a pdf", content_type="application/pdf"
+                )
+            },
             "id_document",
             "Legitimasjonen må være en PDF-, JPEG- eller PNG-fil.",
         ),
@@ -83,7 +93,7 @@ def test_a_sub_unit_number_leads_to_its_main_unit(owner_client) -> None:  # type
         ({"card_type": "999999"}, "card_type", "Velg en korttype fra listen."),
     ],
 )
-def test_bad_input_gets_a_clear_norwegian_message_and_nothing_is_saved(  # type: ignore[no-untyped-def]
+def test_bad_input_gets_a_clear_norwegian_message_and_nothing_is_saved(
     owner_client, settings, overrides, field, message
 ) -> None:
     response = owner_client.post(f"/orders/{EMPLOYER}/new/", _form(**overrides))
@@ -98,7 +108,7 @@ def test_bad_input_gets_a_clear_norwegian_message_and_nothing_is_saved(  # type:
     _assert_nothing_saved(settings)
 
 
-def test_messages_are_in_english_when_english_is_chosen(owner_client, settings) -> None:  # type: ignore[no-untyped-def]
+def test_messages_are_in_english_when_english_is_chosen(owner_client, settings) -> None:
     owner_client.cookies["django_language"] = "en"
     response = owner_client.post(f"/orders/{EMPLOYER}/new/", _form(photo=None))
     assert "Upload a photo of the employee." in response.content.decode()
@@ -106,13 +116,13 @@ def test_messages_are_in_english_when_english_is_chosen(owner_client, settings) 
 
 
 @pytest.mark.parametrize("orgnr", ["123", "914778272", "abcdefghi", "9" * 200, "١٢٣٤٥٦٧٨٩"])
-def test_an_invalid_organisation_number_is_explained(owner_client, orgnr) -> None:  # type: ignore[no-untyped-def]
+def test_an_invalid_organisation_number_is_explained(owner_client, orgnr) -> None:
     response = owner_client.get("/orders/", {"orgnr": orgnr})
     assert response.status_code == 200
     assert "Organisasjonsnummeret er ikke gyldig" in response.content.decode()
 
 
-def test_an_organisation_without_access_answers_404_like_an_unknown_one(owner_client) -> None:  # type: ignore[no-untyped-def]
+def test_an_organisation_without_access_answers_404_like_an_unknown_one(owner_client) -> None:
     # 974760673 is a valid number, but the user holds no role there.
     assert owner_client.get("/orders/974760673/").status_code == 404
     assert owner_client.get("/orders/974760673/new/").status_code == 404
@@ -121,13 +131,15 @@ def test_an_organisation_without_access_answers_404_like_an_unknown_one(owner_cl
     assert "Du kan ikke bestille kort for denne virksomheten" in response.content.decode()
 
 
-def test_ordering_requires_login(client) -> None:  # type: ignore[no-untyped-def]
+def test_ordering_requires_login(client) -> None:
     response = client.get(f"/orders/{EMPLOYER}/new/")
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
 
 
-def test_a_good_order_is_saved_with_encrypted_files(owner_client, settings, django_capture_on_commit_callbacks) -> None:  # type: ignore[no-untyped-def]
+def test_a_good_order_is_saved_with_encrypted_files(
+    owner_client, settings, django_capture_on_commit_callbacks
+) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         response = owner_client.post(f"/orders/{EMPLOYER}/new/", _form())
     assert response.status_code == 302

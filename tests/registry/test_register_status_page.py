@@ -9,7 +9,7 @@ from registry.models import RegisterLookup
 pytestmark = pytest.mark.django_db
 
 
-def test_staff_see_which_register_is_down(admin_client) -> None:  # type: ignore[no-untyped-def]
+def test_staff_see_which_register_is_down(admin_client) -> None:
     RegisterLookup.objects.create(register="enhetsregisteret", key="914778271", outcome="found")
     RegisterLookup.objects.create(
         register="aa_registeret", key="01017512338", outcome="failed", detail="timed out after 5 s"
@@ -19,11 +19,11 @@ def test_staff_see_which_register_is_down(admin_client) -> None:  # type: ignore
     # Aa-registeret's latest answer is a failure: shown as not answering.
     aa_row = body[body.index("Aa-registeret") :].split("</tr>")[0]
     assert "✗" in aa_row
-    er_row = body[body.index("<th scope=\"row\">Enhetsregisteret</th>") :].split("</tr>")[0]
+    er_row = body[body.index('<th scope="row">Enhetsregisteret</th>') :].split("</tr>")[0]
     assert "✓" in er_row
 
 
-def test_the_register_page_is_for_staff_only(client, django_user_model) -> None:  # type: ignore[no-untyped-def]
+def test_the_register_page_is_for_staff_only(client, django_user_model) -> None:
     assert client.get("/backoffice/registers/").status_code == 302
     client.force_login(django_user_model.objects.create(username="employer"))
     assert client.get("/backoffice/registers/").status_code == 302

@@ -17,7 +17,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--batch-size", type=int, default=2000)
         parser.add_argument(
-            "--on", type=datetime.date.fromisoformat, default=None,
+            "--on",
+            type=datetime.date.fromisoformat,
+            default=None,
             help="Check as of this date (YYYY-MM-DD); default today in Europe/Oslo.",
         )
 
@@ -31,6 +33,10 @@ class Command(BaseCommand):
             f"became valid again: {summary.became_valid}\n"
             f"expired: {summary.expired}\n"
             f"failed lookups: {summary.failed_lookups}"
-            + (f" ({', '.join(sorted(summary.failed_registers))})" if summary.failed_registers else "")
+            + (
+                f" ({', '.join(sorted(summary.failed_registers))})"
+                if summary.failed_registers
+                else ""
+            )
             + f"\ntook: {seconds:.1f} s"
         )
