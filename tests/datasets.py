@@ -95,4 +95,4 @@ def ensure_card_catalogue() -> None:
 
     from django.apps import apps
 
-    importlib.import_module("cards.migrations.0004_catalogue").load(apps, None)
+    importlib.import_module("cards.migrations.0003_catalogue").load(apps, None)

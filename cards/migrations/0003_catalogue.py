@@ -64,6 +64,6 @@ def load(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-    dependencies = [("cards", "0003_batches_api_clients")]
+    dependencies = [("cards", "0002_initial")]
 
     operations = [migrations.RunPython(load, migrations.RunPython.noop)]
