@@ -8,10 +8,12 @@ and under REQUIRE_SERVICES=1 they fail instead, so CI cannot go green by skippin
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 from hmsportal.celery import app as celery_app
 
@@ -29,6 +31,14 @@ def services_missing(reason: str) -> None:
 def _eager_celery_and_private_media(tmp_path, settings) -> Iterator[None]:
     """Tasks run in-process unless a test starts a real worker; files go to a temp folder."""
     settings.MEDIA_ROOT = tmp_path / "media"
+    if settings.CACHES["default"]["BACKEND"].endswith("RedisCache"):
+        # Parallel test processes share one Redis: a key prefix of its own per test keeps
+        # rate-limit counters and cached register answers from leaking between them.
+        settings.CACHES = {
+            "default": {**settings.CACHES["default"], "KEY_PREFIX": f"test-{uuid.uuid4().hex}"}
+        }
+    else:
+        cache.clear()
     previous = celery_app.conf.task_always_eager
     celery_app.conf.task_always_eager = True
     celery_app.conf.task_eager_propagates = True

@@ -133,6 +133,7 @@ def test_slice_with_real_celery_worker(client, settings, postgres_required, redi
             f"{database['HOST'] or '127.0.0.1'}:{database['PORT'] or 5432}/{database['NAME']}"
         ),
         "CELERY_BROKER_URL": redis_url,
+        "CELERY_TASK_DEFAULT_QUEUE": queue,
         "REDIS_URL": redis_url,
         "MEDIA_ROOT": str(settings.MEDIA_ROOT),
         "PORTAL_BASE_URL": settings.PORTAL_BASE_URL,

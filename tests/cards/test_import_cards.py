@@ -11,7 +11,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
-from django.core.cache import cache
 from django.core.management import CommandError, call_command
 from django.utils import timezone, translation
 
@@ -596,7 +595,6 @@ def test_the_re_check_treats_imported_cards_like_any_other(tmp_path, registry_ro
 
 
 def test_the_status_page_and_api_find_an_imported_number(tmp_path, client, registry_rows):
-    cache.clear()  # the status check is rate limited per address
     run(write_csv(tmp_path, [row("1300000001", registry_rows["kari"].national_id)]))
 
     page = client.get("/status/1300000001/")

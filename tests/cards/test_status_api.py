@@ -7,7 +7,6 @@ import hashlib
 import json
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 
 from cards.api_keys import api_client_create, api_client_for_key
@@ -19,11 +18,6 @@ from tests.cards.factories import CardFactory
 pytestmark = pytest.mark.django_db
 
 WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a rate-limit window
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
 
 
 @pytest.fixture

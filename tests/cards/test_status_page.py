@@ -8,7 +8,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
-from django.core.cache import cache
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
@@ -21,11 +20,6 @@ from tests.cards.factories import CardFactory, CardTypeFactory, photo_jpeg
 pytestmark = pytest.mark.django_db
 
 WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a rate-limit window
-
-
-@pytest.fixture(autouse=True)
-def _fresh_rate_limits() -> None:
-    cache.clear()
 
 
 @pytest.fixture

@@ -17,11 +17,6 @@ from hmsportal.ratelimit import Budget, address_identity, client_address, hit, r
 WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a window
 
 
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> None:
-    cache.clear()
-
-
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[float]]:
     """A clock the test moves by hand: clock[0] is now."""

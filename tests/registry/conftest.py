@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 
 import pytest
-from django.core.cache import cache
 
 from tests.registry.servers import FakeRegister
 
@@ -17,14 +16,12 @@ AAREG_PREFIX = "/aareg/api/v2"
 
 @pytest.fixture(autouse=True)
 def _register_settings(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
-    """A clean locmem cache per test, and retries without waiting."""
-    cache.clear()
+    """Retries without waiting (tests/conftest.py gives every test a fresh cache)."""
     settings.REGISTER_RETRY_BACKOFF_SECONDS = 0
     settings.REGISTER_RETRIES = 2
     settings.REGISTER_TIMEOUT_SECONDS = 5.0
     settings.REGISTER_CACHE_SECONDS = 300
     yield
-    cache.clear()
 
 
 @pytest.fixture
