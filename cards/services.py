@@ -13,7 +13,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from cards import catalogue
-from cards.models import Card, CardTransition, CardType
+from cards.models import Card, CardTransition, CardType, PrintBatch
 from cards.numbers import card_number_new
 from hmsportal.models import User
 from hmsportal.storage import read_document
@@ -188,7 +188,14 @@ def _state_before_invalid(card: Card) -> str:
         .values_list("from_state", flat=True)
         .first()
     )
-    return last or Card.State.ACTIVE
+    target = last or Card.State.ACTIVE
+    # Its batch may have been shipped while the card was invalid (shipping skips it).
+    if (
+        target == Card.State.IN_PRODUCTION
+        and card.print_batches.filter(state=PrintBatch.State.SHIPPED).exists()
+    ):
+        return Card.State.SHIPPED
+    return target
 
 
 def cards_recheck(*, cards: Sequence[Card], on: datetime.date | None = None) -> RecheckSummary:

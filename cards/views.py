@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
-
 from django.contrib import messages
-from django.contrib.auth.views import redirect_to_login
-from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
-from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.urls import path
 from django.utils.translation import get_language
@@ -22,29 +15,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from cards import batches
 from cards.forms import PrintBatchCreateForm, PrintBatchShipForm
 from cards.models import PrintBatch
+from hmsportal.backoffice import staff_required
 from hmsportal.models import User
 
 QUEUE_PAGE_SIZE = 50
 BATCH_LIST_PAGE_SIZE = 20
 BATCH_CARDS_PAGE_SIZE = 100
-
-
-def staff_required(view: Callable[..., HttpResponseBase]) -> Callable[..., HttpResponseBase]:
-    """Anonymous users go to the login page; signed-in users who are not staff get 403.
-
-    Unlike admin's staff_member_required, a signed-in worker is told plainly that the page is
-    not for them instead of being sent to the admin login.
-    """
-
-    @wraps(view)
-    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponseBase:
-        if not request.user.is_authenticated:
-            return redirect_to_login(request.get_full_path())
-        if not (request.user.is_active and request.user.is_staff):
-            raise PermissionDenied(_("The print queue is for the card office's staff."))
-        return view(request, *args, **kwargs)
-
-    return wrapper
 
 
 def _actor(request: HttpRequest) -> User | None:

@@ -3,15 +3,15 @@ never invalidates a card, so staff need to see that checks are being postponed).
 
 from __future__ import annotations
 
-from django.contrib.admin.views.decorators import staff_member_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 
+from hmsportal.backoffice import staff_required
 from registry import selectors
 
 
-@staff_member_required
+@staff_required
 def register_status(request: HttpRequest) -> HttpResponse:
     return render(
         request,

@@ -26,4 +26,4 @@ def test_staff_see_which_register_is_down(admin_client) -> None:
 def test_the_register_page_is_for_staff_only(client, django_user_model) -> None:
     assert client.get("/backoffice/registers/").status_code == 302
     client.force_login(django_user_model.objects.create(username="employer"))
-    assert client.get("/backoffice/registers/").status_code == 302
+    assert client.get("/backoffice/registers/").status_code == 403
