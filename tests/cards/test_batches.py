@@ -25,9 +25,11 @@ from cards.batches import (
 )
 from cards.models import Card, CardDesign, CardTransition, PrintBatch, Producer
 from cards.numbers import display
-from cards.services import card_transition
+from cards.services import card_transition, cards_recheck_all
 from hmsportal.models import User
+from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory, CardTypeFactory, ProducerFactory
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, small_dataset
 
 pytestmark = pytest.mark.django_db
 
@@ -307,3 +309,18 @@ def test_ship_refuses_a_bad_tracking_reference(producer, staff, reference):
         print_batch_ship(batch=batch, tracking_reference=reference, actor=staff)
 
     assert PrintBatch.objects.get(pk=batch.pk).state == PrintBatch.State.READY
+
+
+def test_a_card_valid_again_after_its_batch_shipped_is_shipped(producer, staff):
+    """Invalid while its batch shipped (shipping skips it), valid again → shipped, as it is."""
+    registry_dataset_load(dataset=small_dataset())
+    card = CardFactory(holder_national_id=WORKER, workplace_orgnr=SUB_UNIT, employer_orgnr=EMPLOYER)
+    batch = print_batch_render(batch_id=print_batch_create(cards=[card], actor=staff).pk)
+    card_transition(card=card, to_state=Card.State.INVALID, actor=None, reason="check")
+    print_batch_ship(batch=batch, tracking_reference="70730259-NO", actor=staff)
+
+    summary = cards_recheck_all()
+
+    card.refresh_from_db()
+    assert summary.became_valid == 1
+    assert card.state == Card.State.SHIPPED
