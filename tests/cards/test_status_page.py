@@ -13,19 +13,10 @@ from django.utils import timezone
 
 from cards.models import Card
 from cards.numbers import card_number_new, display
-from hmsportal import ratelimit
 from registry.rules import REASONS
 from tests.cards.factories import CardFactory, CardTypeFactory, photo_jpeg
 
 pytestmark = pytest.mark.django_db
-
-WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a rate-limit window
-
-
-@pytest.fixture
-def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Ten seconds into a window, so a test's requests cannot straddle two windows."""
-    monkeypatch.setattr(ratelimit, "_now", lambda: WINDOW_START + 10)
 
 
 def make_card(**fields: object) -> Card:
