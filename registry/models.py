@@ -81,9 +81,7 @@ class Role(models.Model):
         PROK = "PROK", _("Procuration")
         SIGN = "SIGN", _("Signature")
         FFØR = "FFØR", _("Business manager")
-        OPMV = "OPMV", _("Deposited articles")
         EIKM = "EIKM", _("Owner municipality")
-        HFOR = "HFOR", _("Main unit of a foreign business")
         OTHER = "OTHER", _("Other role")
 
     organisation = models.ForeignKey(Organisation, on_delete=models.CASCADE, related_name="roles")
