@@ -18,9 +18,11 @@ from cards.numbers import display
 from cards.pdf import (
     card_status_url,
     card_user_agent_css,
+    cards_document,
     design_template_for,
     qr_svg,
     render_cards_pdf,
+    render_document_pdf,
 )
 from tests.cards.factories import CardDesignFactory, CardFactory, CardTypeFactory
 
@@ -232,6 +234,17 @@ def test_qr_svg_is_a_path_based_svg():
     assert svg.startswith("<svg")
     assert "<path" in svg
     assert "<rect" not in svg
+
+
+def test_the_inline_svg_qr_code_decodes_as_well(settings):
+    """The measured alternative to the PNG (cards/pdf.py docstring) must stay a working one."""
+    settings.PORTAL_BASE_URL = BASE_URL
+    card = CardFactory()
+
+    pdf = render_document_pdf(cards_document([card], qr_format="svg"))
+    symbols = zbar_decode(image_of(pages_of(pdf)[1], dpi=300), symbols=[ZBarSymbol.QRCODE])
+
+    assert [symbol.data.decode() for symbol in symbols] == [f"{BASE_URL}/status/{card.number}/"]
 
 
 def test_the_trimmed_user_agent_stylesheet_still_matches_weasyprint():
