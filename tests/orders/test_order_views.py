@@ -152,3 +152,39 @@ def test_a_good_order_is_saved_with_encrypted_files(
         content = path.read_bytes()
         assert b"%PDF-1.4\n%scan" not in content
         assert b"JFIF" not in content
+
+
+def test_no_orders_in_a_blackout_window_and_the_page_says_so(owner_client, settings) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cards.models import OrderingBlackout
+
+    now = timezone.now()
+    OrderingBlackout.objects.create(
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(days=3),
+        message_nb="Bytte av kortprodusent: ingen bestillinger før 2. januar.",
+    )
+    page = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
+    assert "Bytte av kortprodusent" in page
+    response = owner_client.post(f"/orders/{EMPLOYER}/new/", _form())
+    assert "Bytte av kortprodusent: ingen bestillinger før 2. januar." in response.content.decode()
+    _assert_nothing_saved(settings)
+
+
+def test_an_upcoming_blackout_is_announced(owner_client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from cards.models import OrderingBlackout
+
+    now = timezone.now()
+    OrderingBlackout.objects.create(
+        starts_at=now + timedelta(days=5), ends_at=now + timedelta(days=19)
+    )
+    page = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
+    start = timezone.localtime(now + timedelta(days=5)).strftime("%d.%m.%Y")
+    assert f"Det er ikke mulig å bestille kort fra {start}" in page

@@ -1,0 +1,85 @@
+"""A register that is down never invalidates a card and never loses an order."""
+
+from __future__ import annotations
+
+import socket
+
+import pytest
+from django.core.files.base import ContentFile
+
+from cards.models import Card, CardType
+from cards.services import cards_recheck_all
+from hmsportal.models import User
+from orders.models import Order, OrderLine
+from orders.services import order_line_check
+from registry.facts import RegisterUnavailable
+from registry.models import RegisterLookup
+from tests.cards.factories import CardFactory
+from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def registers_down(settings) -> None:
+    """Every register URL points at a port on 127.0.0.1 where nothing listens."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
+    settings.REGISTRY_BACKEND = "http"
+    settings.ENHETSREGISTERET_URL = f"{dead}/enhetsregisteret/api"
+    settings.FOLKEREGISTERET_URL = f"{dead}/folkeregisteret/v1"
+    settings.ARBEIDSFORHOLD_URL = f"{dead}/arbeidsforhold"
+    settings.REGISTER_RETRIES = 1
+    settings.REGISTER_RETRY_BACKOFF_SECONDS = 0
+    settings.REGISTER_TIMEOUT_SECONDS = 1
+
+
+def test_cards_keep_their_status_while_a_register_is_down(registers_down) -> None:
+    valid = CardFactory(
+        state=Card.State.ACTIVE,
+        holder_national_id=WORKER,
+        workplace_orgnr=SUB_UNIT,
+        employer_orgnr=EMPLOYER,
+    )
+    invalid = CardFactory(
+        state=Card.State.INVALID, reason_codes=["employer_bankrupt"], employer_orgnr=EMPLOYER
+    )
+
+    summary = cards_recheck_all()
+
+    assert summary.failed_lookups == 2
+    assert summary.checked == summary.became_invalid == summary.became_valid == 0
+    valid.refresh_from_db()
+    invalid.refresh_from_db()
+    assert valid.state == Card.State.ACTIVE and valid.checked_at is None
+    assert invalid.state == Card.State.INVALID and invalid.reason_codes == ["employer_bankrupt"]
+    # The outage is recorded, so the back office sees it.
+    failed = RegisterLookup.objects.filter(outcome=RegisterLookup.Outcome.FAILED)
+    assert failed.filter(register=RegisterLookup.Register.ENHETSREGISTERET).exists()
+
+
+def test_an_order_line_waits_while_a_register_is_down(registers_down) -> None:
+    owner = User.objects.create(username="kari", national_id=OWNER)
+    order = Order.objects.create(
+        employer_orgnr=EMPLOYER, employer_name="Fjordbygg AS", ordered_by=owner
+    )
+    line = OrderLine(
+        order=order,
+        card_type=CardType.objects.get(code="construction"),
+        price_incl_vat="131.56",
+        national_id=WORKER,
+        first_name="Ola",
+        last_name="Snekker",
+        workplace_orgnr=SUB_UNIT,
+    )
+    line.photo.save("p.jpg", ContentFile(jpeg()), save=False)
+    line.id_document.save("id.pdf", ContentFile(b"%PDF-1.4"), save=False)
+    line.save()
+
+    # The task retries RegisterUnavailable with backoff; the line is untouched meanwhile.
+    with pytest.raises(RegisterUnavailable):
+        order_line_check(line_id=line.pk)
+    line.refresh_from_db()
+    assert line.state == OrderLine.State.SUBMITTED
+    assert Card.objects.count() == 0
