@@ -18,7 +18,7 @@ COPY static static
 COPY locale locale
 COPY manage.py ./
 RUN pip install . \
- && DEBUG=1 python manage.py collectstatic --noinput \
+ && DEBUG=0 SECRET_KEY=collectstatic DOCUMENT_ENCRYPTION_KEY=collectstatic python manage.py collectstatic --noinput \
  && useradd --system --uid 1000 --home /app hmsportal \
  && mkdir -p /app/var && chown hmsportal /app/var
 USER hmsportal

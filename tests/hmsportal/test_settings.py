@@ -1,0 +1,90 @@
+"""Settings from the environment: production refuses to start without its secrets, passes
+Django's deployment checks, and its static files (hashed by WhiteNoise) build."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+ROOT = Path(__file__).resolve().parents[2]
+PRODUCTION = {
+    "DEBUG": "0",
+    "SECRET_KEY": "a-long-random-production-secret-for-the-settings-test-0123456789",
+    "DOCUMENT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+    "ALLOWED_HOSTS": "hms.example.no",
+    "PORTAL_BASE_URL": "https://hms.example.no",
+}
+
+
+def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {
+        k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEV_LOGIN_ENABLED"
+    }
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**clean, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.mark.parametrize("missing", ["SECRET_KEY", "DOCUMENT_ENCRYPTION_KEY"])
+def test_production_without_a_secret_stops_and_names_it(missing) -> None:
+    env = {k: v for k, v in PRODUCTION.items() if k != missing}
+    result = manage("check", **env)
+    assert result.returncode != 0
+    assert f"{missing} must be set when DEBUG is off" in result.stderr
+
+
+def test_the_development_login_is_refused_in_production() -> None:
+    result = manage("check", **PRODUCTION, DEV_LOGIN_ENABLED="1")
+    assert result.returncode != 0
+    assert "DEV_LOGIN_ENABLED is only allowed with DEBUG on" in result.stderr
+
+
+def test_production_settings_pass_the_deployment_checks() -> None:
+    result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_production_static_files_build(tmp_path) -> None:
+    result = manage("collectstatic", "--noinput", **PRODUCTION, STATIC_ROOT=str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "staticfiles.json").exists()
+
+
+def test_with_no_environment_the_portal_runs_on_the_embedded_default() -> None:
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='hmsportal.settings'; django.setup();"
+        "from django.conf import settings as s;"
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND,"
+        " s.CACHES['default']['BACKEND'], s.REGISTRY_BACKEND, s.DEV_LOGIN_ENABLED)"
+    )
+    empty = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG"}
+    }
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env=empty,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "True",
+        "django.core.mail.backends.console.EmailBackend",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "embedded",
+        "True",
+    ]
