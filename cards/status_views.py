@@ -14,6 +14,7 @@ import logging
 from typing import Any
 
 from django import forms
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
@@ -37,6 +38,8 @@ logger = logging.getLogger(__name__)
 # own: every result page loads one, and they must not halve the lookups a person gets.
 STATUS_SCOPE = "status"
 PHOTO_SCOPE = "status-photo"
+PHOTO_SALT = "cards.status-photo"
+PHOTO_TOKEN_SECONDS = 10 * 60
 # Nothing longer can be a card number once spaces and dashes are gone; the cap keeps absurd
 # input (a pasted document) from costing more than a length check.
 MAX_INPUT_LENGTH = 64
@@ -139,7 +142,9 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
         "status_explanation": STATUS_EXPLANATIONS[status],
         "card_type_name": card.card_type.name(get_language()),
         "number_display": display(card.number),
-        "photo_url": reverse("cards:status_photo", args=[card.number]) if card.photo else "",
+        "photo_url": reverse("cards:status_photo", args=[photo_token(card.number)])
+        if card.photo
+        else "",
         "checked_now": timezone.localtime(),
     }
     return _render_status(request, context, status=200)
@@ -165,13 +170,26 @@ def status_card(request: HttpRequest, number: str) -> HttpResponse:
     return _status_lookup(request, number)
 
 
+def photo_token(number: str) -> str:
+    """A short-lived signed reference to a card's photo, handed out with a status answer.
+
+    The photo URL is not the card number: it cannot be used to probe numbers or collect
+    photos past the status check's rate limit, and it expires after a few minutes.
+    """
+    return signing.dumps(number, salt=PHOTO_SALT, compress=False)
+
+
 @csrf_exempt
 @require_safe
 @never_cache
 @rate_limited(scope=PHOTO_SCOPE, on_limited=lambda request, decision: HttpResponse())
-def status_photo(request: HttpRequest, number: str) -> HttpResponse:
+def status_photo(request: HttpRequest, token: str) -> HttpResponse:
     """The holder's photo, decrypted from private storage, for the status page."""
-    card = card_for_status(number=number[:MAX_INPUT_LENGTH])
+    try:
+        number = signing.loads(token[:200], salt=PHOTO_SALT, max_age=PHOTO_TOKEN_SECONDS)
+    except signing.BadSignature:
+        raise Http404 from None
+    card = card_for_status(number=str(number))
     if card is None or not card.photo:
         raise Http404
     try:
@@ -255,6 +273,6 @@ def api_card(request: HttpRequest, number: str) -> HttpResponse:
 status_urlpatterns = [
     path("status/", status_page, name="status"),
     path("status/<str:number>/", status_card, name="status_card"),
-    path("status/<str:number>/photo/", status_photo, name="status_photo"),
+    path("status/photo/<str:token>/", status_photo, name="status_photo"),
     path("api/v1/cards/<str:number>", api_card, name="api_card"),
 ]

@@ -74,6 +74,7 @@ def test_status_check_on_a_phone(page, live_server) -> None:
     assert page.locator("[data-status=valid]").is_visible()
     assert page.get_by_text("Ola Snekker").is_visible()
     # The photo loads (decrypted by the photo view) and nothing scrolls sideways.
+    page.wait_for_function("document.querySelector('img[src*=photo]').complete")
     assert page.evaluate("document.querySelector('img[src*=photo]').naturalWidth") > 0
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 

@@ -4,19 +4,26 @@ from __future__ import annotations
 
 import datetime
 import re
+import time
 from zoneinfo import ZoneInfo
 
 import pytest
 from django.conf import settings
+from django.core import signing
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
+from cards import status_views
 from cards.models import Card
 from cards.numbers import card_number_new, display
 from registry.rules import REASONS
 from tests.cards.factories import CardFactory, CardTypeFactory, photo_jpeg
 
 pytestmark = pytest.mark.django_db
+
+
+def photo_url(number: str) -> str:
+    return f"/status/photo/{status_views.photo_token(number)}/"
 
 
 def make_card(**fields: object) -> Card:
@@ -68,7 +75,11 @@ def test_a_valid_card_shows_the_card_and_a_green_banner(client):
     assert "923609016" in html
     assert card.card_type.name_nb in html  # bokmål, the default language
     assert display(card.number) in html
-    assert f'src="/status/{card.number}/photo/"' in html
+    photo = re.search(r'<img src="(/status/photo/[^"]+/)"', html)
+    assert photo is not None
+    # The photo's address does not reveal the card number, and it leads to the photo.
+    assert card.number not in photo.group(1)
+    assert client.get(photo.group(1)).content.startswith(b"\xff\xd8")
     # The time of the check, in Oslo time.
     stamp = re.search(r'<time datetime="([^"]+)"', html)
     assert stamp is not None
@@ -228,7 +239,7 @@ def test_the_photo_is_streamed_decrypted(client, settings):
     card = make_card(with_photo=True)
     on_disk = (settings.MEDIA_ROOT / "private" / card.photo.name).read_bytes()
     assert not on_disk.startswith(b"\xff\xd8")  # encrypted at rest
-    response = client.get(f"/status/{card.number}/photo/")
+    response = client.get(photo_url(card.number))
     assert response.status_code == 200
     assert response["Content-Type"] == "image/jpeg"
     assert "no-store" in response["Cache-Control"]
@@ -239,16 +250,30 @@ def test_the_photo_is_streamed_decrypted(client, settings):
 
 def test_the_photo_is_404_for_unknown_numbers_and_cards_without_a_photo(client):
     without_photo = make_card()
-    assert client.get(f"/status/{without_photo.number}/photo/").status_code == 404
-    assert client.get(f"/status/{card_number_new()}/photo/").status_code == 404
-    assert client.get("/status/hello/photo/").status_code == 404
+    assert client.get(photo_url(without_photo.number)).status_code == 404
+    assert client.get(photo_url(card_number_new())).status_code == 404
+    assert client.get("/status/photo/hello/").status_code == 404
+
+
+def test_a_photo_needs_a_fresh_signed_token(client, monkeypatch):
+    card = make_card(with_photo=True)
+    # The card number alone, or a token signed with another salt, gives nothing.
+    assert client.get(f"/status/photo/{card.number}/").status_code == 404
+    forged = signing.dumps(card.number, salt="something-else", compress=False)
+    assert client.get(f"/status/photo/{forged}/").status_code == 404
+    token = status_views.photo_token(card.number)
+    assert client.get(f"/status/photo/{token}/").status_code == 200
+    # Ten minutes later the token has expired.
+    later = time.time() + status_views.PHOTO_TOKEN_SECONDS + 5
+    monkeypatch.setattr(signing.time, "time", lambda: later)
+    assert client.get(f"/status/photo/{token}/").status_code == 404
 
 
 def test_a_missing_photo_file_is_a_404_not_a_500(client, settings):
     card = make_card()
     card.photo.save("gone.jpg", ContentFile(photo_jpeg()), save=True)
     (settings.MEDIA_ROOT / "private" / card.photo.name).unlink()
-    assert client.get(f"/status/{card.number}/photo/").status_code == 404
+    assert client.get(photo_url(card.number)).status_code == 404
 
 
 @pytest.mark.parametrize(
@@ -274,7 +299,7 @@ def test_hostile_input_never_causes_a_server_error(client, typed):
     if "/" not in typed and typed.strip():
         by_path = client.get(f"/status/{typed}/")
         assert by_path.status_code == 400
-        photo = client.get(f"/status/{typed}/photo/")
+        photo = client.get(f"/status/photo/{typed}/")
         assert photo.status_code == 404
 
 
