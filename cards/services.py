@@ -19,7 +19,7 @@ from hmsportal.models import User
 from hmsportal.storage import read_document
 from registry.facts import RegisterUnavailable
 from registry.rules import Purpose, Verdict
-from registry.services import CheckSubject, register_check_many
+from registry.services import CheckSubject, LookupMemo, register_check_many
 
 logger = logging.getLogger(__name__)
 
@@ -181,32 +181,42 @@ class RecheckSummary:
         self.failed_registers |= other.failed_registers
 
 
-def _state_before_invalid(card: Card) -> str:
-    last = (
-        CardTransition.objects.filter(card=card, to_state=Card.State.INVALID)
-        .order_by("-at", "-pk")
-        .values_list("from_state", flat=True)
-        .first()
-    )
-    target = last or Card.State.ACTIVE
-    # Its batch may have been shipped while the card was invalid (shipping skips it).
-    if (
-        target == Card.State.IN_PRODUCTION
-        and card.print_batches.filter(state=PrintBatch.State.SHIPPED).exists()
+def _states_before_invalid(card_ids: list[int]) -> dict[int, str]:
+    """Where each card was in its life before it last became invalid (one query each)."""
+    before: dict[int, str] = {}
+    for card_id, from_state in (
+        CardTransition.objects.filter(card_id__in=card_ids, to_state=Card.State.INVALID)
+        .order_by("card_id", "-at", "-pk")
+        .values_list("card_id", "from_state")
     ):
-        return Card.State.SHIPPED
-    return target
+        before.setdefault(card_id, from_state or Card.State.ACTIVE)
+    # A batch may have been shipped while its card was invalid (shipping skips it).
+    shipped = set(
+        PrintBatch.cards.through.objects.filter(
+            card_id__in=card_ids, printbatch__state=PrintBatch.State.SHIPPED
+        ).values_list("card_id", flat=True)
+    )
+    for card_id in card_ids:
+        target = before.get(card_id, Card.State.ACTIVE)
+        if target == Card.State.IN_PRODUCTION and card_id in shipped:
+            target = Card.State.SHIPPED
+        before[card_id] = target
+    return before
 
 
-def cards_recheck(*, cards: Sequence[Card], on: datetime.date | None = None) -> RecheckSummary:
+def cards_recheck(
+    *, cards: Sequence[Card], on: datetime.date | None = None, memo: LookupMemo | None = None
+) -> RecheckSummary:
     """Re-check the given cards with one batch of register lookups and apply the verdicts.
 
-    A register that does not answer changes nothing: every card keeps its last known status.
+    The registers are asked outside any transaction (they may be slow); the verdicts are then
+    applied under a row lock, and only to cards whose state nobody changed meanwhile (a card
+    revoked or put in a print batch during the lookups keeps what that gave it). A register
+    that does not answer changes nothing: every card keeps its last known status.
     """
     on = on or timezone.localdate()
     summary = RecheckSummary()
     live = [c for c in cards if c.state in Card.CHECKED_STATES]
-    expiring = [c for c in live if c.valid_until < on]
     checkable = [c for c in live if c.valid_until >= on]
     subjects = {
         c.pk: CheckSubject(
@@ -220,26 +230,46 @@ def cards_recheck(*, cards: Sequence[Card], on: datetime.date | None = None) -> 
     if subjects:
         try:
             verdicts = register_check_many(
-                subjects=list(set(subjects.values())), on=on, purpose=Purpose.RECHECK
+                subjects=list(set(subjects.values())), on=on, purpose=Purpose.RECHECK, memo=memo
             )
         except RegisterUnavailable as error:
             logger.warning("Re-check of %d cards postponed: %s", len(checkable), error)
             summary.failed_lookups = len(checkable)
             summary.failed_registers.add(error.register)
-            checkable = []
+            subjects = {}
     now = timezone.now()
     with transaction.atomic():
+        seen_state = {c.pk: c.state for c in live}
+        locked = dict(
+            Card.objects.select_for_update()
+            .filter(pk__in=list(seen_state))
+            .values_list("pk", "state")
+        )
+        unchanged = [c for c in live if locked.get(c.pk) == seen_state[c.pk]]
+        becoming_valid = [
+            c.pk
+            for c in unchanged
+            if c.pk in subjects
+            and c.state == Card.State.INVALID
+            and verdicts[subjects[c.pk]].eligible
+        ]
+        back_to = _states_before_invalid(becoming_valid) if becoming_valid else {}
         transitions: list[CardTransition] = []
         changed: list[Card] = []
-        for card in expiring:
-            transitions.append(
-                _transition_entry(card, Card.State.EXPIRED, actor=None, reason="valid-until passed")
-            )
-            card.state = Card.State.EXPIRED
-            changed.append(card)
-            summary.expired += 1
-        unchanged_ids: list[int] = []
-        for card in checkable:
+        checked_ids: list[int] = []
+        for card in unchanged:
+            if card.valid_until < on:
+                transitions.append(
+                    _transition_entry(
+                        card, Card.State.EXPIRED, actor=None, reason="valid-until passed"
+                    )
+                )
+                card.state = Card.State.EXPIRED
+                changed.append(card)
+                summary.expired += 1
+                continue
+            if card.pk not in subjects:
+                continue
             verdict = verdicts[subjects[card.pk]]
             summary.checked += 1
             card.checked_at = now
@@ -257,7 +287,7 @@ def cards_recheck(*, cards: Sequence[Card], on: datetime.date | None = None) -> 
                 changed.append(card)
                 summary.became_invalid += 1
             elif verdict.eligible and card.state == Card.State.INVALID:
-                target = _state_before_invalid(card)
+                target = back_to[card.pk]
                 transitions.append(
                     _transition_entry(
                         card, target, actor=None, reason="register check passed again"
@@ -271,15 +301,15 @@ def cards_recheck(*, cards: Sequence[Card], on: datetime.date | None = None) -> 
                 card.reason_codes = verdict.reason_codes
                 changed.append(card)
             else:
-                unchanged_ids.append(card.pk)
+                checked_ids.append(card.pk)
         if changed:
             Card.objects.bulk_update(
                 changed, ["state", "reason_codes", "checked_at"], batch_size=1000
             )
         if transitions:
             CardTransition.objects.bulk_create(transitions, batch_size=1000)
-        if unchanged_ids:
-            Card.objects.filter(pk__in=unchanged_ids).update(checked_at=now)
+        if checked_ids:
+            Card.objects.filter(pk__in=checked_ids).update(checked_at=now)
     return summary
 
 
@@ -301,12 +331,15 @@ def cards_recheck_all(
             workplace_orgnr__in=orgnrs
         )
     summary = RecheckSummary()
+    # One memo for the whole run: each organisation and person is looked up once per run,
+    # however many batches their cards fall in.
+    memo = LookupMemo()
     last_pk = 0
     while True:
         batch = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
         if not batch:
             break
-        summary.merge(cards_recheck(cards=batch, on=on))
+        summary.merge(cards_recheck(cards=batch, on=on, memo=memo))
         last_pk = batch[-1].pk
     return summary
 

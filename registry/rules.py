@@ -125,6 +125,12 @@ REASONS: dict[str, ReasonText] = {
         "Bestill kortet tidligst 30 dager før oppstart.",
         "Order the card no earlier than 30 days before the start.",
     ),
+    "employment_not_started": ReasonText(
+        "Arbeidsforholdet har ikke startet ennå.",
+        "The employment has not started yet.",
+        "Kortet blir gyldig når arbeidsforholdet starter.",
+        "The card becomes valid when the employment starts.",
+    ),
     "employment_ended": ReasonText(
         "Arbeidsforholdet er avsluttet.",
         "The employment has ended.",
@@ -198,7 +204,7 @@ def add_years(day: datetime.date, years: int) -> datetime.date:
 
 
 def _relevant_employment(
-    employments: tuple[EmploymentFacts, ...], main_orgnr: str, on: datetime.date
+    employments: tuple[EmploymentFacts, ...], main_orgnr: str, on: datetime.date, purpose: Purpose
 ) -> tuple[EmploymentFacts | None, str | None]:
     """The employment that carries the card, or the reason code why there is none (rule 3)."""
     with_employer = [e for e in employments if e.main_orgnr == main_orgnr]
@@ -211,7 +217,10 @@ def _relevant_employment(
     horizon = on + datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
     upcoming = [e for e in with_employer if on < e.start <= horizon]
     if upcoming:
-        return min(upcoming, key=lambda e: e.start), None
+        # Ordering may run 30 days ahead of the start; validity needs a started employment.
+        if purpose is Purpose.ORDER:
+            return min(upcoming, key=lambda e: e.start), None
+        return None, "employment_not_started"
     if any(e.start > horizon for e in with_employer):
         return None, "employment_starts_later"
     return None, "employment_ended"
@@ -281,7 +290,9 @@ def evaluate(
     # Rule 3: an employment with this employer that has started (or starts within 30 days).
     employment: EmploymentFacts | None = None
     if main is not None:
-        employment, employment_problem = _relevant_employment(facts.employments, main.orgnr, on)
+        employment, employment_problem = _relevant_employment(
+            facts.employments, main.orgnr, on, purpose
+        )
         if employment_problem:
             codes.append(employment_problem)
 

@@ -7,13 +7,14 @@ person is looked up once, and every lookup is recorded in RegisterLookup.
 from __future__ import annotations
 
 import datetime
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 from registry import selectors
 from registry.clients import business_register, employment_register, population_register
 from registry.facts import (
+    CleaningStatus,
     EmploymentFacts,
     OrganisationFacts,
     PersonFacts,
@@ -52,7 +53,24 @@ def _record(
     return entries
 
 
-def register_facts_gather(*, subjects: Sequence[CheckSubject]) -> dict[CheckSubject, RegisterFacts]:
+@dataclass
+class LookupMemo:
+    """What the registers answered during one run (None: asked, and not found).
+
+    A nightly re-check passes one memo through all its batches, so each organisation and
+    person is looked up once per run, not once per batch.
+    """
+
+    units: dict[str, OrganisationFacts | None] = field(default_factory=dict)
+    persons: dict[str, PersonFacts | None] = field(default_factory=dict)
+    employments: dict[tuple[str, str], list[EmploymentFacts]] = field(default_factory=dict)
+    cleaning: dict[str, CleaningStatus | None] = field(default_factory=dict)
+    staffing: dict[str, bool | None] = field(default_factory=dict)
+
+
+def register_facts_gather(
+    *, subjects: Sequence[CheckSubject], memo: LookupMemo | None = None
+) -> dict[CheckSubject, RegisterFacts]:
     """Look up every register once per organisation and person for all subjects.
 
     Raises RegisterUnavailable when a register does not answer; the lookups made so far are
@@ -60,53 +78,56 @@ def register_facts_gather(*, subjects: Sequence[CheckSubject]) -> dict[CheckSubj
     """
     lookups: list[RegisterLookup] = []
     try:
-        return _gather(subjects, lookups)
+        return _gather(subjects, memo or LookupMemo(), lookups)
     finally:
         RegisterLookup.objects.bulk_create(lookups, batch_size=2000)
 
 
 def _gather(
-    subjects: Sequence[CheckSubject], lookups: list[RegisterLookup]
+    subjects: Sequence[CheckSubject], memo: LookupMemo, lookups: list[RegisterLookup]
 ) -> dict[CheckSubject, RegisterFacts]:
     R = RegisterLookup.Register
-    orgnrs = {s.orgnr for s in subjects}
-    units = _ask(R.ENHETSREGISTERET, orgnrs, business_register().organisations, lookups)
-    parent_orgnrs = {u.parent_orgnr for u in units.values() if u.parent_orgnr} - set(units)
-    if parent_orgnrs:
-        units |= _ask(R.ENHETSREGISTERET, parent_orgnrs, business_register().organisations, lookups)
+    units = memo.units
+    _ask(
+        R.ENHETSREGISTERET,
+        {s.orgnr for s in subjects},
+        business_register().organisations,
+        units,
+        lookups,
+    )
+    parents = {u.parent_orgnr for u in units.values() if u is not None and u.parent_orgnr}
+    _ask(R.ENHETSREGISTERET, parents, business_register().organisations, units, lookups)
 
     def main_of(orgnr: str) -> OrganisationFacts | None:
         unit = units.get(orgnr)
-        if unit is None:
-            return None
-        return units.get(unit.main_orgnr)
+        return None if unit is None else units.get(unit.main_orgnr)
 
-    national_ids = {s.national_id for s in subjects}
-    persons: dict[str, PersonFacts] = _ask(
-        R.FOLKEREGISTERET, national_ids, population_register().persons, lookups
+    _ask(
+        R.FOLKEREGISTERET,
+        {s.national_id for s in subjects},
+        population_register().persons,
+        memo.persons,
+        lookups,
     )
     pairs = {
         (s.national_id, main.orgnr) for s in subjects if (main := main_of(s.orgnr)) is not None
-    }
-    employments: dict[tuple[str, str], list[EmploymentFacts]] = {}
+    } - set(memo.employments)
     if pairs:
+        people = {nid for nid, _ in pairs}
         try:
-            employments = employment_register().employments(pairs)
+            answer = employment_register().employments(pairs)
         except RegisterUnavailable as error:
-            lookups.extend(
-                _record(R.EMPLOYMENT, {nid for nid, _ in pairs}, (), error.detail or "unavailable")
-            )
+            lookups.extend(_record(R.EMPLOYMENT, people, (), error.detail or "unavailable"))
             raise
-        lookups.extend(
-            _record(
-                R.EMPLOYMENT,
-                {nid for nid, _ in pairs},
-                {nid for (nid, _), e in employments.items() if e},
-            )
-        )
-    main_orgnrs = {u.main_orgnr for u in units.values()}
-    cleaning = selectors.cleaning_statuses(orgnrs=main_orgnrs)
-    staffing = selectors.staffing_approvals(orgnrs=main_orgnrs)
+        lookups.extend(_record(R.EMPLOYMENT, people, {nid for (nid, _), e in answer.items() if e}))
+        memo.employments.update({pair: answer.get(pair, []) for pair in pairs})
+    mains = {main.orgnr for s in subjects if (main := main_of(s.orgnr)) is not None}
+    new_mains = mains - set(memo.cleaning)
+    if new_mains:
+        cleaning = selectors.cleaning_statuses(orgnrs=new_mains)
+        staffing = selectors.staffing_approvals(orgnrs=new_mains)
+        memo.cleaning.update({o: cleaning.get(o) for o in new_mains})
+        memo.staffing.update({o: staffing.get(o) for o in new_mains})
 
     facts: dict[CheckSubject, RegisterFacts] = {}
     for subject in subjects:
@@ -115,10 +136,10 @@ def _gather(
         facts[subject] = RegisterFacts(
             employer=units.get(subject.orgnr),
             main_unit=main,
-            person=persons.get(subject.national_id),
-            employments=tuple(employments.get((subject.national_id, main_orgnr), ())),
-            cleaning_status=cleaning.get(main_orgnr),
-            staffing_approved=staffing.get(main_orgnr),
+            person=memo.persons.get(subject.national_id),
+            employments=tuple(memo.employments.get((subject.national_id, main_orgnr), ())),
+            cleaning_status=memo.cleaning.get(main_orgnr),
+            staffing_approved=memo.staffing.get(main_orgnr),
         )
     return facts
 
@@ -126,23 +147,32 @@ def _gather(
 def _ask(
     register: str,
     keys: set[str],
-    question: Callable[[set[str]], dict[str, V]],
+    question: Callable[[set[str]], Mapping[str, V]],
+    known: dict[str, V | None],
     lookups: list[RegisterLookup],
-) -> dict[str, V]:
+) -> None:
+    """Ask the register about the keys not asked yet in this run, and remember the answer."""
+    wanted = keys - set(known)
+    if not wanted:
+        return
     try:
-        answer = question(keys)
+        answer = question(wanted)
     except RegisterUnavailable as error:
-        lookups.extend(_record(register, keys, (), error.detail or "unavailable"))
+        lookups.extend(_record(register, wanted, (), error.detail or "unavailable"))
         raise
-    lookups.extend(_record(register, keys, answer.keys()))
-    return answer
+    lookups.extend(_record(register, wanted, answer.keys()))
+    known.update({key: answer.get(key) for key in wanted})
 
 
 def register_check_many(
-    *, subjects: Sequence[CheckSubject], on: datetime.date, purpose: Purpose
+    *,
+    subjects: Sequence[CheckSubject],
+    on: datetime.date,
+    purpose: Purpose,
+    memo: LookupMemo | None = None,
 ) -> dict[CheckSubject, Verdict]:
     """Check many subjects with one batch of register lookups."""
-    facts = register_facts_gather(subjects=subjects)
+    facts = register_facts_gather(subjects=subjects, memo=memo)
     return {
         subject: evaluate(
             facts=facts[subject], requirements=subject.requirements, on=on, purpose=purpose

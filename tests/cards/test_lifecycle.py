@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from cards import services
 from cards.models import Card, CardTransition
 from cards.numbers import NumberForm, classify
 from cards.services import (
@@ -18,7 +19,7 @@ from cards.services import (
     cards_recheck_all,
 )
 from registry.datasets import registry_dataset_load
-from registry.models import Organisation, Person
+from registry.models import Employment, Organisation, Person, RegisterLookup
 from tests.cards.factories import CardFactory, CardTypeFactory
 from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, small_dataset
 
@@ -179,3 +180,50 @@ def test_recheck_looks_up_each_organisation_and_person_once(django_assert_max_nu
         summary = cards_recheck_all()
     assert summary.checked == 43
     assert len(many.captured_queries) == few_queries
+
+
+def test_a_card_revoked_during_the_register_lookups_stays_revoked(monkeypatch) -> None:
+    """The registers are asked outside the transaction; a revocation meanwhile wins."""
+    registry_dataset_load(dataset=small_dataset())
+    Organisation.objects.filter(orgnr=EMPLOYER).update(bankrupt=True)
+    card = _card_for_worker()
+    real_check = services.register_check_many
+
+    def check_while_the_employer_revokes(**kwargs):
+        verdicts = real_check(**kwargs)
+        card_revoke(card=Card.objects.get(pk=card.pk), reason="lost", actor=None)
+        return verdicts
+
+    monkeypatch.setattr(services, "register_check_many", check_while_the_employer_revokes)
+    summary = cards_recheck_all()
+    card.refresh_from_db()
+    assert card.state == Card.State.REVOKED
+    assert summary.became_invalid == 0
+    assert list(card.transitions.values_list("to_state", flat=True)) == ["revoked"]
+
+
+def test_a_card_for_a_new_hire_is_valid_once_the_employment_starts() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    today = timezone.localdate()
+    Employment.objects.filter(person_id=WORKER).update(start=today + datetime.timedelta(days=10))
+    card = _card_for_worker()
+
+    cards_recheck_all()
+    card.refresh_from_db()
+    assert card.state == Card.State.INVALID
+    assert card.reason_codes == ["employment_not_started"]
+
+    cards_recheck_all(on=today + datetime.timedelta(days=10))
+    card.refresh_from_db()
+    assert card.state == Card.State.ACTIVE
+
+
+def test_each_organisation_and_person_is_looked_up_once_per_run() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    for _ in range(7):
+        _card_for_worker()
+    cards_recheck_all(batch_size=2)  # four batches
+    keys = list(RegisterLookup.objects.values_list("register", "key"))
+    assert len(keys) == len(set(keys))
+    assert ("folkeregisteret", WORKER) in keys
+    assert ("enhetsregisteret", SUB_UNIT) in keys and ("enhetsregisteret", EMPLOYER) in keys

@@ -513,6 +513,7 @@ EXPECTED_CODES = {
     "person_id_inactive",
     "employment_not_found",
     "employment_starts_later",
+    "employment_not_started",
     "employment_ended",
     "residence_permit_missing",
     "residence_permit_expired",
