@@ -50,6 +50,8 @@ def cards_for_employer(*, employer_orgnr: str) -> QuerySet[Card]:
 
 
 def card_for_employer(*, employer_orgnr: str, number: str) -> Card | None:
+    if classify(number) not in (NumberForm.OURS, NumberForm.LEGACY):
+        return None
     return (
         Card.objects.filter(employer_orgnr=employer_orgnr, number=normalise(number))
         .select_related("card_type", "replaces")

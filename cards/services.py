@@ -141,22 +141,24 @@ def _save_with_fresh_number(card: Card) -> None:
     raise IntegrityError("no free card number after several attempts")
 
 
-@transaction.atomic
 def card_render_pdf(*, card_id: int) -> Card:
-    """Render the card's PDF and store it, replacing any earlier rendering."""
+    """Render the card's PDF and store it, replacing any earlier rendering.
+
+    Rendering happens before the row is locked (it takes a while); the old file is deleted
+    only once the new one is committed.
+    """
     from cards.pdf import render_cards_pdf
 
-    card = (
-        Card.objects.select_for_update(of=("self",))
-        .select_related("card_type", "design")
-        .get(pk=card_id)
-    )
-    pdf = render_cards_pdf([card])
-    old_name = card.pdf.name if card.pdf else ""
-    card.pdf.save(f"{card.number}.pdf", ContentFile(pdf), save=False)
-    card.save(update_fields=["pdf"])
-    if old_name and old_name != card.pdf.name:
-        card.pdf.storage.delete(old_name)
+    pdf = render_cards_pdf([Card.objects.select_related("card_type", "design").get(pk=card_id)])
+    with transaction.atomic():
+        card = Card.objects.select_for_update().get(pk=card_id)
+        old_name = card.pdf.name or ""
+        card.pdf.save(f"{card.number}.pdf", ContentFile(pdf), save=False)
+        card.save(update_fields=["pdf"])
+        new_name = card.pdf.name
+        if old_name and old_name != new_name:
+            storage = card.pdf.storage
+            transaction.on_commit(lambda: storage.delete(old_name))
     return card
 
 

@@ -13,12 +13,21 @@ from cards import services
 RETRY_LEFT_OVER_SECONDS = 15 * 60
 
 
-@shared_task(name="cards.render_card_pdf", acks_late=True, max_retries=3, default_retry_delay=30)
+@shared_task(
+    name="cards.render_card_pdf",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=30,
+    max_retries=3,
+)
 def render_card_pdf(*, card_id: int) -> None:
     services.card_render_pdf(card_id=card_id)
 
 
-@shared_task(name="cards.recheck_all_cards", acks_late=True)
+# The whole population takes longer than the default task limit (100,000 cards: see bench/).
+@shared_task(
+    name="cards.recheck_all_cards", acks_late=True, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 600
+)
 def recheck_all_cards() -> dict[str, int]:
     started = timezone.now()
     activated = services.cards_activate_delivered(
@@ -40,7 +49,14 @@ def recheck_all_cards() -> dict[str, int]:
     }
 
 
-@shared_task(name="cards.recheck_cards_left_over", bind=True, acks_late=True, max_retries=8)
+@shared_task(
+    name="cards.recheck_cards_left_over",
+    bind=True,
+    acks_late=True,
+    max_retries=8,
+    soft_time_limit=4 * 3600,
+    time_limit=4 * 3600 + 600,
+)
 def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     """Cards a night's run could not check, retried with growing delays."""
     summary = services.cards_recheck_all(checked_before=datetime.datetime.fromisoformat(started_at))
@@ -49,7 +65,7 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     return summary.checked
 
 
-@shared_task(name="cards.recheck_organisations", acks_late=True)
+@shared_task(name="cards.recheck_organisations", acks_late=True, soft_time_limit=3600, time_limit=3900)
 def recheck_organisations_task(*, orgnrs: list[str]) -> None:
     services.cards_recheck_all(employer_orgnrs=orgnrs)
 

@@ -14,12 +14,14 @@ from typing import Any, Concatenate, ParamSpec
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import render
 from django.utils import timezone
 
 from hmsportal.models import User
 from orders import selectors as order_selectors
 from registry import selectors as registry_selectors
-from registry.facts import OrganisationFacts
+from registry.facts import OrganisationFacts, RegisterUnavailable
+from registry.identifiers import is_valid_orgnr
 
 P = ParamSpec("P")
 
@@ -51,10 +53,6 @@ def employer_for(user: User, orgnr: str) -> OrganisationFacts | None:
     return None
 
 
-def can_act_for(user: User, orgnr: str) -> bool:
-    return employer_for(user, orgnr) is not None
-
-
 def employer_required(
     view: Callable[Concatenate[HttpRequest, OrganisationFacts, P], HttpResponse],
 ) -> Callable[..., HttpResponse]:
@@ -63,7 +61,12 @@ def employer_required(
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, orgnr: str, *args: Any, **kwargs: Any) -> HttpResponse:
-        employer = employer_for(request.user, orgnr) if isinstance(request.user, User) else None
+        if not is_valid_orgnr(orgnr) or not isinstance(request.user, User):
+            raise Http404("No such organisation.")
+        try:
+            employer = employer_for(request.user, orgnr)
+        except RegisterUnavailable:
+            return render(request, "register_unavailable.html", status=503)
         if employer is None:
             raise Http404("No such organisation, or no access to it.")
         return view(request, employer, *args, **kwargs)

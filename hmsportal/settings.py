@@ -137,8 +137,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="HMS-kort <noreply@hmsportal.no>")
 
-# --- Files. Photos and ID documents are personal data: they live in private storage
-# (never under STATIC or a public MEDIA_URL) and ID documents are encrypted at rest.
+# --- Files. Photos, ID documents and card PDFs are personal data: they live in private
+# storage (never under STATIC or a public MEDIA_URL), encrypted at rest.
 MEDIA_ROOT = Path(env.str("MEDIA_ROOT", default=str(VAR_DIR / "media")))
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
@@ -189,7 +189,7 @@ AUTH_PASSWORD_VALIDATORS = [
 # --- Login. The development login lists the demo registry's people; it exists only in the
 # embedded/DEBUG setup. Production logs in through OpenID Connect (ID-porten).
 DEV_LOGIN_ENABLED: bool = env.bool("DEV_LOGIN_ENABLED", default=DEBUG)
-if DEV_LOGIN_ENABLED and not DEBUG and not env.bool("DEV_LOGIN_ALLOW_WITHOUT_DEBUG", default=False):
+if DEV_LOGIN_ENABLED and not DEBUG:
     raise ImproperlyConfigured("DEV_LOGIN_ENABLED is only allowed with DEBUG on.")
 
 # --- Registers. "embedded" reads the registry app's own tables; "http" speaks each

@@ -233,7 +233,7 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
                 selectors.delegations_for_employer(employer_orgnr=employer.orgnr)
                 .filter(pk=int(revoke_id))
                 .first()
-                if revoke_id.isdigit() and len(revoke_id) < 18
+                if revoke_id.isascii() and revoke_id.isdigit() and len(revoke_id) < 18
                 else None
             )
             if delegation is None:

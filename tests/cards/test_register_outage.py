@@ -83,3 +83,11 @@ def test_an_order_line_waits_while_a_register_is_down(registers_down) -> None:
     line.refresh_from_db()
     assert line.state == OrderLine.State.SUBMITTED
     assert Card.objects.count() == 0
+
+
+def test_employer_pages_say_the_register_is_down_instead_of_failing(client, registers_down) -> None:
+    client.force_login(User.objects.create(username="kari", national_id=OWNER))
+    client.cookies["django_language"] = "en"
+    response = client.get(f"/orders/{EMPLOYER}/")
+    assert response.status_code == 503
+    assert "The registers are not answering right now" in response.content.decode()

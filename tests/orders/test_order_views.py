@@ -188,3 +188,9 @@ def test_an_upcoming_blackout_is_announced(owner_client) -> None:
     page = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
     start = timezone.localtime(now + timedelta(days=5)).strftime("%d.%m.%Y")
     assert f"Det er ikke mulig å bestille kort fra {start}" in page
+
+
+@pytest.mark.parametrize("path", ["%00", "9147782710", "91477827%00"])
+def test_garbage_in_the_organisation_part_of_the_url_is_404(owner_client, path) -> None:
+    assert owner_client.get(f"/orders/{path}/").status_code == 404
+    assert owner_client.get(f"/orders/{EMPLOYER}/cards/{path}/").status_code == 404
