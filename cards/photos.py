@@ -12,6 +12,8 @@ from django.core.files.base import ContentFile
 from PIL import Image, ImageOps
 
 PHOTO_MAX_SIZE = (600, 800)
+# A phone photo is 12–50 megapixels; anything far larger is a decompression bomb in disguise.
+PHOTO_MAX_PIXELS = 60_000_000
 
 
 class PhotoError(ValueError):
@@ -22,6 +24,9 @@ def photo_normalise(data: bytes, *, name: str = "photo.jpg") -> ContentFile[byte
     """A clean JPEG of at most 600 × 800 pixels, or PhotoError."""
     try:
         with Image.open(io.BytesIO(data)) as image:
+            if image.width * image.height > PHOTO_MAX_PIXELS:
+                raise PhotoError("the image has too many pixels")
+            image.draft("RGB", (PHOTO_MAX_SIZE[0] * 2, PHOTO_MAX_SIZE[1] * 2))
             image.load()
             upright = ImageOps.exif_transpose(image)
             rgb = upright.convert("RGB")

@@ -357,9 +357,12 @@ class RevocationReason:
     EMPLOYMENT_ENDED = "employment_ended"
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"  # by the back office
-    REPLACED = "replaced"
 
-    ALL = (LOST, STOLEN, EMPLOYMENT_ENDED, RETURNED, WITHDRAWN, REPLACED)
+    ALL = (LOST, STOLEN, EMPLOYMENT_ENDED, RETURNED, WITHDRAWN)
+
+
+# Only a lost or stolen card gets a replacement with a new number.
+REPLACEABLE_REASONS = (RevocationReason.LOST, RevocationReason.STOLEN)
 
 
 def card_revoke(*, card: Card, reason: str, actor: User | None) -> Card:
@@ -375,6 +378,8 @@ def card_replace(*, card: Card, actor: User | None, reason: str = RevocationReas
 
     The replacement keeps the old card's valid-until: replacing a card does not extend it.
     """
+    if reason not in REPLACEABLE_REASONS:
+        raise ValueError(f"a card revoked as {reason!r} is not replaced")
     card = Card.objects.select_for_update().select_related("card_type").get(pk=card.pk)
     if card.state not in Card.VALID_STATES:
         raise TransitionNotAllowed(f"a {card.state} card cannot be replaced")

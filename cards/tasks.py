@@ -26,7 +26,10 @@ def render_card_pdf(*, card_id: int) -> None:
 
 # The whole population takes longer than the default task limit (100,000 cards: see bench/).
 @shared_task(
-    name="cards.recheck_all_cards", acks_late=True, soft_time_limit=4 * 3600, time_limit=4 * 3600 + 600
+    name="cards.recheck_all_cards",
+    acks_late=True,
+    soft_time_limit=4 * 3600,
+    time_limit=4 * 3600 + 600,
 )
 def recheck_all_cards() -> dict[str, int]:
     started = timezone.now()
@@ -65,7 +68,9 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     return summary.checked
 
 
-@shared_task(name="cards.recheck_organisations", acks_late=True, soft_time_limit=3600, time_limit=3900)
+@shared_task(
+    name="cards.recheck_organisations", acks_late=True, soft_time_limit=3600, time_limit=3900
+)
 def recheck_organisations_task(*, orgnrs: list[str]) -> None:
     services.cards_recheck_all(employer_orgnrs=orgnrs)
 

@@ -12,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from cards.models import CardType
 from cards.photos import PhotoError, photo_normalise
+from cards.services import REPLACEABLE_REASONS, RevocationReason
 from registry.facts import EmployeeListing
 from registry.identifiers import InvalidIdentifier, parse_national_id, validate_orgnr
 
@@ -199,10 +200,10 @@ class CardRevokeForm(forms.Form):
     """Revoke a card, or replace a lost or stolen one."""
 
     REASONS = [
-        ("lost", _("Lost")),
-        ("stolen", _("Stolen")),
-        ("employment_ended", _("The employment has ended")),
-        ("returned", _("Returned")),
+        (RevocationReason.LOST, _("Lost")),
+        (RevocationReason.STOLEN, _("Stolen")),
+        (RevocationReason.EMPLOYMENT_ENDED, _("The employment has ended")),
+        (RevocationReason.RETURNED, _("Returned")),
     ]
     reason = forms.ChoiceField(
         label=_("Why?"),
@@ -219,6 +220,6 @@ class CardRevokeForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
-        if cleaned.get("replace") and cleaned.get("reason") not in ("lost", "stolen"):
+        if cleaned.get("replace") and cleaned.get("reason") not in REPLACEABLE_REASONS:
             self.add_error("replace", _("Only a lost or stolen card can be replaced."))
         return cleaned

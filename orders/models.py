@@ -59,7 +59,6 @@ class OrderLine(models.Model):
     reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
     awaiting_since = models.DateField(_("waiting since"), null=True, blank=True)
     checked_at = models.DateTimeField(_("last register check"), null=True, blank=True)
-    check_failures = models.PositiveSmallIntegerField(default=0)
     card = models.OneToOneField(
         "cards.Card", on_delete=models.SET_NULL, null=True, blank=True, related_name="order_line"
     )
@@ -86,8 +85,7 @@ class OrderLine(models.Model):
 
 class Delegation(models.Model):
     """The right to order and administer cards for an employer, given by someone who holds
-    a key role (or a delegation) there, optionally between two dates. Covers the main unit
-    and its sub-units."""
+    a key role there, optionally between two dates. Covers the main unit and its sub-units."""
 
     employer_orgnr = models.CharField(
         _("employer organisation number"), max_length=9, db_index=True
@@ -100,6 +98,14 @@ class Delegation(models.Model):
     valid_from = models.DateField(_("from"))
     valid_until = models.DateField(_("until"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked"), null=True, blank=True)
+    revoked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("revoked by"),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

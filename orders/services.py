@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime
 import logging
+import uuid
+from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -24,6 +26,9 @@ from registry.rules import Purpose
 from registry.services import register_check
 
 logger = logging.getLogger(__name__)
+
+
+ID_DOCUMENT_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png")
 
 
 class OrderingClosed(Exception):
@@ -61,10 +66,23 @@ def order_submit(
         last_name=employee.last_name,
         workplace_orgnr=employee.employment.workplace_orgnr,
     )
-    line.photo.save("photo.jpg", photo, save=False)
-    line.id_document.save(id_document.name or "id-document", id_document, save=False)
-    line.full_clean()
-    line.save()
+    # Stored names say nothing about the person (upload names often carry names or numbers).
+    extension = Path(id_document.name or "").suffix.lower()
+    line.photo.save(f"{uuid.uuid4().hex}.jpg", photo, save=False)
+    line.id_document.save(
+        f"{uuid.uuid4().hex}{extension if extension in ID_DOCUMENT_EXTENSIONS else ''}",
+        id_document,
+        save=False,
+    )
+    stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
+    # Files are not part of the transaction: if the order line is not saved, delete them.
+    try:
+        line.full_clean()
+        line.save()
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
 
     from orders.tasks import check_order_line
 
@@ -79,6 +97,8 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
     under the lock, and only if nobody else has decided the line meanwhile. RegisterUnavailable
     propagates so the task can retry: the line stays as it is, never lost.
     """
+    from orders.tasks import tell_employer_awaiting, tell_employer_rejected
+
     today = today or timezone.localdate()
     line = OrderLine.objects.select_related("card_type", "order").get(pk=line_id)
     if line.state not in (OrderLine.State.SUBMITTED, OrderLine.State.AWAITING_REGISTRATION):
@@ -123,13 +143,17 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
         elif verdict.awaiting_registration and not _waited_too_long(line, today):
             if line.awaiting_since is None:
                 line.awaiting_since = today
-                transaction.on_commit(lambda: _tell_employer_awaiting(line_id))
+                transaction.on_commit(
+                    lambda: tell_employer_awaiting.delay(line_id=line_id), robust=True
+                )
             line.state = OrderLine.State.AWAITING_REGISTRATION
             line.reason_codes = verdict.reason_codes
         else:
             line.state = OrderLine.State.REJECTED
             line.reason_codes = verdict.reason_codes
-            transaction.on_commit(lambda: _tell_employer_rejected(line_id))
+            transaction.on_commit(
+                lambda: tell_employer_rejected.delay(line_id=line_id), robust=True
+            )
         line.save(update_fields=["state", "reason_codes", "awaiting_since", "checked_at", "card"])
     return line
 
@@ -140,7 +164,8 @@ def _waited_too_long(line: OrderLine, today: datetime.date) -> bool:
     return (today - line.awaiting_since).days >= settings.ORDER_AWAIT_REGISTRATION_DAYS
 
 
-def _tell_employer_awaiting(line_id: int) -> None:
+def employer_told_awaiting(*, line_id: int) -> None:
+    """E-mail the person who ordered: Aa-registeret does not show the employment yet."""
     line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
     recipient = line.order.ordered_by.email
     if not recipient:
@@ -158,7 +183,8 @@ def _tell_employer_awaiting(line_id: int) -> None:
     )
 
 
-def _tell_employer_rejected(line_id: int) -> None:
+def employer_told_rejected(*, line_id: int) -> None:
+    """E-mail the person who ordered: the order line was rejected, and why."""
     line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
     recipient = line.order.ordered_by.email
     if not recipient:
@@ -194,15 +220,18 @@ def delegation_grant(
     """Give someone the right to order and administer cards for the employer."""
     if actor.national_id == grantee_national_id:
         raise DelegationError(_("You cannot give access to yourself."))
-    if (
-        Delegation.objects.filter(
-            employer_orgnr=employer.orgnr,
-            grantee_national_id=grantee_national_id,
-            revoked_at__isnull=True,
-        )
-        .filter(models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from))
-        .exists()
-    ):
+    existing = Delegation.objects.select_for_update().filter(
+        employer_orgnr=employer.orgnr,
+        grantee_national_id=grantee_national_id,
+        revoked_at__isnull=True,
+    )
+    # Two periods overlap when each starts before the other ends (open ends never end).
+    overlapping = existing.filter(
+        models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from)
+    )
+    if valid_until is not None:
+        overlapping = overlapping.filter(valid_from__lte=valid_until)
+    if overlapping.exists():
         raise DelegationError(_("This person already has access in this period."))
     delegation = Delegation(
         employer_orgnr=employer.orgnr,
@@ -223,6 +252,6 @@ def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
     delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
     if delegation.revoked_at is None:
         delegation.revoked_at = timezone.now()
-        delegation.save(update_fields=["revoked_at"])
-        logger.info("Delegation %s revoked by user %s", delegation.pk, actor.pk)
+        delegation.revoked_by = actor
+        delegation.save(update_fields=["revoked_at", "revoked_by"])
     return delegation

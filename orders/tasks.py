@@ -26,3 +26,17 @@ def recheck_awaiting_order_lines() -> int:
     for line_id in line_ids:
         check_order_line.delay(line_id=line_id)
     return len(line_ids)
+
+
+@shared_task(
+    name="orders.tell_employer_awaiting", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
+)
+def tell_employer_awaiting(*, line_id: int) -> None:
+    services.employer_told_awaiting(line_id=line_id)
+
+
+@shared_task(
+    name="orders.tell_employer_rejected", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
+)
+def tell_employer_rejected(*, line_id: int) -> None:
+    services.employer_told_rejected(line_id=line_id)

@@ -17,7 +17,6 @@ from django.utils.translation import gettext as _
 from cards import catalogue
 from cards import selectors as card_selectors
 from cards import services as card_services
-from cards.models import Card
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_for, employer_required, organisations_for
 from orders import selectors, services
@@ -26,7 +25,7 @@ from orders.models import OrderLine
 from registry import selectors as registry_selectors
 from registry import services as registry_services
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
-from registry.rules import NEW_EMPLOYEE_DAYS
+from registry.rules import order_opens_on
 
 
 @dataclass(frozen=True)
@@ -75,18 +74,13 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
     unit_names = {
         u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)
     }
-    # A card can be ordered 30 days before the employment starts (seed page).
-    first_order_day = timezone.localdate() + datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
+    today = timezone.localdate()
     rows = [
         EmployeeRow(
             employee=e,
             unit_name=unit_names.get(e.employment.workplace_orgnr, ""),
             lines=lines.get(e.employment.national_id, []),
-            orderable_from=(
-                e.employment.start - datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
-                if e.employment.start > first_order_day
-                else None
-            ),
+            orderable_from=opens if (opens := order_opens_on(e.employment.start)) > today else None,
         )
         for e in employees
     ]
@@ -103,7 +97,13 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
 
 @employer_required
 def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
-    employees = registry_selectors.employees_list(main_orgnr=employer.orgnr)
+    today = timezone.localdate()
+    # New hires can be ordered for from 30 days before they start (seed page).
+    employees = [
+        e
+        for e in registry_selectors.employees_list(main_orgnr=employer.orgnr)
+        if order_opens_on(e.employment.start) <= today
+    ]
     card_types = catalogue.orderable_card_types()
     initial = {"employee": request.GET.get("employee", "")}
     form = CardOrderForm(
@@ -171,18 +171,18 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
     form = CardRevokeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         actor = cast(User, request.user)
-        try:
-            if form.cleaned_data["replace"] and card.state not in Card.VALID_STATES:
+        reason = form.cleaned_data["reason"]
+        if form.cleaned_data["replace"]:
+            try:
+                replacement = card_services.card_replace(card=card, actor=actor, reason=reason)
+            except card_services.TransitionNotAllowed:
                 form.add_error(
                     "replace",
                     _(
                         "Only a valid card can be replaced. Revoke this one, and order a new card when the registers are in order."
                     ),
                 )
-            elif form.cleaned_data["replace"]:
-                replacement = card_services.card_replace(
-                    card=card, actor=actor, reason=form.cleaned_data["reason"]
-                )
+            else:
                 messages.success(
                     request,
                     _("Card %(old)s is revoked. The replacement card has number %(new)s.")
@@ -191,18 +191,18 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                 return redirect(
                     "orders:card_detail", orgnr=employer.orgnr, number=replacement.number
                 )
-            else:
-                card_services.card_revoke(
-                    card=card, reason=form.cleaned_data["reason"], actor=actor
+        else:
+            try:
+                card_services.card_revoke(card=card, reason=reason, actor=actor)
+            except card_services.TransitionNotAllowed:
+                form.add_error(
+                    None, _("This card cannot be revoked: it is already revoked or has expired.")
                 )
+            else:
                 messages.success(
                     request, _("Card %(number)s is revoked.") % {"number": card.number}
                 )
                 return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
-        except card_services.TransitionNotAllowed:
-            form.add_error(
-                None, _("This card cannot be revoked: it is already revoked or has expired.")
-            )
     lookups = registry_selectors.lookups_for(
         keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr], limit=20
     )

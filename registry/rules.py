@@ -196,6 +196,11 @@ class Verdict:
         return self.reason_codes == ["employment_not_found"]
 
 
+def order_opens_on(employment_start: datetime.date) -> datetime.date:
+    """The first day a card can be ordered for an employment (30 days before it starts)."""
+    return employment_start - datetime.timedelta(days=NEW_EMPLOYEE_DAYS)
+
+
 def add_years(day: datetime.date, years: int) -> datetime.date:
     try:
         return day.replace(year=day.year + years)

@@ -164,3 +164,47 @@ def test_only_lost_or_stolen_cards_are_replaced_and_bad_reasons_are_refused(clie
 def test_another_employers_card_is_404(client, owner) -> None:
     card = CardFactory(employer_orgnr="974760673")
     assert client.get(f"/orders/{EMPLOYER}/cards/{card.number}/").status_code == 404
+
+
+def test_periods_that_do_not_overlap_can_both_be_given(client, owner) -> None:
+    client.post(
+        f"/orders/{EMPLOYER}/access/",
+        {"national_id": DELEGATE, "name": "Per", "valid_from": "2027-06-01", "valid_until": ""},
+    )
+    response = client.post(
+        f"/orders/{EMPLOYER}/access/",
+        {
+            "national_id": DELEGATE,
+            "name": "Per",
+            "valid_from": "2027-01-01",
+            "valid_until": "2027-02-28",
+        },
+    )
+    assert response.status_code == 302
+    overlapping = client.post(
+        f"/orders/{EMPLOYER}/access/",
+        {
+            "national_id": DELEGATE,
+            "name": "Per",
+            "valid_from": "2027-02-01",
+            "valid_until": "2027-03-01",
+        },
+    )
+    assert "Denne personen har allerede tilgang i denne perioden." in overlapping.content.decode()
+    assert Delegation.objects.count() == 2
+
+
+def test_who_removed_an_access_is_recorded(client, owner) -> None:
+    delegation = Delegation.objects.create(
+        employer_orgnr=EMPLOYER,
+        grantee_national_id=DELEGATE,
+        granted_by=owner,
+        valid_from=timezone.localdate(),
+    )
+    client.post(f"/orders/{EMPLOYER}/access/", {"revoke": str(delegation.pk)})
+    delegation.refresh_from_db()
+    assert delegation.revoked_by == owner
+
+
+def test_unicode_digits_in_a_revoke_are_404_not_500(client, owner) -> None:
+    assert client.post(f"/orders/{EMPLOYER}/access/", {"revoke": "²"}).status_code == 404

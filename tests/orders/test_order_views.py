@@ -145,6 +145,9 @@ def test_a_good_order_is_saved_with_encrypted_files(
     assert response.status_code == 302
     line = OrderLine.objects.get()
     assert line.state == OrderLine.State.APPROVED
+    # Stored names do not carry what the uploader called the files.
+    assert "pass" not in line.id_document.name and "ola" not in line.photo.name
+    assert line.id_document.name.endswith(".pdf")
     assert line.price_incl_vat == line.card_type.prices.first().price_incl_vat
     files = _media_files(settings)
     assert files
@@ -194,3 +197,22 @@ def test_an_upcoming_blackout_is_announced(owner_client) -> None:
 def test_garbage_in_the_organisation_part_of_the_url_is_404(owner_client, path) -> None:
     assert owner_client.get(f"/orders/{path}/").status_code == 404
     assert owner_client.get(f"/orders/{EMPLOYER}/cards/{path}/").status_code == 404
+
+
+def test_a_new_hire_can_be_ordered_for_from_30_days_before_the_start(owner_client) -> None:
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from registry.models import Employment
+
+    start = timezone.localdate() + timedelta(days=40)
+    Employment.objects.filter(person_id=WORKER).update(start=start)
+    overview = owner_client.get(f"/orders/{EMPLOYER}/").content.decode()
+    assert f"Kan bestilles fra {(start - timedelta(days=30)).strftime('%d.%m.%Y')}" in overview
+    form = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
+    assert f'value="{WORKER}:{SUB_UNIT}"' not in form
+
+    Employment.objects.filter(person_id=WORKER).update(start=start - timedelta(days=10))
+    form = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
+    assert f'value="{WORKER}:{SUB_UNIT}"' in form
