@@ -553,4 +553,11 @@ def cards_import(
             today=today,
             summary=summary,
         )
+    # The previous producer's cards are checkable at once: check them against the registers
+    # as soon as they are committed, not at the next nightly run.
+    orgnrs = sorted({row.orgnr for row in to_import})
+    if orgnrs:
+        from cards.tasks import recheck_organisations
+
+        transaction.on_commit(lambda: recheck_organisations(orgnrs), robust=True)
     return summary

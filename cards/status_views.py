@@ -46,7 +46,9 @@ MAX_INPUT_LENGTH = 64
 
 MESSAGES = {
     "required": _("Enter the card number."),
-    "malformed": _("This is not a valid card number. The card number has 12 digits."),
+    "malformed": _(
+        "This is not a valid card number. Card numbers have 12 digits (older cards: 10)."
+    ),
     "mistyped": _("The card number is mistyped. Check the digits."),
     "not_found": _("We cannot find a card with this number."),
 }

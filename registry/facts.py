@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 
 class RegisterUnavailable(Exception):
@@ -139,4 +139,3 @@ class RegisterFacts:
     employments: tuple[EmploymentFacts, ...] = ()
     cleaning_status: CleaningStatus | None = None
     staffing_approved: bool | None = None
-    looked_up: dict[str, str] = field(default_factory=dict)

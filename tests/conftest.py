@@ -18,6 +18,9 @@ from django.core.cache import cache
 from hmsportal.celery import app as celery_app
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# Playwright's sync API (the browser tests) keeps an event loop running in the test thread for
+# the rest of the session; the ORM calls tests make are plain synchronous ones all the same.
+os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
 
 def services_missing(reason: str) -> None:

@@ -3,18 +3,12 @@ with a mouse and keyboard, and the status check on a phone-sized screen."""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
 from cards.models import Card
 from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory
 from tests.datasets import SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
-
-# Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
-# between page steps are plain synchronous ones.
-os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PHONE = {"width": 390, "height": 844}

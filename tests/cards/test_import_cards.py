@@ -594,6 +594,17 @@ def test_the_re_check_treats_imported_cards_like_any_other(tmp_path, registry_ro
     assert bankrupt.transitions.last().reason == "register check failed: employer_bankrupt"
 
 
+def test_imported_cards_are_checked_as_soon_as_the_import_commits(
+    tmp_path, registry_rows, django_capture_on_commit_callbacks
+):
+    path = write_csv(tmp_path, [row("1200000002", registry_rows["per"].national_id, BANKRUPT)])
+    with django_capture_on_commit_callbacks(execute=True):
+        run(path)
+    card = Card.objects.get(number="1200000002")
+    assert card.state == Card.State.INVALID
+    assert card.reason_codes == ["employer_bankrupt"]
+
+
 def test_the_status_page_and_api_find_an_imported_number(tmp_path, client, registry_rows):
     run(write_csv(tmp_path, [row("1300000001", registry_rows["kari"].national_id)]))
 

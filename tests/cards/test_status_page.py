@@ -151,7 +151,7 @@ def test_a_legacy_ten_digit_number_is_found(client):
             "12345",
             400,
             "malformed",
-            "This is not a valid card number. The card number has 12 digits.",
+            "This is not a valid card number. Card numbers have 12 digits (older cards: 10).",
         ),
         ("abcd efgh ijkl", 400, "malformed", "This is not a valid card number."),
         ("MISTYPED", 400, "mistyped", "The card number is mistyped. Check the digits."),

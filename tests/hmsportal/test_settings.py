@@ -22,9 +22,9 @@ PRODUCTION = {
 
 
 def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    clean = {
-        k: v for k, v in os.environ.items() if k not in PRODUCTION and k != "DEV_LOGIN_ENABLED"
-    }
+    # The test session's own switches must not reach the production checks.
+    ignored = {*PRODUCTION, "DEV_LOGIN_ENABLED", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ignored}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
