@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from django.db import transaction
+
 from registry import selectors
 from registry.clients import business_register, employment_register, population_register
 from registry.facts import (
@@ -21,8 +23,9 @@ from registry.facts import (
     RegisterFacts,
     RegisterUnavailable,
     Requirements,
+    RoleFacts,
 )
-from registry.models import RegisterLookup
+from registry.models import RegisterLookup, RoleSeen
 from registry.rules import Purpose, Verdict, evaluate
 
 V = TypeVar("V")
@@ -192,8 +195,22 @@ def register_check(
 def roles_refresh(*, orgnr: str) -> None:
     """Ask Enhetsregisteret for the unit's roles now (a person claims to act for it).
 
-    With the HTTP backend the answer is remembered as roles seen, which is how a person's
-    key roles become known: the registers have no "roles of this person" question.
-    RegisterUnavailable propagates: the caller says the register did not answer.
+    The answer is remembered as roles seen, which is how a person's key roles become known:
+    the registers have no "roles of this person" question. Only roles with an identity
+    number (the authorised API's) are kept. RegisterUnavailable propagates: the caller says
+    the register did not answer.
     """
-    business_register().roles(orgnr)
+    roles_seen_record(orgnr=orgnr, roles=business_register().roles(orgnr))
+
+
+@transaction.atomic
+def roles_seen_record(*, orgnr: str, roles: Sequence[RoleFacts]) -> None:
+    """Replace what hmsportal remembers of a unit's roles with the register's answer."""
+    current = {(r.national_id, r.code) for r in roles if r.national_id}
+    stored = set(RoleSeen.objects.filter(orgnr=orgnr).values_list("national_id", "code"))
+    if stored == current:
+        return
+    RoleSeen.objects.filter(orgnr=orgnr).delete()
+    RoleSeen.objects.bulk_create(
+        [RoleSeen(orgnr=orgnr, national_id=nid, code=code) for nid, code in sorted(current)]
+    )

@@ -12,8 +12,6 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from django.db import transaction
-
 from registry.clients.http import RegisterClient, cache_forget, setting
 from registry.facts import OrganisationFacts, RegisterUnavailable, RoleFacts
 from registry.identifiers import is_valid_orgnr
@@ -209,17 +207,15 @@ class BrregBusinessRegister:
             )
         if answer.status == 404:
             return []
-        roles = _role_facts(orgnr, answer.body)
-        if self.token:
-            _roles_seen_replace(orgnr=orgnr, roles=roles)
-        return roles
+        return _role_facts(orgnr, answer.body)
 
     def organisations_with_role(self, national_id: str, codes: Iterable[str]) -> list[str]:
         """Main units where the person holds one of the roles, as far as hmsportal has seen.
 
-        Enhetsregisteret has no lookup by person, so candidates come from RoleSeen (filled
-        by roles() from the authorised API) and each is confirmed against the register
-        before it is returned: a role that has ended never grants access from the table.
+        Enhetsregisteret has no lookup by person, so candidates come from RoleSeen (recorded
+        by registry.services.roles_refresh when a person claims a unit) and each is confirmed
+        against the register before it is returned: a role that has ended never grants
+        access from the table.
         Without a token the register gives no identity numbers and the answer is empty.
         """
         wanted = set(codes)
@@ -255,15 +251,3 @@ def _role_facts(orgnr: str, body: Any) -> list[RoleFacts]:
             national_id = str(person.get(AUTHORISED_PERSON_ID_FIELD) or "")
             roles.append(RoleFacts(orgnr=orgnr, national_id=national_id, code=code))
     return roles
-
-
-@transaction.atomic
-def _roles_seen_replace(*, orgnr: str, roles: list[RoleFacts]) -> None:
-    current = {(r.national_id, r.code) for r in roles if r.national_id}
-    stored = set(RoleSeen.objects.filter(orgnr=orgnr).values_list("national_id", "code"))
-    if stored == current:
-        return  # the usual case (permission checks ask often): no write
-    RoleSeen.objects.filter(orgnr=orgnr).delete()
-    RoleSeen.objects.bulk_create(
-        [RoleSeen(orgnr=orgnr, national_id=nid, code=code) for nid, code in sorted(current)]
-    )
