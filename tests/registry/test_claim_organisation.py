@@ -1,0 +1,38 @@
+"""With the real Enhetsregisteret (authorised roles API), a person who holds a key role gets
+access by typing the organisation number: the portal asks the register for the unit's roles."""
+
+from __future__ import annotations
+
+import pytest
+
+from hmsportal.models import User
+from registry.models import RoleSeen
+from tests.registry.servers import ACCEPT_ENHET, Reply, enhet, national_id, orgnr, rolle, roller
+
+pytestmark = pytest.mark.django_db
+
+UNIT = orgnr(7)
+ROLES_PATH = f"/enhetsregisteret/autorisert-api/enheter/{UNIT}/roller"
+
+
+def test_a_daglig_leder_claims_the_unit_and_gets_access(
+    client, brreg, freg, skatt, settings
+) -> None:
+    settings.REGISTRY_BACKEND = "http"
+    settings.ENHETSREGISTERET_TOKEN = "maskinporten-token"
+    leader, stranger = national_id("010181"), national_id("020282", seed=1)
+    brreg.add(f"/enheter/{UNIT}", Reply(200, enhet(UNIT)), accept=ACCEPT_ENHET)
+    brreg.add(ROLES_PATH, Reply(200, roller(("DAGL", [rolle("DAGL", fnr=leader)]))), absolute=True)
+
+    client.force_login(User.objects.create(username="stranger", national_id=stranger))
+    refused = client.get("/orders/", {"orgnr": UNIT})
+    assert refused.status_code == 200
+    assert "Du kan ikke bestille kort for denne virksomheten" in refused.content.decode()
+
+    client.force_login(User.objects.create(username="leader", national_id=leader))
+    claimed = client.get("/orders/", {"orgnr": UNIT})
+    assert claimed.status_code == 302
+    assert claimed["Location"] == f"/orders/{UNIT}/"
+    assert RoleSeen.objects.filter(orgnr=UNIT, national_id=leader, code="DAGL").exists()
+    # The organisation list now shows it, confirmed against the register.
+    assert enhet(UNIT)["navn"] in client.get("/orders/").content.decode()
