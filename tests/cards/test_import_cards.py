@@ -503,12 +503,12 @@ def test_register_lookups_are_made_once_per_chunk(tmp_path, monkeypatch, registr
     real_organisations_get = cards.imports.organisations_get
 
     class CountingPopulationRegister:
-        def persons(self, national_ids):  # type: ignore[no-untyped-def]
+        def persons(self, national_ids):
             national_ids = list(national_ids)
             person_calls.append(len(national_ids))
             return real_population_register().persons(national_ids)
 
-    def counting_organisations_get(*, orgnrs):  # type: ignore[no-untyped-def]
+    def counting_organisations_get(*, orgnrs):
         organisation_calls.append(set(orgnrs))
         return real_organisations_get(orgnrs=orgnrs)
 
@@ -529,7 +529,7 @@ def test_register_lookups_are_made_once_per_chunk(tmp_path, monkeypatch, registr
 
 
 @pytest.fixture
-def folkeregisteret_down(settings) -> Iterator[list[str]]:  # type: ignore[no-untyped-def]
+def folkeregisteret_down(settings) -> Iterator[list[str]]:
     """A real HTTP server on 127.0.0.1 standing in for Folkeregisteret, answering 503."""
     asked: list[str] = []
 

@@ -166,7 +166,7 @@ def test_the_design_in_force_on_the_issue_date_is_printed(design_type):
     )
     rendered: list[str] = []
 
-    def record(sender, template, context, **kwargs):  # type: ignore[no-untyped-def]
+    def record(sender, template, context, **kwargs):
         rendered.append(template.name)
 
     template_rendered.connect(record)

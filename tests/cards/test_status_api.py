@@ -32,7 +32,7 @@ def make_card(**fields: object) -> Card:
     return CardFactory(**defaults)
 
 
-def api(client, number: str, **extra):  # type: ignore[no-untyped-def]
+def api(client, number: str, **extra):
     return client.get(f"/api/v1/cards/{number}", **extra)
 
 

@@ -43,7 +43,7 @@ def mistyped(number: str) -> str:
     return number[:-1] + str((int(number[-1]) + 1) % 10)
 
 
-def english(client):  # type: ignore[no-untyped-def]
+def english(client):
     client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
     return client
 

@@ -15,7 +15,7 @@ AAREG_PREFIX = "/aareg/api/v2"
 
 
 @pytest.fixture(autouse=True)
-def _register_settings(settings) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _register_settings(settings) -> Iterator[None]:
     """Retries without waiting (tests/conftest.py gives every test a fresh cache)."""
     settings.REGISTER_RETRY_BACKOFF_SECONDS = 0
     settings.REGISTER_RETRIES = 2
@@ -39,7 +39,7 @@ def fake_register() -> Iterator[Callable[[str], FakeRegister]]:
 
 
 @pytest.fixture
-def brreg(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-def]
+def brreg(fake_register, settings) -> FakeRegister:
     server = fake_register(ENHETSREGISTERET_PREFIX)
     settings.ENHETSREGISTERET_URL = server.url
     settings.ENHETSREGISTERET_TOKEN = ""
@@ -47,7 +47,7 @@ def brreg(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def freg(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-def]
+def freg(fake_register, settings) -> FakeRegister:
     server = fake_register(FOLKEREGISTERET_PREFIX)
     settings.FOLKEREGISTERET_URL = server.url
     settings.FOLKEREGISTERET_TOKEN = "freg-token"
@@ -55,7 +55,7 @@ def freg(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-de
 
 
 @pytest.fixture
-def skatt(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-def]
+def skatt(fake_register, settings) -> FakeRegister:
     server = fake_register(ARBEIDSFORHOLD_PREFIX)
     settings.ARBEIDSFORHOLD_URL = server.url
     settings.ARBEIDSFORHOLD_TOKEN = "arbeidsforhold-token"
@@ -63,7 +63,7 @@ def skatt(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-d
 
 
 @pytest.fixture
-def nav(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-def]
+def nav(fake_register, settings) -> FakeRegister:
     server = fake_register(AAREG_PREFIX)
     settings.AAREG_URL = server.url
     settings.AAREG_TOKEN = "aareg-token"
@@ -71,11 +71,11 @@ def nav(fake_register, settings) -> FakeRegister:  # type: ignore[no-untyped-def
 
 
 @pytest.fixture
-def files(fake_register) -> FakeRegister:  # type: ignore[no-untyped-def]
+def files(fake_register) -> FakeRegister:
     """Arbeidstilsynet's open data files."""
     return fake_register("/opendata")
 
 
 @pytest.fixture
-def http_backend(settings, brreg, freg, skatt) -> None:  # type: ignore[no-untyped-def]
+def http_backend(settings, brreg, freg, skatt) -> None:
     settings.REGISTRY_BACKEND = "http"

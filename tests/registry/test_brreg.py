@@ -354,7 +354,7 @@ def test_cache_can_be_turned_off(brreg, settings):
 # --- End to end: a register check over HTTP ------------------------------------------------
 
 
-def _registers_for_a_worker(brreg, freg, skatt, *, bankrupt: bool) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _registers_for_a_worker(brreg, freg, skatt, *, bankrupt: bool) -> tuple[str, str]:
     worker = national_id("150690")
     brreg.add(f"/enheter/{SUB}", Reply(404))
     brreg.add(f"/underenheter/{SUB}", Reply(200, underenhet(SUB, MAIN)), accept=ACCEPT_UNDERENHET)

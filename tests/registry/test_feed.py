@@ -28,7 +28,7 @@ UPDATES = [
 SUB_UNIT_UPDATES = [(31000007, orgnr(20), "Endring")]
 
 
-def feed_responder(updates, list_key="oppdaterteEnheter"):  # type: ignore[no-untyped-def]
+def feed_responder(updates, list_key="oppdaterteEnheter"):
     def respond(request: Request) -> Reply:
         size = int(request.param("size") or 20)
         start = request.param("oppdateringsid")
@@ -147,7 +147,7 @@ def record_changed(orgnrs: list[str]) -> None:
 
 
 @pytest.fixture
-def handler(settings):  # type: ignore[no-untyped-def]
+def handler(settings):
     HANDED_ON.clear()
     settings.REGISTRY_CHANGED_ORGANISATIONS_HANDLER = "tests.registry.test_feed.record_changed"
     yield HANDED_ON

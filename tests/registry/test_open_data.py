@@ -54,18 +54,18 @@ def cleaning_firms(count: int, offset: int = 0) -> list[tuple[str, str]]:
 
 
 @pytest.fixture
-def renhold_url(files, settings):  # type: ignore[no-untyped-def]
+def renhold_url(files, settings):
     settings.RENHOLDSREGISTERET_URL = files.url + "/renhold.xml"
     return settings.RENHOLDSREGISTERET_URL
 
 
 @pytest.fixture
-def bemanning_url(files, settings):  # type: ignore[no-untyped-def]
+def bemanning_url(files, settings):
     settings.BEMANNINGSFORETAKSREGISTERET_URL = files.url + "/bemanning.json"
     return settings.BEMANNINGSFORETAKSREGISTERET_URL
 
 
-def serve(files, name: str, *replies: Reply) -> None:  # type: ignore[no-untyped-def]
+def serve(files, name: str, *replies: Reply) -> None:
     files.add(f"/{name}", *replies)
 
 
@@ -112,7 +112,7 @@ def test_reload_replaces_the_previous_rows(files, renhold_url):
 
 
 @pytest.fixture
-def loaded_cleaning_register(files, renhold_url) -> set[str]:  # type: ignore[no-untyped-def]
+def loaded_cleaning_register(files, renhold_url) -> set[str]:
     firms = cleaning_firms(10)
     files.add("/renhold.xml", Reply(200, renhold_xml(firms)))
     open_data_load(register="renholdsregisteret")
