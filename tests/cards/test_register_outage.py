@@ -5,17 +5,17 @@ from __future__ import annotations
 import socket
 
 import pytest
-from django.core.files.base import ContentFile
 
-from cards.models import Card, CardType
+from cards.models import Card
 from cards.services import cards_recheck_all
 from hmsportal.models import User
-from orders.models import Order, OrderLine
+from orders.models import OrderLine
 from orders.services import order_line_check
 from registry.facts import RegisterUnavailable
 from registry.models import RegisterLookup
 from tests.cards.factories import CardFactory
-from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg
+from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER
+from tests.orders.factories import OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -60,22 +60,7 @@ def test_cards_keep_their_status_while_a_register_is_down(registers_down) -> Non
 
 
 def test_an_order_line_waits_while_a_register_is_down(registers_down) -> None:
-    owner = User.objects.create(username="kari", national_id=OWNER)
-    order = Order.objects.create(
-        employer_orgnr=EMPLOYER, employer_name="Fjordbygg AS", ordered_by=owner
-    )
-    line = OrderLine(
-        order=order,
-        card_type=CardType.objects.get(code="construction"),
-        price_incl_vat="131.56",
-        national_id=WORKER,
-        first_name="Ola",
-        last_name="Snekker",
-        workplace_orgnr=SUB_UNIT,
-    )
-    line.photo.save("p.jpg", ContentFile(jpeg()), save=False)
-    line.id_document.save("id.pdf", ContentFile(b"%PDF-1.4"), save=False)
-    line.save()
+    line = OrderLineFactory()
 
     # The task retries RegisterUnavailable with backoff; the line is untouched meanwhile.
     with pytest.raises(RegisterUnavailable):

@@ -6,41 +6,24 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from cards.models import Card, CardType
-from hmsportal.models import User
-from orders.models import Order, OrderLine
+from cards.models import Card
+from orders.models import OrderLine
 from orders.services import order_line_check
 from registry.datasets import registry_dataset_load
 from registry.models import Employment, Organisation
 from registry.rules import add_years
-from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.datasets import EMPLOYER, WORKER, small_dataset
+from tests.orders.factories import OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def line(settings) -> OrderLine:
+def line() -> OrderLine:
     registry_dataset_load(dataset=small_dataset())
-    owner = User.objects.create(username="kari", national_id=OWNER, email="kari@fjordbygg.example")
-    order = Order.objects.create(
-        employer_orgnr=EMPLOYER, employer_name="Fjordbygg AS", ordered_by=owner
-    )
-    line = OrderLine(
-        order=order,
-        card_type=CardType.objects.get(code="construction"),
-        price_incl_vat="131.56",
-        national_id=WORKER,
-        first_name="Ola",
-        last_name="Snekker",
-        workplace_orgnr=SUB_UNIT,
-    )
-    line.photo.save("p.jpg", ContentFile(jpeg()), save=False)
-    line.id_document.save("id.pdf", ContentFile(b"%PDF-1.4"), save=False)
-    line.save()
-    return line
+    return OrderLineFactory()
 
 
 def test_an_eligible_line_gets_a_card_valid_for_two_years(

@@ -1,0 +1,52 @@
+"""Factories for the orders app: an order for the small dataset's employer, one line for its
+employee (tests/datasets.py), with an encrypted photo and ID document."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import factory
+from django.core.files.base import ContentFile
+from factory.django import DjangoModelFactory
+
+from cards.models import CardType
+from hmsportal.models import User
+from orders.models import Order, OrderLine
+from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg
+
+
+class UserFactory(DjangoModelFactory[User]):
+    class Meta:
+        model = User
+        django_get_or_create = ("username",)
+
+    username = "kari"
+    national_id = OWNER
+    full_name = "Kari Nordmann"
+    email = "kari@fjordbygg.example"
+
+
+class OrderFactory(DjangoModelFactory[Order]):
+    class Meta:
+        model = Order
+
+    employer_orgnr = EMPLOYER
+    employer_name = "Fjordbygg AS"
+    ordered_by = factory.SubFactory(UserFactory)
+
+
+class OrderLineFactory(DjangoModelFactory[OrderLine]):
+    """A construction card for the dataset's worker on the sub-unit, not yet checked."""
+
+    class Meta:
+        model = OrderLine
+
+    order = factory.SubFactory(OrderFactory)
+    card_type = factory.LazyFunction(lambda: CardType.objects.get(code="construction"))
+    price_incl_vat = Decimal("131.56")
+    national_id = WORKER
+    first_name = "Ola"
+    last_name = "Snekker"
+    workplace_orgnr = SUB_UNIT
+    photo = factory.LazyFunction(lambda: ContentFile(jpeg(), name="photo.jpg"))
+    id_document = factory.LazyFunction(lambda: ContentFile(b"%PDF-1.4", name="id.pdf"))
