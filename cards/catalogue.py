@@ -19,10 +19,12 @@ class NoPriceError(LookupError):
 
 
 def orderable_card_types() -> QuerySet[CardType]:
+    """Card types that can be ordered now."""
     return CardType.objects.filter(is_orderable=True).order_by("name_nb")
 
 
 def requirements_for(card_type: CardType) -> Requirements:
+    """What the card type demands of the registers, for the rules engine."""
     return Requirements(
         cleaning_approval=card_type.requires_cleaning_approval,
         residence_permit=card_type.requires_residence_permit,
@@ -30,6 +32,7 @@ def requirements_for(card_type: CardType) -> Requirements:
 
 
 def price_on(card_type: CardType, day: datetime.date) -> Decimal:
+    """The card type's price including VAT on the day, or NoPriceError."""
     price = (
         CardPrice.objects.filter(card_type=card_type, effective_from__lte=day)
         .order_by("-effective_from")
@@ -42,6 +45,7 @@ def price_on(card_type: CardType, day: datetime.date) -> Decimal:
 
 
 def design_in_force(card_type: CardType, day: datetime.date) -> CardDesign | None:
+    """The card type's design in force on the day (a card is printed in its issue day's)."""
     return (
         CardDesign.objects.filter(card_type=card_type, effective_from__lte=day)
         .order_by("-effective_from")
@@ -50,6 +54,7 @@ def design_in_force(card_type: CardType, day: datetime.date) -> CardDesign | Non
 
 
 def producer_at(moment: datetime.datetime) -> Producer | None:
+    """The card producer in force at the moment."""
     return Producer.objects.filter(effective_from__lte=moment).order_by("-effective_from").first()
 
 

@@ -51,6 +51,7 @@ def cards_for_employer(*, employer_orgnr: str) -> QuerySet[Card]:
 
 
 def card_for_employer(*, employer_orgnr: str, number: str) -> Card | None:
+    """The employer's card with this number, with its history, or None."""
     if classify(number) not in (NumberForm.OURS, NumberForm.LEGACY):
         return None
     return (

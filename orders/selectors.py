@@ -24,6 +24,7 @@ def delegated_orgnrs(*, national_id: str, on: datetime.date) -> list[str]:
 
 
 def orders_for_employer(*, employer_orgnr: str) -> QuerySet[Order]:
+    """The employer's orders with their lines and cards."""
     return (
         Order.objects.filter(employer_orgnr=employer_orgnr)
         .select_related("ordered_by")
@@ -32,6 +33,7 @@ def orders_for_employer(*, employer_orgnr: str) -> QuerySet[Order]:
 
 
 def order_for_employer(*, employer_orgnr: str, order_id: int) -> Order | None:
+    """One of the employer's orders, or None (another employer's order is None too)."""
     return orders_for_employer(employer_orgnr=employer_orgnr).filter(pk=order_id).first()
 
 
@@ -48,12 +50,14 @@ def open_lines_by_person(*, employer_orgnr: str) -> dict[str, list[OrderLine]]:
 
 
 def lines_awaiting_registration() -> QuerySet[OrderLine]:
+    """Order lines still waiting for a register check to approve or reject them."""
     return OrderLine.objects.filter(
         state__in=[OrderLine.State.AWAITING_REGISTRATION, OrderLine.State.SUBMITTED]
     ).order_by("pk")
 
 
 def delegations_for_employer(*, employer_orgnr: str) -> QuerySet[Delegation]:
+    """Everyone given access to the employer, current first."""
     return (
         Delegation.objects.filter(employer_orgnr=employer_orgnr)
         .select_related("granted_by")

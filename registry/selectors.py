@@ -22,14 +22,17 @@ def organisations_where_key_role(*, national_id: str) -> list[str]:
 
 
 def organisation_get(*, orgnr: str) -> OrganisationFacts | None:
+    """One unit from Enhetsregisteret, or None."""
     return business_register().organisations([orgnr]).get(orgnr)
 
 
 def organisations_get(*, orgnrs: Iterable[str]) -> dict[str, OrganisationFacts]:
+    """The units found, by organisation number."""
     return business_register().organisations(orgnrs)
 
 
 def sub_units_list(*, main_orgnr: str) -> list[OrganisationFacts]:
+    """The sub-units of a main unit."""
     return business_register().sub_units(main_orgnr)
 
 
@@ -107,10 +110,12 @@ def register_health(*, now: datetime.datetime) -> list[RegisterHealth]:
 
 
 def recent_failures(*, limit: int = 50) -> list[RegisterLookup]:
+    """The latest lookups a register did not answer."""
     return list(
         RegisterLookup.objects.filter(outcome=RegisterLookup.Outcome.FAILED).order_by("-at")[:limit]
     )
 
 
 def file_loads(*, limit: int = 10) -> list[RegisterFileLoad]:
+    """The latest loads of the registers' open data files."""
     return list(RegisterFileLoad.objects.order_by("-loaded_at")[:limit])
