@@ -32,8 +32,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
-from cards.models import Card, CardTransition, PrintBatch
-from cards.services import ALLOWED_TRANSITIONS, TransitionNotAllowed
+from cards.models import Card, PrintBatch
+from cards.services import cards_transition_bulk
 from hmsportal.models import User
 
 logger = logging.getLogger(__name__)
@@ -142,12 +142,6 @@ def print_batch_cards(*, batch: PrintBatch) -> QuerySet[Card]:
 # --- Writes ------------------------------------------------------------------------------
 
 
-def _check_transition(from_state: str, to_state: str) -> None:
-    # The bulk moves below skip card_transition() (one query per card) but not its rules.
-    if to_state not in ALLOWED_TRANSITIONS[from_state]:
-        raise TransitionNotAllowed(f"{from_state} → {to_state}")
-
-
 def _card_ids(cards: Iterable[Card] | Iterable[int]) -> set[int]:
     return {card.pk if isinstance(card, Card) else int(card) for card in cards}
 
@@ -185,7 +179,6 @@ def print_batch_create(*, cards: Iterable[Card] | Iterable[int], actor: User | N
     )
     if not waiting:
         raise NothingToPrint(_("None of the chosen cards is waiting in the print queue any more."))
-    _check_transition(Card.State.APPROVED, Card.State.IN_PRODUCTION)
     batch = PrintBatch(
         producer=producer,
         state=PrintBatch.State.RENDERING,
@@ -198,21 +191,13 @@ def print_batch_create(*, cards: Iterable[Card] | Iterable[int], actor: User | N
     Through.objects.bulk_create(
         [Through(printbatch_id=batch.pk, card_id=card.pk) for card in waiting], batch_size=500
     )
-    reason = f"print batch #{batch.pk}"
-    CardTransition.objects.bulk_create(
-        [
-            CardTransition(
-                card=card,
-                from_state=Card.State.APPROVED,
-                to_state=Card.State.IN_PRODUCTION,
-                actor=actor,
-                reason=reason,
-            )
-            for card in waiting
-        ],
-        batch_size=500,
+    cards_transition_bulk(
+        cards=waiting,
+        from_state=Card.State.APPROVED,
+        to_state=Card.State.IN_PRODUCTION,
+        actor=actor,
+        reason=f"print batch #{batch.pk}",
     )
-    Card.objects.filter(pk__in=[card.pk for card in waiting]).update(state=Card.State.IN_PRODUCTION)
     _enqueue_render(batch)
     return batch
 
@@ -354,26 +339,17 @@ def print_batch_ship(
             )
             % {"state": batch.get_state_display()}
         )
-    _check_transition(Card.State.IN_PRODUCTION, Card.State.SHIPPED)
     # Cards revoked or made invalid since the batch was made keep their state.
     in_production = list(
         batch.cards.select_for_update().filter(state=Card.State.IN_PRODUCTION).only("pk", "state")
     )
-    reason = f"print batch #{batch.pk} shipped, tracking {tracking_reference}"
-    CardTransition.objects.bulk_create(
-        [
-            CardTransition(
-                card=card,
-                from_state=Card.State.IN_PRODUCTION,
-                to_state=Card.State.SHIPPED,
-                actor=actor,
-                reason=reason[:300],
-            )
-            for card in in_production
-        ],
-        batch_size=500,
+    cards_transition_bulk(
+        cards=in_production,
+        from_state=Card.State.IN_PRODUCTION,
+        to_state=Card.State.SHIPPED,
+        actor=actor,
+        reason=f"print batch #{batch.pk} shipped, tracking {tracking_reference}",
     )
-    Card.objects.filter(pk__in=[card.pk for card in in_production]).update(state=Card.State.SHIPPED)
     batch.state = PrintBatch.State.SHIPPED
     batch.tracking_reference = tracking_reference
     batch.shipped_at = timezone.now()

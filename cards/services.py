@@ -77,6 +77,31 @@ def card_transition(*, card: Card, to_state: str, actor: User | None, reason: st
     return card
 
 
+def cards_transition_bulk(
+    *, cards: Sequence[Card], from_state: str, to_state: str, actor: User | None, reason: str
+) -> int:
+    """Move many locked cards, all in from_state, to to_state: one transition row each and
+    one UPDATE, under the same state machine as card_transition (a batch may hold 1,000)."""
+    if to_state not in ALLOWED_TRANSITIONS[from_state]:
+        raise TransitionNotAllowed(f"{from_state} → {to_state}")
+    ids = [card.pk for card in cards if card.state == from_state]
+    CardTransition.objects.bulk_create(
+        [
+            CardTransition(
+                card_id=card_id,
+                from_state=from_state,
+                to_state=to_state,
+                actor=actor,
+                reason=reason[:300],
+            )
+            for card_id in ids
+        ],
+        batch_size=1000,
+    )
+    Card.objects.filter(pk__in=ids).update(state=to_state)
+    return len(ids)
+
+
 @transaction.atomic
 def card_issue(
     *,
@@ -422,10 +447,14 @@ def cards_activate_delivered(*, shipped_before: datetime.datetime) -> int:
         ).values_list("card_id", flat=True)
     )
     cards = list(
-        Card.objects.select_for_update().filter(pk__in=shipped_ids, state=Card.State.SHIPPED)
+        Card.objects.select_for_update()
+        .filter(pk__in=shipped_ids, state=Card.State.SHIPPED)
+        .only("pk", "state")
     )
-    CardTransition.objects.bulk_create(
-        [_transition_entry(c, Card.State.ACTIVE, actor=None, reason="delivered") for c in cards]
+    return cards_transition_bulk(
+        cards=cards,
+        from_state=Card.State.SHIPPED,
+        to_state=Card.State.ACTIVE,
+        actor=None,
+        reason="delivered",
     )
-    Card.objects.filter(pk__in=[c.pk for c in cards]).update(state=Card.State.ACTIVE)
-    return len(cards)
