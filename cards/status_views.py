@@ -30,7 +30,7 @@ from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
 from cards.selectors import card_for_status
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
-from hmsportal.storage import DocumentDecryptionError
+from hmsportal.storage import DocumentDecryptionError, read_document
 
 logger = logging.getLogger(__name__)
 
@@ -195,8 +195,7 @@ def status_photo(request: HttpRequest, token: str) -> HttpResponse:
     if card is None or not card.photo:
         raise Http404
     try:
-        with card.photo.open("rb") as photo:
-            content = photo.read()
+        content = read_document(card.photo)
     except (FileNotFoundError, DocumentDecryptionError):
         logger.exception("Photo of card %s cannot be read", card.pk)
         raise Http404 from None

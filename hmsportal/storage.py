@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from functools import cached_property
-from typing import Any
+from typing import Any, cast
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
@@ -80,5 +80,4 @@ def encrypted_storage() -> EncryptedStorage:
 
 def read_document(field: FieldFile) -> bytes:
     """The decrypted content of a file field stored in encrypted storage."""
-    with field.storage.open(str(field.name)) as document:
-        return bytes(document.read())
+    return cast(EncryptedStorage, field.storage).read_bytes(str(field.name))
