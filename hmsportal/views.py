@@ -9,7 +9,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from hmsportal.models import User
+from hmsportal.services import user_for_person
 from registry.models import Person
 from registry.selectors import KEY_ROLE_CODES
 
@@ -38,10 +38,7 @@ def dev_login(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
         person = people.filter(national_id=request.POST.get("national_id", "")).first()
         if person is not None:
-            user, _created = User.objects.get_or_create(
-                national_id=person.national_id,
-                defaults={"username": f"id-{person.national_id}", "full_name": person.full_name},
-            )
+            user = user_for_person(national_id=person.national_id, full_name=person.full_name)
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             return redirect(settings.LOGIN_REDIRECT_URL)
     return render(request, "dev_login.html", {"people": people})

@@ -13,6 +13,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_http_methods
 
 from cards import catalogue
 from cards import selectors as card_selectors
@@ -37,9 +38,11 @@ class EmployeeRow:
 
 
 @login_required
+@require_http_methods(["GET", "POST"])
 def organisation_list(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    form = OrganisationLookupForm(request.GET or None)
+    # POST: looking an organisation up may ask Enhetsregisteret and record its roles.
+    form = OrganisationLookupForm(request.POST or None)
     if form.is_valid():
         orgnr = form.cleaned_data["orgnr"]
         employer = employer_for(user, orgnr)

@@ -59,7 +59,7 @@ def test_order_page_lists_the_employees_of_main_and_sub_units(owner_client) -> N
 
 
 def test_a_sub_unit_number_leads_to_its_main_unit(owner_client) -> None:
-    response = owner_client.get("/orders/", {"orgnr": SUB_UNIT})
+    response = owner_client.post("/orders/", {"orgnr": SUB_UNIT})
     assert response.status_code == 302
     assert response["Location"] == f"/orders/{EMPLOYER}/"
 
@@ -117,7 +117,7 @@ def test_messages_are_in_english_when_english_is_chosen(owner_client, settings) 
 
 @pytest.mark.parametrize("orgnr", ["123", "914778272", "abcdefghi", "9" * 200, "١٢٣٤٥٦٧٨٩"])
 def test_an_invalid_organisation_number_is_explained(owner_client, orgnr) -> None:
-    response = owner_client.get("/orders/", {"orgnr": orgnr})
+    response = owner_client.post("/orders/", {"orgnr": orgnr})
     assert response.status_code == 200
     assert "Organisasjonsnummeret er ikke gyldig" in response.content.decode()
 
@@ -127,7 +127,7 @@ def test_an_organisation_without_access_answers_404_like_an_unknown_one(owner_cl
     assert owner_client.get("/orders/974760673/").status_code == 404
     assert owner_client.get("/orders/974760673/new/").status_code == 404
     assert owner_client.get("/orders/not-a-number/").status_code == 404
-    response = owner_client.get("/orders/", {"orgnr": "974760673"})
+    response = owner_client.post("/orders/", {"orgnr": "974760673"})
     assert "Du kan ikke bestille kort for denne virksomheten" in response.content.decode()
 
 

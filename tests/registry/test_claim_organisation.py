@@ -25,12 +25,12 @@ def test_a_daglig_leder_claims_the_unit_and_gets_access(
     brreg.add(ROLES_PATH, Reply(200, roller(("DAGL", [rolle("DAGL", fnr=leader)]))), absolute=True)
 
     client.force_login(User.objects.create(username="stranger", national_id=stranger))
-    refused = client.get("/orders/", {"orgnr": UNIT})
+    refused = client.post("/orders/", {"orgnr": UNIT})
     assert refused.status_code == 200
     assert "Du kan ikke bestille kort for denne virksomheten" in refused.content.decode()
 
     client.force_login(User.objects.create(username="leader", national_id=leader))
-    claimed = client.get("/orders/", {"orgnr": UNIT})
+    claimed = client.post("/orders/", {"orgnr": UNIT})
     assert claimed.status_code == 302
     assert claimed["Location"] == f"/orders/{UNIT}/"
     assert RoleSeen.objects.filter(orgnr=UNIT, national_id=leader, code="DAGL").exists()
