@@ -10,8 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
 from hmsportal.services import user_for_person
-from registry.models import Person
-from registry.selectors import KEY_ROLE_CODES
+from registry import selectors as registry_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -29,12 +28,7 @@ def dev_login(request: HttpRequest) -> HttpResponse:
     """Development login: pick a demo person who holds a key role. Embedded/DEBUG only."""
     if not settings.DEV_LOGIN_ENABLED:
         raise Http404
-    people = (
-        Person.objects.filter(roles__code__in=KEY_ROLE_CODES)
-        .distinct()
-        .prefetch_related("roles__organisation")
-        .order_by("last_name", "first_name")
-    )
+    people = registry_selectors.key_role_holders()
     if request.method == "POST":
         person = people.filter(national_id=request.POST.get("national_id", "")).first()
         if person is not None:

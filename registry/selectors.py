@@ -6,14 +6,30 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Max
+from django.db.models import Max, QuerySet
 
 from registry.clients import business_register, employment_register
 from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts
-from registry.models import CleaningApproval, RegisterFileLoad, RegisterLookup, StaffingApproval
+from registry.models import (
+    CleaningApproval,
+    Person,
+    RegisterFileLoad,
+    RegisterLookup,
+    StaffingApproval,
+)
 
 # The roles that may act for a unit (REGISTERS.md: what Norwegian public services accept).
 KEY_ROLE_CODES = ("DAGL", "LEDE", "INNH", "KOMP", "DTPR", "DTSO", "BEST", "REPR")
+
+
+def key_role_holders() -> QuerySet[Person]:
+    """People in the embedded registry who hold a key role, with their roles (dev login)."""
+    return (
+        Person.objects.filter(roles__code__in=KEY_ROLE_CODES)
+        .distinct()
+        .prefetch_related("roles__organisation")
+        .order_by("last_name", "first_name")
+    )
 
 
 def organisations_where_key_role(*, national_id: str) -> list[str]:
