@@ -88,3 +88,28 @@ def test_with_no_environment_the_portal_runs_on_the_embedded_default() -> None:
         "embedded",
         "True",
     ]
+
+
+def _database_options(**env: str) -> str:
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='hmsportal.settings'; django.setup();"
+        "from django.conf import settings as s; print(sorted(s.DATABASES['default']['OPTIONS'].items()))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout.strip()
+
+
+def test_postgresql_prepares_repeated_statements_unless_told_not_to() -> None:
+    url = "postgres://postgres@127.0.0.1:5432/hmsportal"
+    assert _database_options(DATABASE_URL=url) == (
+        "[('prepare_threshold', 5), ('server_side_binding', True)]"
+    )
+    assert _database_options(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0") == "[]"
