@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import logging
 import socket
+import uuid
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
-from django.core.cache import cache
+from django.core.cache import cache, caches
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.test import RequestFactory
 
@@ -167,7 +169,7 @@ def unreachable_redis_cache(settings) -> Iterator[None]:
         port = placeholder.getsockname()[1]
         settings.CACHES = {
             "default": {
-                "BACKEND": "django.core.cache.backends.redis.RedisCache",
+                "BACKEND": "hmsportal.cache.RedisCache",
                 "LOCATION": f"redis://127.0.0.1:{port}/0",
                 "OPTIONS": {"socket_connect_timeout": 1, "retry_on_timeout": False},
             }
@@ -186,3 +188,43 @@ def test_the_status_check_keeps_answering_when_the_cache_is_down(
         response = view(request_from())
     assert response.status_code == 200
     assert "Rate limit counter unavailable" in caplog.text
+
+
+# --- On Redis, as in production ----------------------------------------------------------
+
+
+@pytest.fixture
+def redis_cache(redis_url: str, settings) -> Iterator[Any]:
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "hmsportal.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": f"test-{uuid.uuid4().hex}",
+        }
+    }
+    yield caches["default"]
+
+
+def _ttl(redis_cache: Any, key: str) -> int:
+    full_key = redis_cache.make_and_validate_key(key)
+    return int(redis_cache._cache.get_client(full_key).ttl(full_key))
+
+
+def test_on_redis_the_first_hit_gives_the_counter_its_lifetime_once(redis_cache, clock):
+    budget = Budget(identity="addr:192.0.2.10", per_minute=5)
+    key = f"ratelimit:test:{budget.identity}:{int(clock[0] // 60)}"
+    assert hit(scope="test", budget=budget).count == 1
+    assert 60 < _ttl(redis_cache, key) <= 65
+    redis_cache._cache.get_client(None, write=True).expire(
+        redis_cache.make_and_validate_key(key), 30
+    )
+    assert hit(scope="test", budget=budget).count == 2
+    # Later hits leave the lifetime alone: the window ends when it ends.
+    assert _ttl(redis_cache, key) <= 30
+
+
+def test_on_redis_the_counter_works_after_redis_forgot_the_script(redis_cache, clock):
+    budget = Budget(identity="addr:192.0.2.11", per_minute=5)
+    assert hit(scope="test", budget=budget).count == 1
+    redis_cache._cache.get_client(None, write=True).script_flush()
+    assert hit(scope="test", budget=budget).count == 2
