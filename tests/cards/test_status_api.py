@@ -7,6 +7,7 @@ import hashlib
 import json
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from cards.api_keys import api_client_create, api_client_for_key
@@ -174,6 +175,17 @@ def test_an_anonymous_lookup_costs_one_query(client, django_assert_num_queries):
     card = make_card()
     with django_assert_num_queries(1):
         assert api(client, card.number).status_code == 200
+
+
+def test_on_postgresql_the_lookup_becomes_a_prepared_statement(client, postgres_required):
+    card = make_card()
+    # psycopg prepares a statement once a connection has run it five times (prepare_threshold).
+    for _ in range(6):
+        assert api(client, card.number).status_code == 200
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        statements = [row[0] for row in cursor.fetchall()]
+    assert any('"cards_card"."number" = $1' in statement for statement in statements)
 
 
 def test_a_keyed_lookup_costs_at_most_two_queries(client, django_assert_max_num_queries):
