@@ -128,6 +128,12 @@ if REDIS_URL:
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+# Template fragments ({% cache %}: the header and footer) change only with a deploy, which
+# restarts every process: each process keeps its own, with no round trip to Redis.
+CACHES["template_fragments"] = {
+    "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+    "LOCATION": "template-fragments",
+}
 
 # --- Celery: a broker URL means real workers; none means tasks run eagerly in-process.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)

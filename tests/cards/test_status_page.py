@@ -340,3 +340,53 @@ def test_the_page_and_the_api_share_the_anonymous_budget(client, settings, pinne
     assert client.get(f"/api/v1/cards/{card.number}").status_code == 429
     # Another address has its own budget.
     assert client.get(f"/status/{card.number}/", REMOTE_ADDR="192.0.2.7").status_code == 200
+
+
+def test_the_card_is_loaded_without_identity_number_or_birth_date():
+    card = make_card(reason_codes=["employment_ended"], state=Card.State.INVALID)
+    Card.objects.filter(pk=card.pk).update(checked_at=timezone.now())
+    found = status_views.card_for_status(number=display(card.number))
+    assert found is not None
+    assert {"holder_national_id", "holder_birth_date"} <= found.get_deferred_fields()
+    # The columns arrive converted as the ORM would: a date, an aware datetime, a list.
+    assert found.valid_until == card.valid_until
+    assert found.checked_at is not None and timezone.is_aware(found.checked_at)
+    assert found.reason_codes == ["employment_ended"]
+    assert found.card_type.code == card.card_type.code
+    assert found.card_type.name("en") == card.card_type.name("en")
+
+
+def test_an_anonymous_visitor_gets_no_cookie(client):
+    card = make_card()
+    for path in ("/status/", f"/status/{card.number}/", "/"):
+        response = client.get(path)
+        assert response.status_code == 200
+        assert not response.cookies, path
+
+
+def test_the_language_can_be_switched_without_a_csrf_token(client):
+    card = make_card()
+    client.handler.enforce_csrf_checks = True
+    page = f"/status/{card.number}/"
+    assert "Logg inn" in client.get(page).content.decode()
+
+    response = client.post("/i18n/setlang/", {"language": "en", "next": page})
+    assert response.status_code == 302
+    assert response["Location"] == page
+    html = client.get(page).content.decode()
+    assert "Log in" in html and "Logg inn" not in html
+    assert "Check a card's status" in html  # the footer follows too
+
+    client.post("/i18n/setlang/", {"language": "nb", "next": page})
+    html = client.get(page).content.decode()
+    assert "Logg inn" in html and ">Log in<" not in html
+
+
+def test_a_logged_in_user_never_gets_the_anonymous_header(client, django_user_model):
+    card = make_card()
+    client.get(f"/status/{card.number}/")  # the anonymous header is now cached
+    user = django_user_model.objects.create_user(username="ola", password="x")
+    client.force_login(user)
+    html = client.get(f"/status/{card.number}/").content.decode()
+    assert "Logg ut (ola)" in html
+    assert 'name="csrfmiddlewaretoken"' in html  # the log-out form keeps its token
