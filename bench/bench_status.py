@@ -1,14 +1,14 @@
 """Benchmark of the public status check under load: GET /api/v1/cards/<n> and /status/<n>/.
 
 Run: .venv/bin/python bench/bench_status.py [--duration 10] [--connections 16] [--rounds 2]
-                                            [--workers sync,gthread] [--keep-db]
+                                            [--servers sync:2,gthread:2] [--keep-db]
 Needs wrk (Debian/Ubuntu: apt-get install wrk), PostgreSQL on 127.0.0.1:5432 and Redis on
 127.0.0.1:6379 (database 13, keys under a prefix of this run, deleted at the end).
 
 Data: a fresh PostgreSQL database bench_status, migrated, with 1,000,000 cards COPYed in
 (90 % active, the rest invalid, expired or revoked; no photos).
 
-Server: gunicorn with 2 workers on 127.0.0.1 serving bench/status_wsgi.py, which is the
+Server: gunicorn on 127.0.0.1 serving bench/status_wsgi.py, which is the
 portal with bench/settings.py: the portal's settings from the environment (DEBUG off,
 SECRET_KEY, DOCUMENT_ENCRYPTION_KEY, ALLOWED_HOSTS=127.0.0.1, SECURE_SSL_REDIRECT off,
 collected static files, REDIS_URL for the cache, CONN_MAX_AGE=60) and bench/urls.py, which
@@ -21,7 +21,8 @@ throughput, not 429s.
 
 Load: wrk from its own process, --connections connections (one wrk thread), a Lua script
 picking a random existing card number from a file of 100,000 for every request. For each
-gunicorn worker class (sync, and gthread with 4 threads): --rounds rounds over ok, floor,
+gunicorn configuration in --servers (by default one sync worker per core; gthread:N runs N
+processes of 4 threads): --rounds rounds over ok, floor,
 API and page, --duration seconds each (a 2 s warm-up before the first round), interleaved
 so that load from the rest of the machine falls on all of them; the best round of each is
 reported. Every response must be 200 (the script counts the others). Reported: requests/s,
@@ -39,6 +40,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import os
 import random
 import shutil
 import socket
@@ -47,6 +49,7 @@ import sys
 import tempfile
 import time
 import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -197,16 +200,35 @@ def server_settings(workdir: Path, prefix: str) -> dict[str, str]:
     )
 
 
-class Gunicorn:
-    """gunicorn serving bench.status_wsgi with 2 workers; stopped on exit, also on failure."""
+@dataclass(frozen=True)
+class Server:
+    """One gunicorn configuration: worker class and number of worker processes."""
 
-    def __init__(self, env: dict[str, str], worker_class: str, workdir: Path) -> None:
+    worker_class: str
+    processes: int
+
+    @classmethod
+    def parse(cls, text: str) -> Server:
+        worker_class, _, processes = text.partition(":")
+        return cls(worker_class=worker_class, processes=int(processes or 2))
+
+    @property
+    def label(self) -> str:
+        threads = f", {GTHREAD_THREADS} threads" if self.worker_class == "gthread" else ""
+        return f"{self.worker_class} x{self.processes}{threads}"
+
+
+class Gunicorn:
+    """gunicorn serving bench.status_wsgi; stopped on exit, also on failure."""
+
+    def __init__(self, env: dict[str, str], server: Server, workdir: Path) -> None:
+        worker_class = server.worker_class
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             str(Path(common.PYTHON).with_name("gunicorn")),
             "bench.status_wsgi:application",
-            "--workers", "2",
+            "--workers", str(server.processes),
             "--worker-class", worker_class,
             "--bind", f"127.0.0.1:{self.port}",
             "--chdir", str(common.REPO),
@@ -214,7 +236,7 @@ class Gunicorn:
         ]  # fmt: skip
         if worker_class == "gthread":
             command += ["--threads", str(GTHREAD_THREADS)]
-        self.log = (workdir / f"gunicorn-{worker_class}.log").open("w")
+        self.log = (workdir / f"gunicorn-{worker_class}-{server.processes}.log").open("w")
         self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
 
     def __enter__(self) -> Gunicorn:
@@ -349,7 +371,7 @@ def queries_per_lookup(numbers: list[str], prefix: str) -> dict[str, dict[str, A
 
 def load(
     env: dict[str, str],
-    worker_class: str,
+    server_config: Server,
     workdir: Path,
     wrk_path: str,
     numbers_file: Path,
@@ -362,7 +384,7 @@ def load(
     of the machine over all of them instead of letting it fall on one.
     """
     runs: dict[str, list[dict[str, Any]]] = {endpoint: [] for endpoint in ENDPOINTS}
-    with Gunicorn(env, worker_class, workdir) as server:
+    with Gunicorn(env, server_config, workdir) as server:
         for round_number in range(options.rounds):
             for endpoint in ENDPOINTS:
                 if round_number == 0:  # warm up: connections, templates, caches
@@ -398,7 +420,13 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--rounds", type=int, default=2, help="rounds over all endpoints")
-    parser.add_argument("--workers", default="sync,gthread", help="gunicorn worker classes")
+    cores = os.cpu_count() or 1
+    parser.add_argument(
+        "--servers",
+        default=f"sync:{cores}",
+        help="gunicorn configurations as CLASS:PROCESSES, comma-separated (default: one sync "
+        "worker per core; see bench/README.md for what else was measured)",
+    )
     parser.add_argument("--keep-db", action="store_true", help="do not drop bench_status")
     options = parser.parse_args()
     wrk_path = require_wrk()
@@ -437,10 +465,10 @@ def main() -> int:
             from django.db import connections
 
             connections.close_all()
-            for worker_class in options.workers.split(","):
-                with common.step(f"gunicorn -w 2 -k {worker_class} under wrk"):
-                    runs[worker_class] = load(
-                        env, worker_class, workdir, wrk_path, numbers_file, prefix, options
+            for server in map(Server.parse, options.servers.split(",")):
+                with common.step(f"gunicorn -w {server.processes} -k {server.worker_class}"):
+                    runs[server.label] = load(
+                        env, server, workdir, wrk_path, numbers_file, prefix, options
                     )
         finally:
             counters_clear(prefix)
@@ -460,7 +488,7 @@ def report(
     wall: float,
 ) -> str:
     lines = [
-        "== status: the status API and page under load (gunicorn -w 2, PostgreSQL, Redis) ==",
+        "== status: the status API and page under load (gunicorn, PostgreSQL, Redis) ==",
         f"{CARDS:,} cards; wrk -t1 -c{options.connections} -d{options.duration}s per run, "
         f"{options.rounds} interleaved rounds (best shown), random existing numbers;",
         f"DEBUG off, CONN_MAX_AGE=60, rate limiting on (limit {RATE_LIMIT:,}/min)",
@@ -468,7 +496,7 @@ def report(
         "",
     ]
     rows = []
-    for worker_class, endpoints in runs.items():
+    for label, endpoints in runs.items():
         ok_rps = best(endpoints["ok"])["rps"]
         floor_rps = best(endpoints["floor"])["rps"]
         for endpoint, rounds in endpoints.items():
@@ -477,7 +505,7 @@ def report(
             counted = "-" if endpoint in ("ok", "floor") else f"{figures['counted']:,}"
             rows.append(
                 (
-                    worker_class if worker_class == "sync" else f"gthread x{GTHREAD_THREADS}",
+                    label,
                     endpoint,
                     f"{figures['rps']:,.0f}",
                     "/".join(f"{f['rps']:,.0f}" for f in rounds),
@@ -494,7 +522,7 @@ def report(
         common.table(
             rows,
             (
-                "workers",
+                "gunicorn",
                 "endpoint",
                 "req/s",
                 "rounds",
@@ -527,7 +555,7 @@ def report(
         # The stricter target is latency, so the class with the shorter API tail wins.
         chosen = min(runs, key=lambda name: best(runs[name]["api"])["p99_ms"])
         endpoints = runs[chosen]
-        lines.append(f"chosen worker class: {chosen} (the lower API p99)")
+        lines.append(f"chosen server: {chosen} (the lower API p99)")
         for endpoint in ("api", "page"):
             figures = best(endpoints[endpoint])
             ratio = figures["rps"] / best(endpoints["ok"])["rps"]
