@@ -184,6 +184,9 @@ class Card(models.Model):
     design = models.ForeignKey(CardDesign, on_delete=models.PROTECT, null=True, blank=True)
     issued_on = models.DateField(_("issued"))
     valid_until = models.DateField(_("valid until"))
+    # Set while the employment has not started (a card may be ordered 30 days ahead): the card
+    # goes through production as usual but is not valid before this day.
+    valid_from = models.DateField(_("valid from"), null=True, blank=True)
     reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
     checked_at = models.DateTimeField(_("last register check"), null=True, blank=True)
     pdf = models.FileField(
@@ -221,9 +224,21 @@ class Card(models.Model):
             return "revoked"
         if self.state == self.State.EXPIRED or day > self.valid_until:
             return "expired"
-        if self.state == self.State.INVALID:
+        if self.state == self.State.INVALID or self.starts_after(day):
             return "invalid"
         return "valid"
+
+    def starts_after(self, day: datetime.date) -> bool:
+        """Whether the employment the card follows starts after the given day."""
+        return self.valid_from is not None and day < self.valid_from
+
+    def reason_codes_on(self, day: datetime.date) -> list[str]:
+        """Why the card is invalid on the given day (register reason codes), if it is."""
+        if self.status_on(day) != "invalid":
+            return []
+        if self.state == self.State.INVALID:
+            return list(self.reason_codes or [])
+        return ["employment_not_started"]
 
 
 class CardTransition(models.Model):

@@ -59,6 +59,7 @@ _STATUS_FIELDS = frozenset(
         "employer_orgnr",
         "employer_name",
         "valid_until",
+        "valid_from",
         "reason_codes",
         "checked_at",
         "card_type_id",

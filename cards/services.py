@@ -114,8 +114,13 @@ def card_issue(
     photo: bytes,
     actor: User | None,
     issued_on: datetime.date | None = None,
+    valid_from: datetime.date | None = None,
 ) -> Card:
-    """Issue an approved card (the register check passed) and queue its PDF."""
+    """Issue an approved card (the register check passed) and queue its PDF.
+
+    valid_from: the employment's start when it is still ahead; the card is made and sent
+    as usual but is not valid before that day.
+    """
     issued_on = issued_on or timezone.localdate()
     producer = catalogue.producer_at(timezone.now())
     card = Card(
@@ -132,6 +137,7 @@ def card_issue(
         design=catalogue.design_in_force(card_type, issued_on),
         issued_on=issued_on,
         valid_until=valid_until,
+        valid_from=valid_from,
         checked_at=timezone.now(),
     )
     _save_with_fresh_number(card)
@@ -232,6 +238,15 @@ def _states_before_invalid(card_ids: list[int]) -> dict[int, str]:
     return before
 
 
+# What a re-check writes to a card: state, reason codes, whether it was checked, valid-from.
+Outcome = tuple[str, tuple[str, ...], bool, datetime.date | None]
+
+
+def _acceptable(verdict: Verdict) -> bool:
+    """The card may stay (or become) valid: eligible now, or once the employment starts."""
+    return verdict.eligible or verdict.eligible_from_start
+
+
 def cards_recheck(
     *, cards: Sequence[Card], on: datetime.date | None = None, memo: LookupMemo | None = None
 ) -> RecheckSummary:
@@ -279,7 +294,7 @@ def cards_recheck(
             for c in unchanged
             if c.pk in subjects
             and c.state == Card.State.INVALID
-            and verdicts[subjects[c.pk]].eligible
+            and _acceptable(verdicts[subjects[c.pk]])
         ]
         back_to = _states_before_invalid(becoming_valid) if becoming_valid else {}
         transitions: list[CardTransition] = []
@@ -301,7 +316,14 @@ def cards_recheck(
             verdict = verdicts[subjects[card.pk]]
             summary.checked += 1
             card.checked_at = now
-            if not verdict.eligible and card.state != Card.State.INVALID:
+            if _acceptable(verdict) and card.valid_from != verdict.valid_from:
+                # The employment starts later (or its start moved): the card stays where it is
+                # in production and is valid from the start (Card.status_on).
+                card.valid_from = verdict.valid_from
+                if card.state != Card.State.INVALID:
+                    changed.append(card)
+                    continue
+            if not _acceptable(verdict) and card.state != Card.State.INVALID:
                 transitions.append(
                     _transition_entry(
                         card,
@@ -314,7 +336,7 @@ def cards_recheck(
                 card.reason_codes = verdict.reason_codes
                 changed.append(card)
                 summary.became_invalid += 1
-            elif verdict.eligible and card.state == Card.State.INVALID:
+            elif _acceptable(verdict) and card.state == Card.State.INVALID:
                 target = back_to[card.pk]
                 transitions.append(
                     _transition_entry(
@@ -325,19 +347,24 @@ def cards_recheck(
                 card.reason_codes = []
                 changed.append(card)
                 summary.became_valid += 1
-            elif not verdict.eligible and card.reason_codes != verdict.reason_codes:
+            elif not _acceptable(verdict) and card.reason_codes != verdict.reason_codes:
                 card.reason_codes = verdict.reason_codes
                 changed.append(card)
             else:
                 checked_ids.append(card.pk)
         # One UPDATE per distinct outcome instead of bulk_update's CASE per row: a batch has
         # few distinct outcomes, and bench_recheck measured it a fifth faster.
-        outcomes: dict[tuple[str, tuple[str, ...], bool], list[int]] = defaultdict(list)
+        outcomes: dict[Outcome, list[int]] = defaultdict(list)
         for card in changed:
             checked = card.checked_at == now
-            outcomes[(card.state, tuple(card.reason_codes), checked)].append(card.pk)
-        for (state, codes, checked), ids in outcomes.items():
-            fields: dict[str, object] = {"state": state, "reason_codes": list(codes)}
+            outcome = (card.state, tuple(card.reason_codes), checked, card.valid_from)
+            outcomes[outcome].append(card.pk)
+        for (state, codes, checked, valid_from), ids in outcomes.items():
+            fields: dict[str, object] = {
+                "state": state,
+                "reason_codes": list(codes),
+                "valid_from": valid_from,
+            }
             if checked:
                 fields["checked_at"] = now
             Card.objects.filter(pk__in=ids).update(**fields)

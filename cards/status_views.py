@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -135,13 +136,19 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
             "number_display": display(number),
         }
         return _render_status(request, context, status=404)
-    status = card.status_on(timezone.localdate())
+    today = timezone.localdate()
+    status = card.status_on(today)
+    explanation = str(STATUS_EXPLANATIONS[status])
+    if status == "invalid" and card.state != Card.State.INVALID and card.valid_from:
+        explanation = _("The card is valid from %(date)s.") % {
+            "date": date_format(card.valid_from, "DATE_FORMAT")
+        }
     context = {
         "form": StatusForm(),
         "outcome": "found",
         "card": card,
         "status": status,
-        "status_explanation": STATUS_EXPLANATIONS[status],
+        "status_explanation": explanation,
         "card_type_name": card.card_type.name(get_language()),
         "number_display": display(card.number),
         "photo_url": reverse("cards:status_photo", args=[photo_token(card.number)])
@@ -235,7 +242,7 @@ def card_status_payload(card: Card, *, today: datetime.date) -> dict[str, Any]:
     return {
         "card_number": card.number,
         "status": status,
-        "reasons": list(card.reason_codes or []) if status == "invalid" else [],
+        "reasons": card.reason_codes_on(today),
         "card_type": card.card_type.code,
         "holder_name": card.holder_name,
         "employer_name": card.employer_name,

@@ -136,6 +136,7 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
                 photo=read_document(line.photo),
                 actor=line.order.ordered_by,
                 issued_on=today,
+                valid_from=verdict.valid_from,
             )
             line.card = card
             line.state = OrderLine.State.APPROVED

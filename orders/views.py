@@ -163,7 +163,11 @@ def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: in
 @employer_required
 def card_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     cards = card_selectors.cards_for_employer(employer_orgnr=employer.orgnr)
-    return render(request, "orders/card_list.html", {"employer": employer, "cards": cards})
+    return render(
+        request,
+        "orders/card_list.html",
+        {"employer": employer, "cards": cards, "today": timezone.localdate()},
+    )
 
 
 @employer_required
@@ -217,6 +221,8 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             "card": card,
             "form": form,
             "lookups": lookups,
+            "reason_codes": card.reason_codes_on(timezone.localdate()),
+            "today": timezone.localdate(),
             "can_revoke": card.state in card_services.REVOCABLE_STATES,
         },
     )

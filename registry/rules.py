@@ -185,6 +185,9 @@ class Verdict:
     employment: EmploymentFacts | None = None
     person: PersonFacts | None = None
     employer: OrganisationFacts | None = None
+    # The first day a card is valid when the employment starts later (ordering may run 30
+    # days ahead); None when it has started.
+    valid_from: datetime.date | None = None
 
     @property
     def reason_codes(self) -> list[str]:
@@ -194,6 +197,11 @@ class Verdict:
     def awaiting_registration(self) -> bool:
         """The only problem is that Aa-registeret does not (yet) show the employment."""
         return self.reason_codes == ["employment_not_found"]
+
+    @property
+    def eligible_from_start(self) -> bool:
+        """Everything is in order but the employment has not started: valid from valid_from."""
+        return self.valid_from is not None and self.reason_codes == ["employment_not_started"]
 
 
 def order_opens_on(employment_start: datetime.date) -> datetime.date:
@@ -223,9 +231,9 @@ def _relevant_employment(
     upcoming = [e for e in with_employer if on < e.start <= horizon]
     if upcoming:
         # Ordering may run 30 days ahead of the start; validity needs a started employment.
-        if purpose is Purpose.ORDER:
-            return min(upcoming, key=lambda e: e.start), None
-        return None, "employment_not_started"
+        # The re-check still names the employment: its start is when the card becomes valid.
+        first = min(upcoming, key=lambda e: e.start)
+        return first, (None if purpose is Purpose.ORDER else "employment_not_started")
     if any(e.start > horizon for e in with_employer):
         return None, "employment_starts_later"
     return None, "employment_ended"
@@ -301,6 +309,7 @@ def evaluate(
         if employment_problem:
             codes.append(employment_problem)
 
+    valid_from = employment.start if employment is not None and employment.start > on else None
     if codes:
         return Verdict(
             eligible=False,
@@ -309,6 +318,7 @@ def evaluate(
             employment=employment,
             person=person,
             employer=main,
+            valid_from=valid_from,
         )
 
     # Rule 1: at most two years, never past a known employment end or permit end.
@@ -336,4 +346,5 @@ def evaluate(
         employment=employment,
         person=person,
         employer=main,
+        valid_from=valid_from,
     )

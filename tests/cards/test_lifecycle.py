@@ -202,20 +202,75 @@ def test_a_card_revoked_during_the_register_lookups_stays_revoked(monkeypatch) -
     assert list(card.transitions.values_list("to_state", flat=True)) == ["revoked"]
 
 
-def test_a_card_for_a_new_hire_is_valid_once_the_employment_starts() -> None:
+def test_a_card_for_a_new_hire_is_made_now_and_valid_once_the_employment_starts() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    today = timezone.localdate()
+    start = today + datetime.timedelta(days=10)
+    Employment.objects.filter(person_id=WORKER).update(start=start)
+    card = _card_for_worker(state=Card.State.APPROVED)
+
+    cards_recheck_all()
+    card.refresh_from_db()
+    # It stays in the print queue, so it can be in the worker's hands on the first day...
+    assert card.state == Card.State.APPROVED
+    assert card.valid_from == start
+    # ...but nobody can use it before then.
+    assert card.status_on(today) == "invalid"
+    assert card.reason_codes_on(today) == ["employment_not_started"]
+    assert card.status_on(start - datetime.timedelta(days=1)) == "invalid"
+    # On the first day it is valid without waiting for a re-check.
+    assert card.status_on(start) == "valid"
+    assert card.reason_codes_on(start) == []
+
+
+def test_a_moved_start_date_moves_valid_from_and_a_started_one_clears_it() -> None:
     registry_dataset_load(dataset=small_dataset())
     today = timezone.localdate()
     Employment.objects.filter(person_id=WORKER).update(start=today + datetime.timedelta(days=10))
     card = _card_for_worker()
+    cards_recheck_all()
+    Employment.objects.filter(person_id=WORKER).update(start=today + datetime.timedelta(days=20))
+    cards_recheck_all()
+    card.refresh_from_db()
+    assert card.valid_from == today + datetime.timedelta(days=20)
+    assert card.state == Card.State.ACTIVE
 
+    Employment.objects.filter(person_id=WORKER).update(start=today - datetime.timedelta(days=1))
+    cards_recheck_all()
+    card.refresh_from_db()
+    assert card.valid_from is None
+    assert card.status_on(today) == "valid"
+
+
+def test_an_invalid_card_whose_only_problem_is_the_start_returns_to_production() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    today = timezone.localdate()
+    card = _card_for_worker(state=Card.State.APPROVED)
+    Organisation.objects.filter(orgnr=EMPLOYER).update(bankrupt=True)
     cards_recheck_all()
     card.refresh_from_db()
     assert card.state == Card.State.INVALID
-    assert card.reason_codes == ["employment_not_started"]
 
-    cards_recheck_all(on=today + datetime.timedelta(days=10))
+    Organisation.objects.filter(orgnr=EMPLOYER).update(bankrupt=False)
+    Employment.objects.filter(person_id=WORKER).update(start=today + datetime.timedelta(days=5))
+    summary = cards_recheck_all()
     card.refresh_from_db()
-    assert card.state == Card.State.ACTIVE
+    assert summary.became_valid == 1
+    assert card.state == Card.State.APPROVED
+    assert card.valid_from == today + datetime.timedelta(days=5)
+    assert card.reason_codes == []
+    assert card.reason_codes_on(today) == ["employment_not_started"]
+
+
+def test_a_start_beyond_30_days_makes_the_card_invalid() -> None:
+    registry_dataset_load(dataset=small_dataset())
+    today = timezone.localdate()
+    card = _card_for_worker()
+    Employment.objects.filter(person_id=WORKER).update(start=today + datetime.timedelta(days=45))
+    cards_recheck_all()
+    card.refresh_from_db()
+    assert card.state == Card.State.INVALID
+    assert card.reason_codes == ["employment_starts_later"]
 
 
 def test_each_organisation_and_person_is_looked_up_once_per_run() -> None:

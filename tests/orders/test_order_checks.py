@@ -42,6 +42,24 @@ def test_an_eligible_line_gets_a_card_valid_for_two_years(
     assert card.pdf.name  # rendered after commit
 
 
+def test_a_new_hire_gets_a_card_at_once_that_is_valid_from_the_start(line, client) -> None:
+    today = timezone.localdate()
+    start = today + datetime.timedelta(days=12)
+    Employment.objects.filter(person_id=WORKER).update(start=start)
+    card = order_line_check(line_id=line.pk).card
+    assert card is not None
+    assert card.state == Card.State.APPROVED  # into the print queue now
+    assert card.valid_from == start
+    assert card.valid_until == add_years(today, 2)
+
+    answer = client.get(f"/api/v1/cards/{card.number}").json()
+    assert answer["status"] == "invalid"
+    assert answer["reasons"] == ["employment_not_started"]
+    page = client.get(f"/status/{card.number}/").content.decode()
+    assert 'data-status="invalid"' in page
+    assert f"Kortet gjelder fra {start.day}." in page
+
+
 def test_a_check_twice_issues_one_card(line) -> None:
     order_line_check(line_id=line.pk)
     order_line_check(line_id=line.pk)

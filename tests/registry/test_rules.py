@@ -251,6 +251,24 @@ def test_employment_starting_in_exactly_30_days_may_be_ordered() -> None:
     assert verdict.valid_until == add_years(TODAY, 2)
 
 
+def test_an_upcoming_employment_gives_valid_from_for_ordering_and_the_recheck() -> None:
+    upcoming = employment(start=TODAY + days(12))
+    ordered = check(facts(employments=(upcoming,)))
+    assert ordered.eligible and ordered.valid_from == TODAY + days(12)
+    rechecked = check(facts(employments=(upcoming,)), purpose=Purpose.RECHECK)
+    assert not rechecked.eligible
+    assert rechecked.reason_codes == ["employment_not_started"]
+    assert rechecked.valid_from == TODAY + days(12)
+    assert rechecked.eligible_from_start
+    # Another problem as well: no longer only a matter of waiting for the start.
+    both = check(
+        facts(employer=replace(MAIN_UNIT, bankrupt=True), employments=(upcoming,)),
+        purpose=Purpose.RECHECK,
+    )
+    assert not both.eligible_from_start
+    assert check(facts()).valid_from is None  # a started employment
+
+
 def test_employment_starting_in_31_days_starts_later() -> None:
     verdict = check(facts(employments=(employment(start=TODAY + days(31)),)))
     assert not verdict.eligible
