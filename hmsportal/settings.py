@@ -281,3 +281,8 @@ CARD_DELIVERY_DAYS: int = env.int("CARD_DELIVERY_DAYS", default=5)
 # portal append to X-Forwarded-For (0: use the connection's address).
 STATUS_RATE_LIMIT_PER_MINUTE: int = env.int("STATUS_RATE_LIMIT_PER_MINUTE", default=30)
 TRUSTED_PROXY_COUNT: int = env.int("TRUSTED_PROXY_COUNT", default=0)
+# Organisation numbers a logged-in user may look up in Enhetsregisteret a minute (typing one
+# they cannot act for yet asks the register for its roles).
+ORGANISATION_LOOKUP_RATE_LIMIT_PER_MINUTE: int = env.int(
+    "ORGANISATION_LOOKUP_RATE_LIMIT_PER_MINUTE", default=10
+)

@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -13,11 +14,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from cards import catalogue
 from cards import selectors as card_selectors
 from cards import services as card_services
+from hmsportal import ratelimit
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_for, employer_required, organisations_for
 from orders import selectors, services
@@ -43,31 +46,60 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     # POST: looking an organisation up may ask Enhetsregisteret and record its roles.
     form = OrganisationLookupForm(request.POST or None)
+    retry_after: int | None = None
     if form.is_valid():
         orgnr = form.cleaned_data["orgnr"]
         employer = employer_for(user, orgnr)
         if employer is None:
-            try:
-                registry_services.roles_refresh(orgnr=orgnr)
-            except RegisterUnavailable:
-                messages.warning(
-                    request, _("Enhetsregisteret is not answering right now. Try again in a while.")
-                )
+            # Each such lookup asks Enhetsregisteret: a budget per user keeps the form from
+            # being used to walk the register.
+            decision = ratelimit.hit(
+                scope="organisation-lookup",
+                budget=ratelimit.Budget(
+                    identity=f"user:{user.pk}",
+                    per_minute=settings.ORGANISATION_LOOKUP_RATE_LIMIT_PER_MINUTE,
+                ),
+            )
+            if not decision.allowed:
+                retry_after = decision.retry_after
             else:
-                employer = employer_for(user, orgnr)
+                try:
+                    registry_services.roles_refresh(orgnr=orgnr)
+                except RegisterUnavailable:
+                    messages.warning(
+                        request,
+                        _("Enhetsregisteret is not answering right now. Try again in a while."),
+                    )
+                else:
+                    employer = employer_for(user, orgnr)
         if employer is not None:
             return redirect("orders:employer", orgnr=employer.orgnr)
-        form.add_error(
-            "orgnr",
-            _(
-                "You cannot order cards for this organisation. Ask someone with a role in it to give you access."
-            ),
-        )
-    return render(
+        if retry_after is not None:
+            form.add_error(
+                "orgnr",
+                ngettext(
+                    "You have looked up many organisations in a short time. Wait %(seconds)d second and try again.",
+                    "You have looked up many organisations in a short time. Wait %(seconds)d seconds and try again.",
+                    retry_after,
+                )
+                % {"seconds": retry_after},
+            )
+        else:
+            form.add_error(
+                "orgnr",
+                _(
+                    "You cannot order cards for this organisation. Ask someone with a role in it to give you access."
+                ),
+            )
+    response = render(
         request,
         "orders/organisation_list.html",
         {"employers": organisations_for(user), "form": form},
+        status=200 if retry_after is None else 429,
     )
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @employer_required

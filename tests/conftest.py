@@ -15,9 +15,11 @@ import pytest
 from django.conf import settings
 from django.core.cache import cache
 
+from hmsportal import ratelimit
 from hmsportal.celery import app as celery_app
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+RATE_LIMIT_WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a rate-limit window
 # Playwright's sync API (the browser tests) keeps an event loop running in the test thread for
 # the rest of the session; the ORM calls tests make are plain synchronous ones all the same.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
@@ -98,3 +100,9 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     """A Norwegian browser, as most of the portal's users have."""
     return {**browser_context_args, "locale": "nb-NO"}
+
+
+@pytest.fixture
+def pinned_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ten seconds into a rate-limit window, so a test's requests cannot straddle two."""
+    monkeypatch.setattr(ratelimit, "_now", lambda: RATE_LIMIT_WINDOW_START + 10)

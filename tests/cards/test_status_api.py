@@ -14,8 +14,8 @@ from cards.api_keys import api_client_create, api_client_for_key
 from cards.models import ApiClient, Card
 from cards.numbers import card_number_new
 from hmsportal import ratelimit
-from tests.cards.conftest import WINDOW_START
 from tests.cards.factories import CardFactory
+from tests.conftest import RATE_LIMIT_WINDOW_START as WINDOW_START
 
 pytestmark = pytest.mark.django_db
 

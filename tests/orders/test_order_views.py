@@ -216,3 +216,25 @@ def test_a_new_hire_can_be_ordered_for_from_30_days_before_the_start(owner_clien
     Employment.objects.filter(person_id=WORKER).update(start=start - timedelta(days=10))
     form = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
     assert f'value="{WORKER}:{SUB_UNIT}"' in form
+
+
+def test_looking_up_organisations_in_the_register_is_rate_limited_per_user(
+    owner_client, settings, pinned_clock
+) -> None:
+    settings.ORGANISATION_LOOKUP_RATE_LIMIT_PER_MINUTE = 3
+    # Valid organisation numbers the user holds no role in: each one asks Enhetsregisteret.
+    for orgnr in ("974760673", "923609016", "981514904"):
+        response = owner_client.post("/orders/", {"orgnr": orgnr})
+        assert response.status_code == 200
+        assert "Du kan ikke bestille kort" in response.content.decode()
+
+    response = owner_client.post("/orders/", {"orgnr": "974760673"})
+    html = response.content.decode()
+    assert response.status_code == 429
+    assert response["Retry-After"] == "50"
+    assert "Du har slått opp mange virksomheter på kort tid. Vent 50 sekunder" in html
+    assert 'href="#id_orgnr"' in html  # the error summary links to the field
+
+    # An organisation the user can already act for needs no lookup, so it still works.
+    response = owner_client.post("/orders/", {"orgnr": EMPLOYER})
+    assert response.status_code == 302
