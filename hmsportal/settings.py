@@ -220,15 +220,27 @@ REGISTER_RETRIES: int = env.int("REGISTER_RETRIES", default=2)
 REGISTER_RETRY_BACKOFF_SECONDS: float = env.float("REGISTER_RETRY_BACKOFF_SECONDS", default=0.5)
 # Register answers are cached this long across runs (Redis in production); 0 turns it off.
 REGISTER_CACHE_SECONDS: int = env.int("REGISTER_CACHE_SECONDS", default=300)
-# Maskinporten-issued bearer tokens. Fetching and refreshing them is not built yet.
+# Maskinporten: registers that need a token get one per scope through a JWT grant signed
+# with the client's key (registry/clients/maskinporten.py). Off while MASKINPORTEN_TOKEN_URL
+# is empty. A fixed *_TOKEN for a register wins over Maskinporten.
+MASKINPORTEN_TOKEN_URL: str = env.str("MASKINPORTEN_TOKEN_URL", default="")
+MASKINPORTEN_ISSUER: str = env.str("MASKINPORTEN_ISSUER", default="https://maskinporten.no/")
+MASKINPORTEN_CLIENT_ID: str = env.str("MASKINPORTEN_CLIENT_ID", default="")
+MASKINPORTEN_KEY_ID: str = env.str("MASKINPORTEN_KEY_ID", default="")
+MASKINPORTEN_PRIVATE_KEY: str = env.str("MASKINPORTEN_PRIVATE_KEY", default="", multiline=True)
 ENHETSREGISTERET_TOKEN: str = env.str("ENHETSREGISTERET_TOKEN", default="")
+ENHETSREGISTERET_SCOPE: str = env.str("ENHETSREGISTERET_SCOPE", default="")  # unconfirmed
 ENHETSREGISTERET_AUTHORISED_URL: str = env.str("ENHETSREGISTERET_AUTHORISED_URL", default="")
 ARBEIDSFORHOLD_URL: str = env.str("ARBEIDSFORHOLD_URL", default="")
 ARBEIDSFORHOLD_TOKEN: str = env.str("ARBEIDSFORHOLD_TOKEN", default="")
+ARBEIDSFORHOLD_SCOPE: str = env.str("ARBEIDSFORHOLD_SCOPE", default="skatteetaten:arbeidsforhold")
 AAREG_URL: str = env.str("AAREG_URL", default="")
 AAREG_TOKEN: str = env.str("AAREG_TOKEN", default="")
+AAREG_SCOPE: str = env.str("AAREG_SCOPE", default="nav:aareg/v1/arbeidsforhold")
 FOLKEREGISTERET_URL: str = env.str("FOLKEREGISTERET_URL", default="")
 FOLKEREGISTERET_TOKEN: str = env.str("FOLKEREGISTERET_TOKEN", default="")
+# Per access package (folkeregister:deling/…): the package's own scope must be set.
+FOLKEREGISTERET_SCOPE: str = env.str("FOLKEREGISTERET_SCOPE", default="")
 # Open data files, downloaded daily.
 RENHOLDSREGISTERET_URL: str = env.str(
     "RENHOLDSREGISTERET_URL", default="https://www.arbeidstilsynet.no/opendata/renhold.xml"

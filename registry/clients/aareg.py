@@ -3,8 +3,9 @@
 Whether a person is employed by an employer is asked of Skatteetaten's "Arbeidsforhold i
 oppdrag" API, which the HMS card scheme has its own access package for
 (`arbeidstilsynetHmsKort`, Maskinporten scope `skatteetaten:arbeidsforhold`). The list of an
-employer's employees follows NAV's Aa-registeret shape, from AAREG_URL. Both need Maskinporten
-tokens (ARBEIDSFORHOLD_TOKEN, AAREG_TOKEN); fetching tokens is not done here.
+employer's employees follows NAV's Aa-registeret shape, from AAREG_URL. Both take
+Maskinporten tokens (registry/clients/maskinporten.py; a fixed ARBEIDSFORHOLD_TOKEN or
+AAREG_TOKEN wins when set).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from django.utils import timezone
 
 from registry.clients.freg import FolkeregisteretPopulationRegister
 from registry.clients.http import RegisterClient, error_code, setting
+from registry.clients.maskinporten import BearerToken
 from registry.facts import EmployeeListing, EmploymentFacts, RegisterUnavailable
 from registry.models import RegisterLookup
 
@@ -98,7 +100,11 @@ class SkatteetatenEmploymentRegister:
                 "REGISTRY_BACKEND=http needs ARBEIDSFORHOLD_URL (see README.md)."
             )
         self.client = RegisterClient(
-            register=REGISTER, base_url=base_url, token=str(setting("ARBEIDSFORHOLD_TOKEN", ""))
+            register=REGISTER,
+            base_url=base_url,
+            token=BearerToken.from_settings(
+                fixed_from="ARBEIDSFORHOLD_TOKEN", scope_from="ARBEIDSFORHOLD_SCOPE"
+            ),
         )
 
     def employments(
@@ -129,7 +135,9 @@ class SkatteetatenEmploymentRegister:
         if not base_url:
             raise RegisterUnavailable(REGISTER, "AAREG_URL is not configured")
         client = RegisterClient(
-            register=REGISTER, base_url=base_url, token=str(setting("AAREG_TOKEN", ""))
+            register=REGISTER,
+            base_url=base_url,
+            token=BearerToken.from_settings(fixed_from="AAREG_TOKEN", scope_from="AAREG_SCOPE"),
         )
         answer = client.get_json(EMPLOYEES_PATH, params=_employees_params(main_orgnr))
         body = answer.body

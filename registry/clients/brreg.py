@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from registry.clients.http import RegisterClient, cache_forget, setting
+from registry.clients.maskinporten import BearerToken
 from registry.facts import OrganisationFacts, RegisterUnavailable, RoleFacts
 from registry.identifiers import is_valid_orgnr
 from registry.models import RegisterLookup, RoleSeen
@@ -142,7 +143,9 @@ class BrregBusinessRegister:
 
     def __init__(self) -> None:
         self.client = _open_client()
-        self.token = str(setting("ENHETSREGISTERET_TOKEN", ""))
+        self.token = BearerToken.from_settings(
+            fixed_from="ENHETSREGISTERET_TOKEN", scope_from="ENHETSREGISTERET_SCOPE"
+        )
 
     def organisations(self, orgnrs: Iterable[str]) -> dict[str, OrganisationFacts]:
         found: dict[str, OrganisationFacts] = {}

@@ -2,8 +2,8 @@
 
 REGISTERS.md: `GET personer/{id}?part=…` asks only for the parts needed (data
 minimisation); errors are {"kode": "FREG-…", "melding": …}; 429 carries Retry-After in
-milliseconds. Access needs a Maskinporten token (FOLKEREGISTERET_TOKEN); fetching tokens from
-Maskinporten is not done here.
+milliseconds. Access takes a Maskinporten token for FOLKEREGISTERET_SCOPE (registry/clients/maskinporten.py;
+a fixed FOLKEREGISTERET_TOKEN wins when set).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from typing import Any
 from django.core.exceptions import ImproperlyConfigured
 
 from registry.clients.http import RegisterClient, error_code, setting
+from registry.clients.maskinporten import BearerToken
 from registry.facts import PersonFacts, RegisterUnavailable
 from registry.identifiers import InvalidIdentifier, parse_national_id
 from registry.models import RegisterLookup
@@ -143,7 +144,9 @@ class FolkeregisteretPopulationRegister:
         self.client = RegisterClient(
             register=REGISTER,
             base_url=base_url,
-            token=str(setting("FOLKEREGISTERET_TOKEN", "")),
+            token=BearerToken.from_settings(
+                fixed_from="FOLKEREGISTERET_TOKEN", scope_from="FOLKEREGISTERET_SCOPE"
+            ),
             retry_after_in_milliseconds=True,
         )
 

@@ -26,6 +26,7 @@ import requests
 from django.conf import settings
 from django.core.cache import cache
 
+from registry.clients.maskinporten import BearerToken
 from registry.facts import RegisterUnavailable
 
 logger = logging.getLogger(__name__)
@@ -89,13 +90,13 @@ class RegisterClient:
         register: str,
         base_url: str,
         accept: str = "application/json",
-        token: str = "",
+        token: str | BearerToken = "",
         retry_after_in_milliseconds: bool = False,
     ) -> None:
         self.register = register
         self.base_url = base_url.rstrip("/")
         self.accept = accept
-        self.token = token
+        self.token = token if isinstance(token, BearerToken) else BearerToken(static=token)
         # Folkeregisteret sends Retry-After in milliseconds (REGISTERS.md); HTTP says seconds.
         self.retry_after_in_milliseconds = retry_after_in_milliseconds
         self.session = requests.Session()
@@ -165,7 +166,7 @@ class RegisterClient:
         wanted: frozenset[int],
     ) -> RegisterAnswer:
         headers = {"Accept": accept}
-        bearer = self.token if token is None else token
+        bearer = self.token.value(register=self.register) if token is None else token
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
         timeout = float(setting("REGISTER_TIMEOUT_SECONDS", 5.0))
@@ -190,6 +191,11 @@ class RegisterClient:
                 f"HTTP 429, too many requests{_error_text(response)}",
                 retry_after_seconds=self._retry_after(response),
             )
+        if status == 401 and token is None and self.token.scope:
+            # A Maskinporten token can be refused before its stated expiry (a key rotated,
+            # access withdrawn): forget it, so the retry asks Maskinporten for a new one.
+            self.token.forget()
+            raise _Transient(f"HTTP 401{_error_text(response)}")
         # 400, 401, 403, 406 …: our request or credentials are wrong. The register did not
         # say anything about the unit or person, so this is an outage, not a "not found".
         raise RegisterUnavailable(self.register, f"HTTP {status}{_error_text(response)}")

@@ -23,6 +23,12 @@ class Request:
     path: str
     query: dict[str, list[str]]
     headers: dict[str, str]
+    method: str = "GET"
+    body: bytes = b""
+
+    def form(self) -> dict[str, str]:
+        """A POSTed application/x-www-form-urlencoded body, one value per name."""
+        return {name: values[0] for name, values in parse_qs(self.body.decode()).items()}
 
     def param(self, name: str) -> str | None:
         values = self.query.get(name)
@@ -132,11 +138,20 @@ class FakeRegister:
             protocol_version = "HTTP/1.1"
 
             def do_GET(self) -> None:
+                self._serve(b"")
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                self._serve(self.rfile.read(length))
+
+            def _serve(self, body: bytes) -> None:
                 parts = urlsplit(self.path)
                 request = Request(
                     path=parts.path,
                     query=parse_qs(parts.query),
                     headers={k.lower(): v for k, v in self.headers.items()},
+                    method=self.command,
+                    body=body,
                 )
                 reply = fake._answer(request)
                 if reply.stall:
