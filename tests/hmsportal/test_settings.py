@@ -113,3 +113,19 @@ def test_postgresql_prepares_repeated_statements_unless_told_not_to() -> None:
         "[('prepare_threshold', 5), ('server_side_binding', True)]"
     )
     assert _database_options(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0") == "[]"
+
+
+def test_a_private_key_written_on_one_line_gets_its_newlines_back() -> None:
+    script = (
+        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='hmsportal.settings'; django.setup();"
+        "from django.conf import settings as s; print(repr(s.MASKINPORTEN_PRIVATE_KEY))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=ROOT,
+        env={**os.environ, "MASKINPORTEN_PRIVATE_KEY": "-----BEGIN-----\\nMIIE\\n-----END-----"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.stdout.strip() == repr("-----BEGIN-----\nMIIE\n-----END-----")
