@@ -68,6 +68,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "hmsportal.middleware.registers_answer_people_quickly",
 ]
 
 ROOT_URLCONF = "hmsportal.urls"

@@ -17,7 +17,9 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -36,6 +38,21 @@ _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _CACHE_PREFIX = "registry"
 
 Params = Mapping[str, str | int | Iterable[str]]
+
+# Whether a person is waiting for the answer (a web request). A worker can wait out a register's
+# bad moment with backed-off retries; a page must not hang for seconds, so it gets one more try
+# at once, and the person is told the register is not answering.
+_person_waiting: ContextVar[bool] = ContextVar("register_person_waiting", default=False)
+
+
+@contextmanager
+def person_waiting() -> Iterator[None]:
+    """Register calls inside this block retry once, without waiting between tries."""
+    token = _person_waiting.set(True)
+    try:
+        yield
+    finally:
+        _person_waiting.reset(token)
 
 
 class RegisterThrottled(RegisterUnavailable):
@@ -139,6 +156,8 @@ class RegisterClient:
     ) -> RegisterAnswer:
         retries = int(setting("REGISTER_RETRIES", 2))
         backoff = float(setting("REGISTER_RETRY_BACKOFF_SECONDS", 0.5))
+        if _person_waiting.get():
+            retries, backoff = min(retries, 1), 0.0
         attempt = 0
         while True:
             try:
