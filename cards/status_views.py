@@ -140,6 +140,7 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
     status = card.status_on(today)
     explanation = str(STATUS_EXPLANATIONS[status])
     if status == "invalid" and card.state != Card.State.INVALID and card.valid_from:
+        # Invalid only because the employment starts later: say from when it is valid.
         explanation = _("The card is valid from %(date)s.") % {
             "date": date_format(card.valid_from, "DATE_FORMAT")
         }

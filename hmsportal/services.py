@@ -1,10 +1,23 @@
-"""Writes of the portal's own records: the users who log in."""
+"""Writes of the portal's own records: the users who log in, and what they may act for."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import transaction
 
+from hmsportal import ratelimit
 from hmsportal.models import User
+from hmsportal.permissions import employer_for
+from registry import services as registry_services
+from registry.facts import OrganisationFacts
+
+
+class LookupsExhausted(Exception):
+    """The user has looked up too many organisations in the register this minute."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 @transaction.atomic
@@ -15,3 +28,27 @@ def user_for_person(*, national_id: str, full_name: str) -> User:
         defaults={"username": f"id-{national_id}", "full_name": full_name},
     )
     return user
+
+
+def organisation_claim(*, user: User, orgnr: str) -> OrganisationFacts | None:
+    """The employer the user may act for through orgnr, asking Enhetsregisteret if need be.
+
+    An organisation the user can already act for needs no lookup. Otherwise the unit's roles
+    are fetched (and remembered) and access decided again; each such lookup draws on a
+    per-user budget, so the form cannot be used to walk the register. Raises LookupsExhausted
+    over the budget; RegisterUnavailable propagates.
+    """
+    employer = employer_for(user, orgnr)
+    if employer is not None:
+        return employer
+    decision = ratelimit.hit(
+        scope="organisation-lookup",
+        budget=ratelimit.Budget(
+            identity=f"user:{user.pk}",
+            per_minute=settings.ORGANISATION_LOOKUP_RATE_LIMIT_PER_MINUTE,
+        ),
+    )
+    if not decision.allowed:
+        raise LookupsExhausted(decision.retry_after)
+    registry_services.roles_refresh(orgnr=orgnr)
+    return employer_for(user, orgnr)

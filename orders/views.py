@@ -6,7 +6,6 @@ import datetime
 from dataclasses import dataclass
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -20,14 +19,13 @@ from django.views.decorators.http import require_http_methods
 from cards import catalogue
 from cards import selectors as card_selectors
 from cards import services as card_services
-from hmsportal import ratelimit
 from hmsportal.models import User
-from hmsportal.permissions import can_delegate, employer_for, employer_required, organisations_for
+from hmsportal.permissions import can_delegate, employer_required, organisations_for
+from hmsportal.services import LookupsExhausted, organisation_claim
 from orders import selectors, services
 from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from orders.models import OrderLine
 from registry import selectors as registry_selectors
-from registry import services as registry_services
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import order_opens_on
 
@@ -48,30 +46,15 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     form = OrganisationLookupForm(request.POST or None)
     retry_after: int | None = None
     if form.is_valid():
-        orgnr = form.cleaned_data["orgnr"]
-        employer = employer_for(user, orgnr)
-        if employer is None:
-            # Each such lookup asks Enhetsregisteret: a budget per user keeps the form from
-            # being used to walk the register.
-            decision = ratelimit.hit(
-                scope="organisation-lookup",
-                budget=ratelimit.Budget(
-                    identity=f"user:{user.pk}",
-                    per_minute=settings.ORGANISATION_LOOKUP_RATE_LIMIT_PER_MINUTE,
-                ),
+        try:
+            employer = organisation_claim(user=user, orgnr=form.cleaned_data["orgnr"])
+        except LookupsExhausted as exhausted:
+            employer, retry_after = None, exhausted.retry_after
+        except RegisterUnavailable:
+            employer = None
+            messages.warning(
+                request, _("Enhetsregisteret is not answering right now. Try again in a while.")
             )
-            if not decision.allowed:
-                retry_after = decision.retry_after
-            else:
-                try:
-                    registry_services.roles_refresh(orgnr=orgnr)
-                except RegisterUnavailable:
-                    messages.warning(
-                        request,
-                        _("Enhetsregisteret is not answering right now. Try again in a while."),
-                    )
-                else:
-                    employer = employer_for(user, orgnr)
         if employer is not None:
             return redirect("orders:employer", orgnr=employer.orgnr)
         if retry_after is not None:
@@ -242,6 +225,7 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                     request, _("Card %(number)s is revoked.") % {"number": card.number}
                 )
                 return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
+    today = timezone.localdate()
     lookups = registry_selectors.lookups_for(
         keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr], limit=20
     )
@@ -253,8 +237,8 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             "card": card,
             "form": form,
             "lookups": lookups,
-            "reason_codes": card.reason_codes_on(timezone.localdate()),
-            "today": timezone.localdate(),
+            "reason_codes": card.reason_codes_on(today),
+            "today": today,
             "can_revoke": card.state in card_services.REVOCABLE_STATES,
         },
     )
