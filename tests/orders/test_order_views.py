@@ -157,6 +157,19 @@ def test_a_good_order_is_saved_with_encrypted_files(
         assert b"JFIF" not in content
 
 
+def test_the_employer_page_lists_its_orders_in_the_page_not_the_title(owner_client) -> None:
+    import re
+
+    owner_client.post(f"/orders/{EMPLOYER}/new/", _form())
+    order = Order.objects.get()
+    html = owner_client.get(f"/orders/{EMPLOYER}/").content.decode()
+    title = re.search(r"<title>(.*?)</title>", html, re.S)
+    main = re.search(r"<main.*?</main>", html, re.S)
+    assert title is not None and main is not None
+    assert "<" not in title.group(1)
+    assert f'href="/orders/{EMPLOYER}/orders/{order.pk}/"' in main.group(0)
+
+
 def test_no_orders_in_a_blackout_window_and_the_page_says_so(owner_client, settings) -> None:
     from datetime import timedelta
 
