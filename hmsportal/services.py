@@ -8,6 +8,7 @@ from django.db import transaction
 from hmsportal import ratelimit
 from hmsportal.models import User
 from hmsportal.permissions import employer_for
+from registry import selectors as registry_selectors
 from registry import services as registry_services
 from registry.facts import OrganisationFacts
 
@@ -50,5 +51,9 @@ def organisation_claim(*, user: User, orgnr: str) -> OrganisationFacts | None:
     )
     if not decision.allowed:
         raise LookupsExhausted(decision.retry_after)
-    registry_services.roles_refresh(orgnr=orgnr)
+    # Roles are held by the main unit: a sub-unit's number asks for its parent's roles.
+    unit = registry_selectors.organisation_get(orgnr=orgnr)
+    registry_services.roles_refresh(
+        orgnr=unit.parent_orgnr if unit and unit.parent_orgnr else orgnr
+    )
     return employer_for(user, orgnr)
