@@ -46,12 +46,13 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
     form = OrganisationLookupForm(request.POST or None)
     retry_after: int | None = None
     if form.is_valid():
+        register_down = False
         try:
             employer = organisation_claim(user=user, orgnr=form.cleaned_data["orgnr"])
         except LookupsExhausted as exhausted:
             employer, retry_after = None, exhausted.retry_after
         except RegisterUnavailable:
-            employer = None
+            employer, register_down = None, True
             messages.warning(
                 request, _("Enhetsregisteret is not answering right now. Try again in a while.")
             )
@@ -67,17 +68,21 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
                 )
                 % {"seconds": retry_after},
             )
-        else:
+        elif not register_down:
             form.add_error(
                 "orgnr",
                 _(
                     "You cannot order cards for this organisation. Ask someone with a role in it to give you access."
                 ),
             )
+    try:
+        employers = organisations_for(user)
+    except RegisterUnavailable:
+        return render(request, "register_unavailable.html", status=503)
     response = render(
         request,
         "orders/organisation_list.html",
-        {"employers": organisations_for(user), "form": form},
+        {"employers": employers, "form": form},
         status=200 if retry_after is None else 429,
     )
     if retry_after is not None:
