@@ -1,8 +1,10 @@
 """Rate limiting for the public status check, counted in Django's cache.
 
-A fixed one-minute window per client: the first request of a window creates the counter with
-cache.add, later ones cache.incr it (both atomic on Redis, which every process shares in
-production). No SQL is involved, so an anonymous lookup costs exactly one query: the card.
+A fixed one-minute window per client, counted in one round trip: on Redis (production, shared
+by every process) a Lua script increments the counter and gives a new one its lifetime;
+elsewhere (the local-memory cache of the embedded setup) cache.incr, or cache.add for the
+first request of a window. No SQL is involved, so an anonymous lookup costs exactly one
+query: the card.
 
 Anonymous clients are counted per network address; clients with an API key are counted per
 key, with the key's own limit. Which budget a request draws on is decided by a resolver the
@@ -128,9 +130,8 @@ def hit(*, scope: str, budget: Budget) -> Decision:
 
 
 def _increment(key: str) -> int:
-    current = caches["default"]
-    if isinstance(current, RedisCache):
-        return _increment_on_redis(current, key)
+    if isinstance(cache, RedisCache):
+        return _increment_on_redis(cache, key)
     # incr first: after the first request of a window this is the only call needed.
     try:
         return int(cache.incr(key))

@@ -105,11 +105,32 @@ def test_scopes_and_identities_are_counted_apart(clock):
     assert hit(scope="a", budget=other).allowed
 
 
-def test_the_counter_survives_a_concurrent_creator(clock):
-    """A counter created by another process between our incr and add is incremented."""
+def test_an_existing_counter_is_incremented(clock):
     budget = Budget(identity="addr:192.0.2.10", per_minute=5)
     key = f"ratelimit:test:{budget.identity}:{int((WINDOW_START + 20) // 60)}"
     cache.add(key, 2, timeout=60)
+    assert hit(scope="test", budget=budget).count == 3
+
+
+def test_the_counter_survives_a_concurrent_creator(clock, settings, monkeypatch):
+    """Local memory: another process creates the counter between our incr and our add."""
+    settings.CACHES = {
+        **settings.CACHES,
+        "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    }
+    budget = Budget(identity="addr:192.0.2.10", per_minute=5)
+    key = f"ratelimit:test:{budget.identity}:{int((WINDOW_START + 20) // 60)}"
+    local = caches["default"]
+    real_incr = local.incr
+    missing_once = [True]
+
+    def incr_after_a_rival(name: str, delta: int = 1) -> int:
+        if missing_once and missing_once.pop():
+            local.add(key, 2, timeout=60)  # the rival's add lands first...
+            raise ValueError("no such key")  # ...after our incr found nothing
+        return real_incr(name, delta)
+
+    monkeypatch.setattr(local, "incr", incr_after_a_rival)
     assert hit(scope="test", budget=budget).count == 3
 
 
