@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Concatenate, ParamSpec, cast
 
 from django.conf import settings
-from django.core.cache import cache, caches
+from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
 from redis.commands.core import Script
@@ -130,17 +130,19 @@ def hit(*, scope: str, budget: Budget) -> Decision:
 
 
 def _increment(key: str) -> int:
-    if isinstance(cache, RedisCache):
-        return _increment_on_redis(cache, key)
+    # The handle itself, not the django.core.cache.cache proxy, which isinstance cannot see through.
+    current = caches["default"]
+    if isinstance(current, RedisCache):
+        return _increment_on_redis(current, key)
     # incr first: after the first request of a window this is the only call needed.
     try:
-        return int(cache.incr(key))
+        return int(current.incr(key))
     except ValueError:
         pass
-    if cache.add(key, 1, timeout=WINDOW_SECONDS + _COUNTER_MARGIN_SECONDS):
+    if current.add(key, 1, timeout=WINDOW_SECONDS + _COUNTER_MARGIN_SECONDS):
         return 1
     # Another process created the counter between our incr and add.
-    return int(cache.incr(key))
+    return int(current.incr(key))
 
 
 # INCR creates the counter at 1; the request that creates it also gives it its lifetime. One

@@ -247,5 +247,8 @@ def test_on_redis_the_first_hit_gives_the_counter_its_lifetime_once(redis_cache,
 def test_on_redis_the_counter_works_after_redis_forgot_the_script(redis_cache, clock):
     budget = Budget(identity="addr:192.0.2.11", per_minute=5)
     assert hit(scope="test", budget=budget).count == 1
-    redis_cache._cache.get_client(None, write=True).script_flush()
+    client = redis_cache._cache.get_client(None, write=True)
+    client.script_flush()
     assert hit(scope="test", budget=budget).count == 2
+    # The count went through the script (loaded again), not Django's two-step incr.
+    assert client.script_exists(ratelimit._COUNTER_SCRIPT.sha) == [True]
