@@ -146,6 +146,10 @@ class BrregBusinessRegister:
         self.token = BearerToken.from_settings(
             fixed_from="ENHETSREGISTERET_TOKEN", scope_from="ENHETSREGISTERET_SCOPE"
         )
+        # Access checks ask for the roles of every remembered unit: one session for them all.
+        self.authorised_client = RegisterClient(
+            register=REGISTER, base_url=_authorised_base_url(), token=self.token
+        )
 
     def organisations(self, orgnrs: Iterable[str]) -> dict[str, OrganisationFacts]:
         found: dict[str, OrganisationFacts] = {}
@@ -198,10 +202,7 @@ class BrregBusinessRegister:
     def roles(self, orgnr: str) -> list[RoleFacts]:
         """Persons' current roles. National ids only come from the authorised API."""
         if self.token:
-            client = RegisterClient(
-                register=REGISTER, base_url=_authorised_base_url(), token=self.token
-            )
-            answer = client.get_json(
+            answer = self.authorised_client.get_json(
                 AUTHORISED_ROLES_PATH.format(orgnr=orgnr), accept=ACCEPT_ROLLE, answers=(200, 404)
             )
         else:

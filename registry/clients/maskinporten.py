@@ -36,12 +36,8 @@ EXPIRY_MARGIN_SECONDS = 10
 _CACHE_PREFIX = "maskinporten"
 
 
-def setting(name: str, default: Any) -> Any:
-    return getattr(settings, name, default)
-
-
 def configured() -> bool:
-    return bool(setting("MASKINPORTEN_TOKEN_URL", ""))
+    return bool(settings.MASKINPORTEN_TOKEN_URL)
 
 
 @dataclass(frozen=True)
@@ -54,7 +50,9 @@ class BearerToken:
     @classmethod
     def from_settings(cls, *, fixed_from: str, scope_from: str) -> BearerToken:
         """The fixed token in the setting fixed_from, else Maskinporten for scope_from's scope."""
-        return cls(static=str(setting(fixed_from, "")), scope=str(setting(scope_from, "")))
+        return cls(
+            static=str(getattr(settings, fixed_from)), scope=str(getattr(settings, scope_from))
+        )
 
     def __bool__(self) -> bool:
         return bool(self.static or (self.scope and configured()))
@@ -87,15 +85,15 @@ def access_token(*, scope: str, register: str) -> str:
 
 
 def _cache_key(scope: str) -> str:
-    client_id = str(setting("MASKINPORTEN_CLIENT_ID", ""))
+    client_id = settings.MASKINPORTEN_CLIENT_ID
     digest = hashlib.sha256(f"{client_id} {scope}".encode()).hexdigest()[:32]
     return f"{_CACHE_PREFIX}:{digest}"
 
 
 def _grant(*, scope: str, register: str) -> tuple[str, int]:
-    token_url = str(setting("MASKINPORTEN_TOKEN_URL", ""))
+    token_url = settings.MASKINPORTEN_TOKEN_URL
     assertion = _assertion(scope)
-    timeout = float(setting("REGISTER_TIMEOUT_SECONDS", 5.0))
+    timeout = settings.REGISTER_TIMEOUT_SECONDS
     try:
         response = requests.post(
             token_url,
@@ -129,7 +127,7 @@ def _assertion(scope: str) -> str:
     missing = [
         name
         for name in ("MASKINPORTEN_CLIENT_ID", "MASKINPORTEN_KEY_ID", "MASKINPORTEN_PRIVATE_KEY")
-        if not setting(name, "")
+        if not getattr(settings, name)
     ]
     if missing:
         raise ImproperlyConfigured(
@@ -138,8 +136,8 @@ def _assertion(scope: str) -> str:
         )
     now = int(time.time())
     claims = {
-        "aud": str(setting("MASKINPORTEN_ISSUER", "https://maskinporten.no/")),
-        "iss": str(setting("MASKINPORTEN_CLIENT_ID", "")),
+        "aud": settings.MASKINPORTEN_ISSUER,
+        "iss": settings.MASKINPORTEN_CLIENT_ID,
         "scope": scope,
         "iat": now,
         "exp": now + GRANT_LIFETIME_SECONDS,
@@ -147,9 +145,9 @@ def _assertion(scope: str) -> str:
     }
     return jwt.encode(
         claims,
-        str(setting("MASKINPORTEN_PRIVATE_KEY", "")),
+        settings.MASKINPORTEN_PRIVATE_KEY,
         algorithm="RS256",
-        headers={"kid": str(setting("MASKINPORTEN_KEY_ID", ""))},
+        headers={"kid": settings.MASKINPORTEN_KEY_ID},
     )
 
 
