@@ -67,6 +67,7 @@ import qrcode.image.svg
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.safestring import SafeString, mark_safe
 from PIL import Image, ImageOps
@@ -114,7 +115,7 @@ def _assets_dir() -> Path:
 
 def card_status_url(number: str) -> str:
     """The public status check the card's QR code leads to."""
-    return f"{settings.PORTAL_BASE_URL}/status/{number}/"
+    return settings.PORTAL_BASE_URL + reverse("cards:status_card", args=[number])
 
 
 # ---- QR codes ----
@@ -274,7 +275,7 @@ class PrintedCard:
 def _status_site() -> str:
     """Where people type a card number, as printed: host and path without the scheme."""
     parts = urlsplit(settings.PORTAL_BASE_URL)
-    return f"{parts.netloc}{parts.path}/status/"
+    return parts.netloc + parts.path + reverse("cards:status")
 
 
 def _photo_src(card: Card, document: PrintDocument) -> str:
