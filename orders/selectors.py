@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Q, QuerySet
+from django.db.models import Max, Q, QuerySet, Subquery
 
 from orders.models import Delegation, Order, OrderLine
 
@@ -37,16 +37,19 @@ def order_for_employer(*, employer_orgnr: str, order_id: int) -> Order | None:
     return orders_for_employer(employer_orgnr=employer_orgnr).filter(pk=order_id).first()
 
 
-def open_lines_by_person(*, employer_orgnr: str) -> dict[str, list[OrderLine]]:
-    """Order lines of the employer by person, newest first, for the employee list."""
-    lines: dict[str, list[OrderLine]] = {}
-    for line in (
-        OrderLine.objects.filter(order__employer_orgnr=employer_orgnr)
-        .select_related("card_type", "card")
-        .order_by("-pk")
-    ):
-        lines.setdefault(line.national_id, []).append(line)
-    return lines
+def latest_line_by_person(*, employer_orgnr: str) -> dict[str, OrderLine]:
+    """Each person's newest order line with the employer, for the employee list.
+
+    One row per person, however many cards the employer has ordered over the years.
+    """
+    of_employer = OrderLine.objects.filter(order__employer_orgnr=employer_orgnr)
+    newest = (
+        of_employer.order_by().values("national_id").annotate(newest=Max("pk")).values("newest")
+    )
+    return {
+        line.national_id: line
+        for line in of_employer.filter(pk__in=Subquery(newest)).select_related("card")
+    }
 
 
 def lines_awaiting_registration() -> QuerySet[OrderLine]:

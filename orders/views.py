@@ -34,7 +34,7 @@ from registry.rules import order_opens_on
 class EmployeeRow:
     employee: EmployeeListing
     unit_name: str
-    lines: list[OrderLine]
+    line: OrderLine | None
     orderable_from: datetime.date | None
 
 
@@ -93,7 +93,7 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 @employer_required
 def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     employees = registry_selectors.employees_list(main_orgnr=employer.orgnr)
-    lines = selectors.open_lines_by_person(employer_orgnr=employer.orgnr)
+    latest_lines = selectors.latest_line_by_person(employer_orgnr=employer.orgnr)
     unit_names = {
         u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)
     }
@@ -102,7 +102,7 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
         EmployeeRow(
             employee=e,
             unit_name=unit_names.get(e.employment.workplace_orgnr, ""),
-            lines=lines.get(e.employment.national_id, []),
+            line=latest_lines.get(e.employment.national_id),
             orderable_from=opens if (opens := order_opens_on(e.employment.start)) > today else None,
         )
         for e in employees

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -158,8 +159,6 @@ def test_a_good_order_is_saved_with_encrypted_files(
 
 
 def test_the_employer_page_lists_its_orders_in_the_page_not_the_title(owner_client) -> None:
-    import re
-
     owner_client.post(f"/orders/{EMPLOYER}/new/", _form())
     order = Order.objects.get()
     html = owner_client.get(f"/orders/{EMPLOYER}/").content.decode()
@@ -251,3 +250,30 @@ def test_looking_up_organisations_in_the_register_is_rate_limited_per_user(
     # An organisation the user can already act for needs no lookup, so it still works.
     response = owner_client.post("/orders/", {"orgnr": EMPLOYER})
     assert response.status_code == 302
+
+
+def test_the_employee_list_shows_each_persons_newest_order_in_a_fixed_number_of_queries(
+    owner_client, django_capture_on_commit_callbacks
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from tests.orders.factories import OrderLineFactory
+
+    OrderLineFactory.create_batch(3, state=OrderLine.State.REJECTED)  # older orders
+    with django_capture_on_commit_callbacks(execute=True):
+        assert owner_client.post(f"/orders/{EMPLOYER}/new/", _form()).status_code == 302
+    newest = OrderLine.objects.order_by("-pk").first()
+    assert newest is not None and newest.card is not None
+
+    def page() -> tuple[str, int]:
+        with CaptureQueriesContext(connection) as queries:
+            html = owner_client.get(f"/orders/{EMPLOYER}/").content.decode()
+        return html, len(queries.captured_queries)
+
+    html, queries = page()
+    row = re.search(r"<td>Ola Snekker</td>.*?</tr>", html, re.S)
+    assert row is not None
+    assert f"/cards/{newest.card.number}/" in row.group(0)  # the newest line, not an old one
+    OrderLineFactory.create_batch(5, state=OrderLine.State.REJECTED)
+    assert page()[1] == queries
