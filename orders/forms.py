@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from cards.models import CardType
 from cards.photos import PhotoError, photo_normalise
 from cards.services import REPLACEABLE_REASONS, RevocationReason
+from orders.services import id_document_extension
 from registry.facts import EmployeeListing
 from registry.identifiers import InvalidIdentifier, parse_national_id, validate_orgnr
 
@@ -22,11 +23,6 @@ INVALID_ORGNR = _(
 INVALID_NATIONAL_ID = _(
     "The national identity number is not valid. It has 11 digits; check that you typed it right."
 )
-ID_DOCUMENT_TYPES = {
-    b"%PDF-": "application/pdf",
-    b"\xff\xd8\xff": "image/jpeg",
-    b"\x89PNG": "image/png",
-}
 
 
 def _check_size(upload: UploadedFile) -> None:
@@ -138,10 +134,7 @@ class CardOrderForm(forms.Form):
     def clean_id_document(self) -> Any:
         document: UploadedFile = self.cleaned_data["id_document"]
         _check_size(document)
-        document.seek(0)
-        head = document.read(8)
-        document.seek(0)
-        if not any(head.startswith(magic) for magic in ID_DOCUMENT_TYPES):
+        if id_document_extension(document) is None:
             raise forms.ValidationError(_("The ID document must be a PDF, JPEG or PNG file."))
         return document
 

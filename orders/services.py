@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -28,7 +27,21 @@ from registry.services import register_check
 logger = logging.getLogger(__name__)
 
 
-ID_DOCUMENT_EXTENSIONS = (".pdf", ".jpg", ".jpeg", ".png")
+# The kinds of ID document accepted, told by their first bytes (never by the upload's name,
+# which the uploader chooses), and the extension each is stored with.
+ID_DOCUMENT_KINDS = {
+    b"%PDF-": ".pdf",
+    b"\xff\xd8\xff": ".jpg",
+    b"\x89PNG": ".png",
+}
+
+
+def id_document_extension(document: UploadedFile) -> str | None:
+    """The stored extension of an accepted ID document, or None if it is not one."""
+    document.seek(0)
+    head = document.read(8)
+    document.seek(0)
+    return next((ext for magic, ext in ID_DOCUMENT_KINDS.items() if head.startswith(magic)), None)
 
 
 class OrderingClosed(Exception):
@@ -67,10 +80,9 @@ def order_submit(
         workplace_orgnr=employee.employment.workplace_orgnr,
     )
     # Stored names say nothing about the person (upload names often carry names or numbers).
-    extension = Path(id_document.name or "").suffix.lower()
     line.photo.save(f"{uuid.uuid4().hex}.jpg", photo, save=False)
     line.id_document.save(
-        f"{uuid.uuid4().hex}{extension if extension in ID_DOCUMENT_EXTENSIONS else ''}",
+        f"{uuid.uuid4().hex}{id_document_extension(id_document) or ''}",
         id_document,
         save=False,
     )

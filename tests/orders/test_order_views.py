@@ -169,6 +169,15 @@ def test_the_employer_page_lists_its_orders_in_the_page_not_the_title(owner_clie
     assert f'href="/orders/{EMPLOYER}/orders/{order.pk}/"' in main.group(0)
 
 
+def test_the_id_document_is_stored_by_what_it_is_not_by_its_name(owner_client) -> None:
+    misnamed = SimpleUploadedFile("scan.jpg", b"%PDF-1.4\n%scan\n", content_type="image/jpeg")
+    assert (
+        owner_client.post(f"/orders/{EMPLOYER}/new/", _form(id_document=misnamed)).status_code
+        == 302
+    )
+    assert OrderLine.objects.get().id_document.name.endswith(".pdf")
+
+
 def test_no_orders_in_a_blackout_window_and_the_page_says_so(owner_client, settings) -> None:
     from datetime import timedelta
 
