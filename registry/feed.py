@@ -9,10 +9,13 @@ from __future__ import annotations
 
 import datetime
 import logging
+from collections.abc import Callable
 from typing import Any
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from registry.clients.brreg import REGISTER, organisation_cache_forget
 from registry.clients.http import RegisterClient, setting
@@ -117,3 +120,25 @@ def change_feed_cursor_store(
     cursor.full_clean()
     cursor.save(update_fields=["last_update_id", "read_at"])
     return cursor
+
+
+def change_feeds_read() -> list[str]:
+    """Read every change feed and hand the changed units to the configured handler.
+
+    The handler (REGISTRY_CHANGED_ORGANISATIONS_HANDLER, a dotted path) is how the cards get
+    re-checked without the registry knowing about cards.
+    """
+    if settings.REGISTRY_BACKEND != "http":
+        # The embedded registry does not follow Enhetsregisteret; there is nothing to read.
+        return []
+    path = setting("REGISTRY_CHANGED_ORGANISATIONS_HANDLER", None)
+    handler: Callable[[list[str]], object] | None = import_string(path) if path else None
+    changed: list[str] = []
+    for feed in FEEDS:
+        orgnrs = change_feed_read(feed=feed)
+        # Handed on per feed: once a feed's cursor has moved, its changes must not be lost
+        # to a failure in the next feed.
+        if orgnrs and handler is not None:
+            handler(orgnrs)
+        changed.extend(orgnrs)
+    return sorted(set(changed))
