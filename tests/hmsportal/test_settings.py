@@ -61,26 +61,17 @@ def test_production_static_files_build(tmp_path) -> None:
 
 
 def test_with_no_environment_the_portal_runs_on_the_embedded_default() -> None:
-    script = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='hmsportal.settings'; django.setup();"
-        "from django.conf import settings as s;"
-        "print(s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND,"
-        " s.CACHES['default']['BACKEND'], s.REGISTRY_BACKEND, s.DEV_LOGIN_ENABLED)"
-    )
     empty = {
         k: v
         for k, v in os.environ.items()
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG"}
     }
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env=empty,
-        capture_output=True,
-        text=True,
-        timeout=60,
+    shown = _settings_print(
+        "s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND,"
+        " s.CACHES['default']['BACKEND'], s.REGISTRY_BACKEND, s.DEV_LOGIN_ENABLED",
+        empty,
     )
-    assert result.stdout.split() == [
+    assert shown.split() == [
         "django.db.backends.sqlite3",
         "True",
         "django.core.mail.backends.console.EmailBackend",
@@ -90,15 +81,16 @@ def test_with_no_environment_the_portal_runs_on_the_embedded_default() -> None:
     ]
 
 
-def _database_options(**env: str) -> str:
+def _settings_print(expression: str, env: dict[str, str]) -> str:
+    """What `print(<expression>)` shows with settings loaded from this environment (s = settings)."""
     script = (
         "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='hmsportal.settings'; django.setup();"
-        "from django.conf import settings as s; print(sorted(s.DATABASES['default']['OPTIONS'].items()))"
+        f"from django.conf import settings as s; print({expression})"
     )
     result = subprocess.run(
         [sys.executable, "-c", script],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env=env,
         capture_output=True,
         text=True,
         timeout=60,
@@ -109,23 +101,16 @@ def _database_options(**env: str) -> str:
 
 def test_postgresql_prepares_repeated_statements_unless_told_not_to() -> None:
     url = "postgres://postgres@127.0.0.1:5432/hmsportal"
-    assert _database_options(DATABASE_URL=url) == (
+    options = "sorted(s.DATABASES['default']['OPTIONS'].items())"
+    assert _settings_print(options, {**os.environ, "DATABASE_URL": url}) == (
         "[('prepare_threshold', 5), ('server_side_binding', True)]"
     )
-    assert _database_options(DATABASE_URL=url, DATABASE_PREPARED_STATEMENTS="0") == "[]"
+    without = {**os.environ, "DATABASE_URL": url, "DATABASE_PREPARED_STATEMENTS": "0"}
+    assert _settings_print(options, without) == "[]"
 
 
 def test_a_private_key_written_on_one_line_gets_its_newlines_back() -> None:
-    script = (
-        "import django, os; os.environ['DJANGO_SETTINGS_MODULE']='hmsportal.settings'; django.setup();"
-        "from django.conf import settings as s; print(repr(s.MASKINPORTEN_PRIVATE_KEY))"
+    env = {**os.environ, "MASKINPORTEN_PRIVATE_KEY": "-----BEGIN-----\\nMIIE\\n-----END-----"}
+    assert _settings_print("repr(s.MASKINPORTEN_PRIVATE_KEY)", env) == repr(
+        "-----BEGIN-----\nMIIE\n-----END-----"
     )
-    result = subprocess.run(
-        [sys.executable, "-c", script],
-        cwd=ROOT,
-        env={**os.environ, "MASKINPORTEN_PRIVATE_KEY": "-----BEGIN-----\\nMIIE\\n-----END-----"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert result.stdout.strip() == repr("-----BEGIN-----\nMIIE\n-----END-----")
