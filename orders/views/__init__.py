@@ -1,0 +1,21 @@
+"""Ordering pages, split by who uses them: the employer's pages and the cardholder's own."""
+
+from orders.views.employer import (
+    card_detail,
+    card_list,
+    delegation_list,
+    employer_overview,
+    order_card,
+    order_detail,
+    organisation_list,
+)
+
+__all__ = [
+    "card_detail",
+    "card_list",
+    "delegation_list",
+    "employer_overview",
+    "order_card",
+    "order_detail",
+    "organisation_list",
+]
