@@ -98,6 +98,19 @@ def _status_query() -> _StatusQuery:
     return _StatusQuery(sql=sql, card_fields=[f.attname for f in fields], converters=converters)
 
 
+def card_holders_sample(*, limit: int) -> list[tuple[str, str, str]]:
+    """Some people who hold a live card: (identity number, name, employer), for the demo."""
+    rows = (
+        Card.objects.filter(state__in=Card.CHECKED_STATES)
+        .order_by("holder_last_name", "holder_first_name")
+        .values_list("holder_national_id", "holder_first_name", "holder_last_name", "employer_name")
+    )
+    people: dict[str, tuple[str, str, str]] = {}
+    for national_id, first_name, last_name, employer_name in rows[: limit * 4]:
+        people.setdefault(national_id, (national_id, f"{first_name} {last_name}", employer_name))
+    return list(people.values())[:limit]
+
+
 def _convert(value: Any, converters: list[Any]) -> Any:
     for converter, column in converters:
         value = converter(value, column, connection)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import secrets
+
 from django.conf import settings
 from django.db import transaction
 
@@ -23,11 +25,18 @@ class LookupsExhausted(Exception):
 
 @transaction.atomic
 def user_for_person(*, national_id: str, full_name: str) -> User:
-    """The portal user of a person identified by fødselsnummer or D-number, made on first login."""
-    user, _created = User.objects.get_or_create(
+    """The portal user of a person identified by fødselsnummer or D-number, made on first login.
+
+    The username says nothing about the person (it shows in logs and the admin); a name from
+    Folkeregisteret replaces the stored one, an empty one (register not answering) does not.
+    """
+    user, created = User.objects.select_for_update().get_or_create(
         national_id=national_id,
-        defaults={"username": f"id-{national_id}", "full_name": full_name},
+        defaults={"username": f"person-{secrets.token_hex(8)}", "full_name": full_name},
     )
+    if not created and full_name and user.full_name != full_name:
+        user.full_name = full_name
+        user.save(update_fields=["full_name"])
     return user
 
 

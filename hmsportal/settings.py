@@ -204,11 +204,49 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 
-# --- Login. The development login lists the demo registry's people; it exists only in the
-# embedded/DEBUG setup. Production logs in through OpenID Connect (ID-porten).
+# --- Login. People log in with ID-porten (OpenID Connect, hmsportal/idporten/); staff with a
+# password (and a second factor) at /admin/. The development login lists the demo registry's
+# people; it exists only in the embedded/DEBUG setup.
 DEV_LOGIN_ENABLED: bool = env.bool("DEV_LOGIN_ENABLED", default=DEBUG)
 if DEV_LOGIN_ENABLED and not DEBUG:
     raise ImproperlyConfigured("DEV_LOGIN_ENABLED is only allowed with DEBUG on.")
+# The endpoints and keys come from <issuer>/.well-known/openid-configuration.
+IDPORTEN_ISSUER: str = env.str("IDPORTEN_ISSUER", default="").rstrip("/")
+IDPORTEN_CLIENT_ID: str = env.str("IDPORTEN_CLIENT_ID", default="")
+IDPORTEN_CLIENT_SECRET: str = env.str("IDPORTEN_CLIENT_SECRET", default="")
+IDPORTEN_ACR_VALUES: str = env.str("IDPORTEN_ACR_VALUES", default="idporten-loa-substantial")
+IDPORTEN_TIMEOUT_SECONDS: float = env.float("IDPORTEN_TIMEOUT_SECONDS", default=10.0)
+if IDPORTEN_ISSUER and not (IDPORTEN_CLIENT_ID and IDPORTEN_CLIENT_SECRET):
+    raise ImproperlyConfigured(
+        "IDPORTEN_ISSUER is set: IDPORTEN_CLIENT_ID and IDPORTEN_CLIENT_SECRET must be set too."
+    )
+if IDPORTEN_ACR_VALUES not in ("idporten-loa-substantial", "idporten-loa-high"):
+    raise ImproperlyConfigured(
+        "IDPORTEN_ACR_VALUES must be idporten-loa-substantial or idporten-loa-high."
+    )
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "hmsportal.idporten.backend.IdPortenBackend",
+]
+# mozilla-django-oidc runs the flow: scope openid only (ID-porten's userinfo holds nothing the
+# portal needs), nonce and PKCE with S256, the ID token kept for the logout's id_token_hint.
+OIDC_RP_CLIENT_ID = IDPORTEN_CLIENT_ID
+OIDC_RP_CLIENT_SECRET = IDPORTEN_CLIENT_SECRET
+OIDC_RP_SCOPES = "openid"
+OIDC_RP_SIGN_ALGO = "RS256"
+OIDC_USE_NONCE = True
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_STORE_ID_TOKEN = True
+OIDC_AUTHENTICATION_CALLBACK_URL = "idporten_callback"
+OIDC_OP_LOGOUT_URL_METHOD = "hmsportal.views.login.end_session_url"
+OIDC_TIMEOUT = IDPORTEN_TIMEOUT_SECONDS
+# A session ends after this much idle time and when the browser closes: ID-porten is single
+# sign-on, and shared computers on building sites are common.
+SESSION_IDLE_MINUTES: int = env.int("SESSION_IDLE_MINUTES", default=30)
+SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
+SESSION_SAVE_EVERY_REQUEST = True
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- Registers. "embedded" reads the registry app's own tables; "http" speaks each
 # register's API at the base URL given (see registry/clients/).

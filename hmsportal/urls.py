@@ -1,16 +1,23 @@
 from django.contrib import admin
-from django.contrib.auth.views import LogoutView
 from django.urls import include, path
 from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from hmsportal import views
+from hmsportal.views import login as login_views
 
 urlpatterns = [
     path("", views.home, name="home"),
     path("login/", views.login_page, name="login"),
+    path("login/idporten/", login_views.IdPortenLoginView.as_view(), name="idporten_login"),
+    path(
+        "login/idporten/callback/",
+        login_views.IdPortenCallbackView.as_view(),
+        name="idporten_callback",
+    ),
     path("login/dev/", views.dev_login, name="dev_login"),
-    path("logout/", LogoutView.as_view(), name="logout"),
+    path("logout/", login_views.LogoutView.as_view(), name="logout"),
+    path("logout/done/", login_views.logged_out, name="logged_out"),
     path("healthz/", views.healthz, name="healthz"),
     # Without CSRF: changing the display language is harmless, and the token the form would
     # need sets a cookie on every public page, the status check included.

@@ -23,6 +23,15 @@ def delegated_orgnrs(*, national_id: str, on: datetime.date) -> list[str]:
     )
 
 
+def delegations_in_force(*, on: datetime.date) -> QuerySet[Delegation]:
+    """Every delegation in force on the day (the demo's login lists the people holding one)."""
+    return (
+        Delegation.objects.filter(revoked_at__isnull=True, valid_from__lte=on)
+        .filter(Q(valid_until__isnull=True) | Q(valid_until__gte=on))
+        .order_by("grantee_name", "employer_orgnr")
+    )
+
+
 def orders_for_employer(*, employer_orgnr: str) -> QuerySet[Order]:
     """The employer's orders with their lines and cards."""
     return (

@@ -8,8 +8,8 @@ from dataclasses import dataclass
 
 from django.db.models import Max, QuerySet
 
-from registry.clients import business_register, employment_register
-from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts
+from registry.clients import business_register, employment_register, population_register
+from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts, PersonFacts
 from registry.models import (
     CleaningApproval,
     Person,
@@ -35,6 +35,11 @@ def key_role_holders() -> QuerySet[Person]:
 def organisations_where_key_role(*, national_id: str) -> list[str]:
     """Main units the person may act for through a role in Enhetsregisteret."""
     return business_register().organisations_with_role(national_id, KEY_ROLE_CODES)
+
+
+def person_get(*, national_id: str) -> PersonFacts | None:
+    """One person from Folkeregisteret, or None; RegisterUnavailable propagates."""
+    return population_register().persons([national_id]).get(national_id)
 
 
 def organisation_get(*, orgnr: str) -> OrganisationFacts | None:

@@ -49,6 +49,32 @@ def test_the_development_login_is_refused_in_production() -> None:
     assert "DEV_LOGIN_ENABLED is only allowed with DEBUG on" in result.stderr
 
 
+def test_idporten_without_its_client_stops_and_says_what_is_missing() -> None:
+    result = manage("check", **PRODUCTION, IDPORTEN_ISSUER="https://test.idporten.no")
+    assert result.returncode != 0
+    assert "IDPORTEN_CLIENT_ID and IDPORTEN_CLIENT_SECRET must be set" in result.stderr
+    result = manage(
+        "check",
+        **PRODUCTION,
+        IDPORTEN_ISSUER="https://test.idporten.no",
+        IDPORTEN_CLIENT_ID="client",
+        IDPORTEN_CLIENT_SECRET="secret",
+        IDPORTEN_ACR_VALUES="Level3",
+    )
+    assert result.returncode != 0
+    assert "IDPORTEN_ACR_VALUES must be" in result.stderr
+
+
+def test_sessions_end_when_idle_and_when_the_browser_closes() -> None:
+    expression = "s.SESSION_COOKIE_AGE, s.SESSION_SAVE_EVERY_REQUEST, s.SESSION_EXPIRE_AT_BROWSER_CLOSE, s.IDPORTEN_ACR_VALUES"
+    assert _settings_print(expression, {**os.environ, **PRODUCTION}) == (
+        "1800 True True idporten-loa-substantial"
+    )
+    assert _settings_print(
+        "s.SESSION_COOKIE_AGE", {**os.environ, **PRODUCTION, "SESSION_IDLE_MINUTES": "10"}
+    ) == ("600")
+
+
 def test_production_settings_pass_the_deployment_checks() -> None:
     result = manage("check", "--deploy", "--fail-level", "WARNING", **PRODUCTION)
     assert result.returncode == 0, result.stdout + result.stderr

@@ -1,0 +1,163 @@
+"""Logging in and out: ID-porten for everyone who acts for an employer or holds a card, and
+the development login (DEBUG only) that stands in for it in the demo."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth import login
+from django.core.exceptions import SuspiciousOperation
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import get_language
+from django.views.decorators.http import require_GET, require_http_methods
+from mozilla_django_oidc.views import (
+    OIDCAuthenticationCallbackView,
+    OIDCAuthenticationRequestView,
+    OIDCLogoutView,
+)
+
+from hmsportal import dev_login as demo_people
+from hmsportal.idporten import provider
+from hmsportal.idporten.tokens import LoginRefused, RefusalReason
+
+logger = logging.getLogger(__name__)
+
+# The session key that says the person logged in through ID-porten (for the logout).
+LOGIN_METHOD_SESSION_KEY = "login_method"
+
+
+def login_page(request: HttpRequest) -> HttpResponse:
+    if request.user.is_authenticated:
+        return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(
+        request,
+        "login.html",
+        {"idporten_enabled": provider.configured(), "next": request.GET.get("next", "")},
+    )
+
+
+def login_refused(request: HttpRequest, refusal: LoginRefused) -> HttpResponse:
+    """A clear page in the person's language; the log says why, never who."""
+    logger.warning("ID-porten login refused: %s", refusal)
+    status = 503 if refusal.reason == RefusalReason.PROVIDER_UNAVAILABLE else 403
+    return render(
+        request,
+        "login_refused.html",
+        {"reason": str(refusal.reason), "required_acr": settings.IDPORTEN_ACR_VALUES},
+        status=status,
+    )
+
+
+class IdPortenLoginView(OIDCAuthenticationRequestView):
+    """GET /login/idporten/: off to ID-porten with state, nonce and a PKCE challenge."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        # The library reads a fixed authorization endpoint here; ours comes from discovery.
+        super(OIDCAuthenticationRequestView, self).__init__(**kwargs)
+        self.OIDC_RP_CLIENT_ID = settings.IDPORTEN_CLIENT_ID
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not provider.configured():
+            raise Http404("ID-porten is not configured.")
+        try:
+            self.OIDC_OP_AUTH_ENDPOINT = provider.metadata().authorization_endpoint
+        except provider.ProviderUnavailable as error:
+            return login_refused(
+                request, LoginRefused(RefusalReason.PROVIDER_UNAVAILABLE, str(error))
+            )
+        return super().get(request)
+
+    def get_extra_params(self, request: HttpRequest) -> dict[str, str]:
+        return {
+            "acr_values": settings.IDPORTEN_ACR_VALUES,
+            "ui_locales": "en" if (get_language() or "").startswith("en") else "nb",
+        }
+
+
+class IdPortenCallbackView(OIDCAuthenticationCallbackView):
+    """GET /login/idporten/callback/: the code back from ID-porten, exchanged and checked."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        if not provider.configured():
+            raise Http404("ID-porten is not configured.")
+        try:
+            return super().get(request)
+        except LoginRefused as refusal:
+            return login_refused(request, refusal)
+        except SuspiciousOperation as error:
+            # A state the session does not know: a replayed callback, or a login started in
+            # another browser or before the session expired.
+            return login_refused(request, LoginRefused(RefusalReason.STATE, str(error)))
+
+    def login_success(self) -> HttpResponse:
+        response = super().login_success()
+        self.request.session[LOGIN_METHOD_SESSION_KEY] = "idporten"
+        return response
+
+    def login_failure(self) -> HttpResponse:
+        error = self.request.GET.get("error", "")
+        if error == "access_denied":
+            refusal = LoginRefused(RefusalReason.CANCELLED, "the person cancelled")
+        elif error:
+            description = self.request.GET.get("error_description", "")[:200]
+            refusal = LoginRefused(RefusalReason.PROVIDER_ERROR, f"{error}: {description}")
+        else:
+            refusal = LoginRefused(RefusalReason.STATE, "no login under way in this session")
+        return login_refused(self.request, refusal)
+
+
+def end_session_url(request: HttpRequest) -> str:
+    """Where logging out leads: ID-porten's end_session_endpoint when the person came from
+    there, so that the next login on a shared computer does not log them in silently."""
+    done = reverse("logged_out")
+    id_token = request.session.get("oidc_id_token")
+    if request.session.get(LOGIN_METHOD_SESSION_KEY) != "idporten" or not id_token:
+        return done
+    try:
+        endpoint = provider.metadata().end_session_endpoint
+    except provider.ProviderUnavailable as error:
+        logger.warning("ID-porten did not answer at logout: %s", error)
+        return f"{done}?{urlencode({'idporten': 'unavailable'})}"
+    if not endpoint:
+        return done
+    query = urlencode(
+        {"id_token_hint": id_token, "post_logout_redirect_uri": request.build_absolute_uri(done)}
+    )
+    return f"{endpoint}?{query}"
+
+
+class LogoutView(OIDCLogoutView):
+    """POST /logout/: ends the portal's session, then ID-porten's (end_session_url)."""
+
+    http_method_names = ["post"]
+
+
+@require_GET
+def logged_out(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "logged_out.html",
+        {"idporten_unavailable": request.GET.get("idporten") == "unavailable"},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def dev_login(request: HttpRequest) -> HttpResponse:
+    """Development login: pick a demo person of any kind. DEBUG only."""
+    if not settings.DEV_LOGIN_ENABLED:
+        raise Http404
+    if request.method == "POST":
+        user = demo_people.demo_user(
+            national_id=request.POST.get("national_id", ""),
+            staff_username=request.POST.get("staff", ""),
+        )
+        if user is not None:
+            login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+            request.session[LOGIN_METHOD_SESSION_KEY] = "dev"
+            return redirect(settings.LOGIN_REDIRECT_URL)
+    return render(request, "dev_login.html", {"groups": demo_people.demo_people()})
