@@ -23,6 +23,7 @@ run: $(STAMP)
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo_people
 	@echo
 	@echo "  hmsportal runs at http://127.0.0.1:8000/"
 	@echo "  Log in as a demo employer: http://127.0.0.1:8000/login/dev/ and pick a person."

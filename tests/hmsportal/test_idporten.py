@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
@@ -18,33 +17,11 @@ from django.test import Client
 from django.utils import timezone
 
 from hmsportal.models import User
-from registry.datasets import registry_dataset_load
-from tests.datasets import OWNER, small_dataset
-from tests.hmsportal.idporten_provider import (
-    CLIENT_ID,
-    CLIENT_SECRET,
-    DELETE,
-    LocalIdPorten,
-    new_key,
-)
-from tests.registry.servers import FakeRegister, closed_port_url
+from tests.datasets import OWNER
+from tests.hmsportal.idporten_provider import CLIENT_ID, DELETE, new_key
+from tests.registry.servers import closed_port_url
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def idporten(settings) -> Iterator[LocalIdPorten]:
-    server = FakeRegister()
-    provider = LocalIdPorten(server, pid=OWNER)
-    settings.IDPORTEN_ISSUER = provider.issuer
-    settings.IDPORTEN_CLIENT_ID = CLIENT_ID
-    settings.IDPORTEN_CLIENT_SECRET = CLIENT_SECRET
-    settings.OIDC_RP_CLIENT_ID = CLIENT_ID
-    settings.OIDC_RP_CLIENT_SECRET = CLIENT_SECRET
-    settings.IDPORTEN_ACR_VALUES = "idporten-loa-substantial"
-    registry_dataset_load(dataset=small_dataset())
-    yield provider
-    server.stop()
 
 
 def log_in(client: Client, *, start: str = "/login/idporten/"):
