@@ -4,6 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 TEST_WORKERS ?= 2
+# The port `make run` serves on: `make run PORT=8001` when 8000 is taken.
+PORT ?= 8000
 # The embedded default: no database, broker or cache variables at all.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND
 
@@ -25,11 +27,11 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo
 	$(PY) manage.py seed_demo_people
 	@echo
-	@echo "  hmsportal runs at http://127.0.0.1:8000/"
-	@echo "  Log in as a demo employer: http://127.0.0.1:8000/login/dev/ and pick a person."
-	@echo "  Check a card: http://127.0.0.1:8000/status/"
+	@echo "  hmsportal runs at http://127.0.0.1:$(PORT)/"
+	@echo "  Log in as a demo employer: http://127.0.0.1:$(PORT)/login/dev/ and pick a person."
+	@echo "  Check a card: http://127.0.0.1:$(PORT)/status/"
 	@echo
-	$(PY) manage.py runserver 127.0.0.1:8000
+	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 test: $(STAMP)
 	@scripts/ensure-system-packages.sh scripts/system-packages.txt scripts/system-packages-test.txt

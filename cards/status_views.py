@@ -192,7 +192,7 @@ def photo_token(number: str) -> str:
 @csrf_exempt
 @require_safe
 @never_cache
-@rate_limited(scope=PHOTO_SCOPE, on_limited=lambda request, decision: HttpResponse())
+@rate_limited(scope=PHOTO_SCOPE)
 def status_photo(request: HttpRequest, token: str) -> HttpResponse:
     """The holder's photo, decrypted from private storage, for the status page."""
     try:

@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.redis import RedisCache
 from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
 from redis.commands.core import Script
 
 logger = logging.getLogger(__name__)
@@ -177,17 +178,23 @@ BudgetResolver = Callable[[HttpRequest], Budget | HttpResponse]
 LimitedResponder = Callable[[HttpRequest, Decision], HttpResponse]
 
 
+def too_many_requests(request: HttpRequest, decision: Decision) -> HttpResponse:
+    """The portal's shared 429 page: wait this many seconds and try again."""
+    return render(request, "errors/429.html", {"retry_after": decision.retry_after}, status=429)
+
+
 def rate_limited(
     *,
     scope: str,
-    on_limited: LimitedResponder,
+    on_limited: LimitedResponder = too_many_requests,
     budget: BudgetResolver = anonymous_budget,
 ) -> Callable[[View[P]], View[P]]:
     """Decorate a view so that each call draws on a budget; over it, answer `on_limited`.
 
     `budget` decides whose budget a request draws on; it may instead return a response (an
     invalid API key, say), which is sent as is. Views that give the same `scope` share budgets.
-    `on_limited` builds the 429 answer; the Retry-After header is added here.
+    `on_limited` builds the 429 answer (by default the portal's shared page); the Retry-After
+    header is added here.
     """
 
     def decorator(view: View[P]) -> View[P]:

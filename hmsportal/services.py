@@ -6,6 +6,7 @@ import secrets
 
 from django.conf import settings
 from django.db import transaction
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from hmsportal import ratelimit
 from hmsportal.models import User
@@ -66,3 +67,32 @@ def organisation_claim(*, user: User, orgnr: str) -> OrganisationFacts | None:
         orgnr=unit.parent_orgnr if unit and unit.parent_orgnr else orgnr
     )
     return employer_for(user, orgnr)
+
+
+class NotStaff(Exception):
+    """Only the card producer's staff log in with a second factor."""
+
+
+class SecondFactorExists(Exception):
+    """The user already has an authenticator app set up (replace it explicitly)."""
+
+
+@transaction.atomic
+def staff_totp_device_create(*, user: User, replace: bool = False) -> TOTPDevice:
+    """A confirmed TOTP device (an authenticator app) for a staff user, replacing theirs if asked.
+
+    Confirmed at once: the administrator hands the QR code to the person, and the first
+    login with a code shows that the app works. Replacing deletes the old device, which also
+    ends every session verified with it.
+    """
+    if not user.is_staff:
+        raise NotStaff(user.get_username())
+    existing = TOTPDevice.objects.select_for_update().filter(user=user)
+    if existing.exists():
+        if not replace:
+            raise SecondFactorExists(user.get_username())
+        existing.delete()
+    device = TOTPDevice(user=user, name="Authenticator app", confirmed=True)
+    device.full_clean()
+    device.save()
+    return device

@@ -43,7 +43,8 @@ CSRF_TRUSTED_ORIGINS: list[str] = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 PORTAL_BASE_URL: str = env.str("PORTAL_BASE_URL", default="http://127.0.0.1:8000").rstrip("/")
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, on an admin site that asks staff for a second factor (hmsportal/admin_site.py).
+    "hmsportal.apps.PortalAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -52,6 +53,8 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "crispy_forms",
     "crispy_bootstrap5",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "hmsportal",
     "registry",
     "cards",
@@ -66,6 +69,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Sets request.user.is_verified(): has the user given a second factor in this session?
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hmsportal.middleware.registers_answer_people_quickly",
@@ -77,6 +82,8 @@ AUTH_USER_MODEL = "hmsportal.User"
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "orders:organisation_list"
 LOGOUT_REDIRECT_URL = "home"
+# A form posted without a valid CSRF token gets the portal's own page ("the form expired").
+CSRF_FAILURE_VIEW = "hmsportal.views.errors.csrf_failure"
 
 TEMPLATES = [
     {
@@ -244,6 +251,15 @@ SESSION_IDLE_MINUTES: int = env.int("SESSION_IDLE_MINUTES", default=30)
 SESSION_COOKIE_AGE = SESSION_IDLE_MINUTES * 60
 SESSION_SAVE_EVERY_REQUEST = True
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- Back office. Staff (the card producer's people) log in through the admin login with a
+# password and a TOTP code from an authenticator app (django-otp); the print queue, the
+# registers page and the admin stay closed to a staff session without the second factor.
+# Not read from the environment: production cannot be configured without it. In DEBUG (the
+# demo) staff may use the development login without one.
+STAFF_SECOND_FACTOR_REQUIRED: bool = not DEBUG
+# The issuer shown next to the account in the authenticator app.
+OTP_TOTP_ISSUER = "HMS-kortportalen"
 
 # --- Registers. "embedded" reads the registry app's own tables; "http" speaks each
 # register's API at the base URL given (see registry/clients/).

@@ -4,6 +4,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.i18n import set_language
 
 from hmsportal import views
+from hmsportal.views import errors
 from hmsportal.views import login as login_views
 
 urlpatterns = [
@@ -27,3 +28,9 @@ urlpatterns = [
     path("", include("registry.urls")),
     path("admin/", admin.site.urls),
 ]
+
+# The portal's own error pages (used when DEBUG is off), in its layout and language.
+handler400 = errors.bad_request
+handler403 = errors.permission_denied
+handler404 = errors.page_not_found
+handler500 = errors.server_error

@@ -140,3 +140,24 @@ def test_a_private_key_written_on_one_line_gets_its_newlines_back() -> None:
     assert _settings_print("repr(s.MASKINPORTEN_PRIVATE_KEY)", env) == repr(
         "-----BEGIN-----\nMIIE\n-----END-----"
     )
+
+
+def test_production_asks_staff_for_a_second_factor_and_the_demo_does_not() -> None:
+    ignored = {*PRODUCTION, "DEV_LOGIN_ENABLED", "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    clean = {k: v for k, v in os.environ.items() if k not in ignored}
+    shown = (
+        "s.STAFF_SECOND_FACTOR_REQUIRED,"
+        " s.MIDDLEWARE.index('django_otp.middleware.OTPMiddleware')"
+        " > s.MIDDLEWARE.index('django.contrib.auth.middleware.AuthenticationMiddleware'),"
+        " __import__('django.contrib.admin').contrib.admin.site.login_form.__name__"
+    )
+    assert _settings_print(shown, {**clean, **PRODUCTION}).split() == [
+        "True",
+        "True",
+        "SecondFactorLoginForm",
+    ]
+    assert _settings_print(shown, {**clean, "DEBUG": "1"}).split() == [
+        "False",
+        "True",
+        "AdminAuthenticationForm",
+    ]
