@@ -134,7 +134,7 @@ class HistoryEntry:
 def _holder_cards_queryset(*, national_id: str) -> QuerySet[Card]:
     return (
         Card.objects.filter(holder_national_id=national_id)
-        .select_related("card_type", "order_line__order__ordered_by", "replaces")
+        .select_related("card_type", "order_line__order__ordered_by", "replaces", "replaced_by")
         .prefetch_related("transitions__actor")
         .order_by("-issued_on", "-created_at")
     )
@@ -361,7 +361,7 @@ def personal_data_for(*, user: User) -> list[PersonalDataCategory]:
                 % {"count": count, "date": _date(card_facts["latest"])},
                 purpose=_(
                     "The card shows who you work for. Its status can be checked by anyone "
-                    "with the card number."
+                    "with the card number. The print file of each card is stored encrypted."
                 ),
             )
         )

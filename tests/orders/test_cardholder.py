@@ -271,6 +271,8 @@ def test_a_replacement_card_tells_whoever_ordered_the_original(
 
     html = client.get(f"/my-cards/{replacement.number}/").content.decode()
     assert "Bestilt for kort" in html and "Kari Nordmann" in html
+    listing = client.get("/my-cards/").content.decode()
+    assert f'Erstattet av</dt><dd class="text-nowrap">{display(replacement.number)}' in listing
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/my-cards/{replacement.number}/report/", {"reason": "stolen"})
 
