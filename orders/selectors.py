@@ -113,7 +113,8 @@ class HolderCard:
     status: str  # valid, invalid, expired or revoked (Card.status_on)
     status_text: str
     card_type_name: str
-    reasons: list[str]  # why an invalid card is invalid, in the reader's language
+    # Why an invalid card is invalid, and what fixes it, in the reader's language.
+    reasons: list[tuple[str, str]]
     revocation_text: str
     order_lines: list[OrderLine]  # the order behind the card (a replacement: its original's)
 
@@ -172,7 +173,10 @@ def _holder_card(card: Card, *, by_pk: dict[int, Card], today: datetime.date) ->
         status=status,
         status_text=status_text,
         card_type_name=card.card_type.name(get_language()),
-        reasons=[Reason(code).text() if code in REASONS else code for code in codes],
+        reasons=[
+            (Reason(code).text(), Reason(code).fix()) if code in REASONS else (code, "")
+            for code in codes
+        ],
         revocation_text=str(REVOCATION_TEXTS.get(revocation, revocation)),
         order_lines=order_lines,
     )

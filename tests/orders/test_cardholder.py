@@ -14,9 +14,10 @@ from hmsportal.models import User
 from hmsportal.services import user_for_person
 from orders.models import Delegation, OrderLine
 from orders.selectors import personal_data_for
+from registry.datasets import registry_dataset_load
 from registry.models import RegisterLookup
 from tests.cards.factories import CardFactory
-from tests.datasets import EMPLOYER, WORKER
+from tests.datasets import EMPLOYER, WORKER, small_dataset
 from tests.orders.factories import OrderLineFactory, UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -66,7 +67,7 @@ def test_the_holder_sees_their_cards_from_two_employers_and_nobody_elses(client,
     assert display(someone_else.number) not in html and "Annen Arbeidsgiver AS" not in html
     # Status and why, in plain words; who ordered by name only.
     assert "Kortet er gyldig i dag." in html
-    assert "Arbeidsforholdet er avsluttet." in html
+    assert "Arbeidsforholdet er avsluttet. Kortet følger arbeidsforholdet." in html
     assert "av Kari Nordmann" in html
     assert OrderLine.objects.get(card=first).order.ordered_by.username not in html
     assert first.valid_until.strftime("%Y") in html
@@ -218,6 +219,14 @@ def test_reporting_a_card_lost_revokes_it_and_tells_the_orderer(
     assert "Årsak: meldt tapt." in html
     detail = client.get(f"/my-cards/{card.number}/").content.decode()
     assert "Du meldte kortet tapt. Det ble sperret med en gang." in detail
+
+    # The link in the e-mail leads the orderer to a new order for the same person.
+    registry_dataset_load(dataset=small_dataset())
+    client.force_login(OrderLine.objects.get(card=card).order.ordered_by)
+    employer_page = client.get(f"/orders/{EMPLOYER}/cards/{card.number}/").content.decode()
+    assert "Bestill nytt kort" in employer_page
+    assert f"/orders/{EMPLOYER}/new/?employee={WORKER}:{card.workplace_orgnr}" in employer_page
+    client.force_login(holder)
 
     # A second report changes nothing and sends nothing.
     with django_capture_on_commit_callbacks(execute=True):
