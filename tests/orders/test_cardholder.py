@@ -70,7 +70,8 @@ def test_the_holder_sees_their_cards_from_two_employers_and_nobody_elses(client,
     # Status and why, in plain words; who ordered by name only.
     assert "Kortet er gyldig i dag." in html
     assert "Arbeidsforholdet er avsluttet. Kortet følger arbeidsforholdet." in html
-    assert "av Kari Nordmann" in html
+    assert "av Kari Nordmann (Fjordbygg AS)" in html
+    assert "Godkjent, kortet er utstedt" in html
     assert OrderLine.objects.get(card=first).order.ordered_by.username not in html
     assert first.valid_until.strftime("%Y") in html
     # The header links to the page for people with an identity number.
