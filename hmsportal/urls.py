@@ -24,6 +24,7 @@ urlpatterns = [
     # need sets a cookie on every public page, the status check included.
     path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
     path("orders/", include("orders.urls")),
+    path("my-cards/", include("orders.cardholder_urls")),
     path("", include("cards.urls")),
     path("", include("registry.urls")),
     path("admin/", admin.site.urls),

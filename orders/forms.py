@@ -216,3 +216,20 @@ class CardRevokeForm(forms.Form):
         if cleaned.get("replace") and cleaned.get("reason") not in REPLACEABLE_REASONS:
             self.add_error("replace", _("Only a lost or stolen card can be replaced."))
         return cleaned
+
+
+class CardReportForm(forms.Form):
+    """The holder reports their own card lost or stolen: one question (GOV.UK)."""
+
+    reason = forms.ChoiceField(
+        label=_("What has happened to the card?"),
+        choices=[
+            (RevocationReason.LOST, _("I have lost it")),
+            (RevocationReason.STOLEN, _("It has been stolen")),
+        ],
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={
+            "required": _("Choose whether the card is lost or stolen."),
+            "invalid_choice": _("Choose whether the card is lost or stolen."),
+        },
+    )

@@ -11,12 +11,14 @@ from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.core.mail import send_mail
 from django.db import models, transaction
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
-from cards.models import CardType
-from cards.services import Holder, card_issue
+from cards.models import Card, CardTransition, CardType
+from cards.numbers import display
+from cards.services import Holder, RevocationReason, card_issue, card_revoke
 from hmsportal.models import User
 from hmsportal.storage import read_document
 from orders.models import Delegation, Order, OrderLine
@@ -268,3 +270,87 @@ def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
         delegation.revoked_by = actor
         delegation.save(update_fields=["revoked_at", "revoked_by"])
     return delegation
+
+
+# --- The cardholder reports their own card ---------------------------------------------
+
+# What a holder may report about their own card: both stop the card at once, and only the
+# employer can order the replacement (DOMAIN.md, "Who orders").
+HOLDER_REPORT_REASONS = (RevocationReason.LOST, RevocationReason.STOLEN)
+
+
+class CardNotReportable(ValueError):
+    """The card is no longer live (already revoked, or expired): there is nothing to stop."""
+
+
+@transaction.atomic
+def card_report_lost_by_holder(*, actor: User, card: Card, reason: str) -> Card:
+    """The holder reports their own card lost or stolen: it is revoked at once, and the person
+    who ordered it is told by e-mail once the revocation is committed."""
+    if reason not in HOLDER_REPORT_REASONS:
+        raise ValueError(f"a holder cannot report a card as {reason!r}")
+    if not actor.national_id or actor.national_id != card.holder_national_id:
+        raise ValueError("only the card's holder can report it lost or stolen")
+    locked = Card.objects.select_for_update().get(pk=card.pk)
+    if locked.state not in Card.CHECKED_STATES:
+        raise CardNotReportable(f"a {locked.state} card cannot be reported")
+    revoked = card_revoke(card=locked, reason=reason, actor=actor)
+
+    from orders.tasks import tell_employer_card_reported
+
+    card_id = revoked.pk
+    transaction.on_commit(lambda: tell_employer_card_reported.delay(card_id=card_id), robust=True)
+    return revoked
+
+
+def _order_line_behind(card: Card) -> OrderLine | None:
+    """The order line of the card, or of the card it replaced (a replacement has none)."""
+    seen: set[int] = set()
+    current: Card | None = card
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        line = OrderLine.objects.select_related("order__ordered_by").filter(card=current).first()
+        if line is not None:
+            return line
+        current = current.replaces
+    return None
+
+
+REPORTED_AS_NB = {RevocationReason.LOST: "tapt", RevocationReason.STOLEN: "stjålet"}
+
+
+def employer_told_card_reported(*, card_id: int) -> None:
+    """E-mail the person who ordered the card: its holder reported it lost or stolen.
+
+    Imported cards have no order line, and so nobody who ordered them: no e-mail.
+    """
+    card = Card.objects.select_related("card_type", "replaces").get(pk=card_id)
+    line = _order_line_behind(card)
+    recipient = line.order.ordered_by.email if line is not None else ""
+    if not recipient:
+        return
+    revocation = (
+        CardTransition.objects.filter(card=card, to_state=Card.State.REVOKED)
+        .order_by("-at", "-pk")
+        .first()
+    )
+    reported_as = REPORTED_AS_NB.get(revocation.reason if revocation else "", "tapt")
+    url = settings.PORTAL_BASE_URL + reverse(
+        "orders:card_detail", kwargs={"orgnr": card.employer_orgnr, "number": card.number}
+    )
+    send_mail(
+        subject=f"HMS-kort {display(card.number)} er meldt {reported_as}",
+        message=(
+            f"{card.holder_name} har meldt HMS-kortet sitt som {reported_as} i HMS-kortportalen.\n"
+            f"\n"
+            f"Kortnummer: {display(card.number)}\n"
+            f"Korttype: {card.card_type.name_nb}\n"
+            f"Arbeidsgiver: {card.employer_name} ({card.employer_orgnr})\n"
+            f"\n"
+            f"Kortet er sperret og kan ikke brukes lenger. Trenger {card.holder_first_name} "
+            f"et nytt kort, bestiller dere det fra kortets side i portalen:\n"
+            f"{url}\n"
+        ),
+        from_email=None,
+        recipient_list=[recipient],
+    )

@@ -40,3 +40,13 @@ def tell_employer_awaiting(*, line_id: int) -> None:
 )
 def tell_employer_rejected(*, line_id: int) -> None:
     services.employer_told_rejected(line_id=line_id)
+
+
+@shared_task(
+    name="orders.tell_employer_card_reported",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+)
+def tell_employer_card_reported(*, card_id: int) -> None:
+    services.employer_told_card_reported(card_id=card_id)

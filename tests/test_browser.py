@@ -74,3 +74,76 @@ def test_status_check_on_a_phone(page, live_server) -> None:
 
     page.goto(f"{live_server.url}/status/?card=1234")
     assert page.locator(".error-summary").is_visible()
+
+
+def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings) -> None:
+    from django.core import mail
+    from django.test import Client
+
+    from hmsportal.services import user_for_person
+    from orders.models import OrderLine
+    from tests.orders.factories import OrderLineFactory
+
+    ensure_card_catalogue()
+    card = CardFactory(
+        state=Card.State.ACTIVE,
+        holder_national_id=WORKER,
+        holder_first_name="Ola",
+        holder_last_name="Snekker",
+        employer_name="Fjordbygg AS",
+    )
+    OrderLineFactory(card=card, state=OrderLine.State.APPROVED)
+    holder = user_for_person(national_id=WORKER, full_name="Ola Kristoffer Snekker-Haugen")
+    # Logged in as by ID-porten: a session made by Django's test client, handed to the browser.
+    client = Client()
+    client.force_login(holder)
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.set_viewport_size(PHONE)
+
+    page.goto(f"{live_server.url}/my-cards/")
+    assert page.get_by_role("heading", name="Mine HMS-kort", level=1).is_visible()
+    assert page.get_by_text("Kortet er gyldig i dag.").is_visible()
+    assert page.get_by_role("heading", name="Informasjonen vi har om deg").is_visible()
+    # Nothing scrolls sideways, and the header keeps to two lines: the brand and the language
+    # switch, then the links on one line.
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    header = page.evaluate(
+        """() => {
+          const box = (selector) => document.querySelector(selector).getBoundingClientRect();
+          const nav = box('.portal-header nav');
+          return {
+            navHeight: nav.height,
+            navTop: nav.top,
+            lineHeight: parseFloat(getComputedStyle(document.querySelector('.portal-header nav a')).lineHeight),
+            brandBottom: box('.portal-brand').bottom,
+            languageBottom: box('.portal-language').bottom,
+          };
+        }"""
+    )
+    assert header["navHeight"] < 2 * header["lineHeight"]
+    assert header["brandBottom"] <= header["navTop"]
+    assert header["languageBottom"] <= header["navTop"]
+    assert page.get_by_role("link", name="Mine HMS-kort").is_visible()
+
+    page.get_by_role("link", name="Meld tapt eller stjålet").click()
+    # No choice: the error summary takes focus and links to the first option.
+    page.get_by_role("button", name="Sperr kortet").click()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    page.get_by_role("link", name="Velg om kortet er tapt eller stjålet.").click()
+    assert page.evaluate("document.activeElement.id") == "id_reason_0"
+    page.get_by_label("Jeg har mistet det").check()
+    page.get_by_role("button", name="Sperr kortet").click()
+
+    assert page.get_by_text("er sperret og kan ikke brukes lenger").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    card.refresh_from_db()
+    assert card.state == Card.State.REVOKED
+    assert len(mail.outbox) == 1

@@ -1,5 +1,6 @@
 """Ordering pages, split by who uses them: the employer's pages and the cardholder's own."""
 
+from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
     card_detail,
     card_list,
@@ -15,6 +16,9 @@ __all__ = [
     "card_list",
     "delegation_list",
     "employer_overview",
+    "my_card_detail",
+    "my_card_report",
+    "my_cards",
     "order_card",
     "order_detail",
     "organisation_list",
