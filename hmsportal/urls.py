@@ -1,8 +1,6 @@
 from django.contrib import admin
 from django.contrib.auth.views import LogoutView
 from django.urls import include, path
-from django.views.decorators.csrf import csrf_exempt
-from django.views.i18n import set_language
 
 from hmsportal import views
 
@@ -12,9 +10,10 @@ urlpatterns = [
     path("login/dev/", views.dev_login, name="dev_login"),
     path("logout/", LogoutView.as_view(), name="logout"),
     path("healthz/", views.healthz, name="healthz"),
-    # Without CSRF: changing the display language is harmless, and the token the form would
-    # need sets a cookie on every public page, the status check included.
-    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
+    path("account/contact/", views.contact_details, name="contact_details"),
+    path("account/contact/confirm/<str:token>/", views.contact_confirm, name="contact_confirm"),
+    # Without CSRF (see views.set_language): the display language, remembered on the user.
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("orders/", include("orders.urls")),
     path("", include("cards.urls")),
     path("", include("registry.urls")),

@@ -1,5 +1,14 @@
-"""Project-level pages, split by concern: public pages and the login."""
+"""Project-level pages, split by concern: public pages, the login and the person's account."""
 
+from hmsportal.views.account import contact_confirm, contact_details, set_language
 from hmsportal.views.pages import dev_login, healthz, home, login_page
 
-__all__ = ["dev_login", "healthz", "home", "login_page"]
+__all__ = [
+    "contact_confirm",
+    "contact_details",
+    "dev_login",
+    "healthz",
+    "home",
+    "login_page",
+    "set_language",
+]
