@@ -20,9 +20,21 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from hmsportal import ratelimit
 from hmsportal.models import User
 
 CONFIRMATION_SALT = "hmsportal.contact.email-confirmation"
+# Links a person may have sent a minute: the form must not become a way to flood someone
+# else's mailbox.
+CONFIRMATION_MAILS_PER_MINUTE = 3
+
+
+class TooManyLinks(Exception):
+    """The person has asked for many confirmation links in a short time."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(f"retry after {retry_after} s")
+        self.retry_after = retry_after
 
 
 def email_normalise(address: str) -> str:
@@ -111,10 +123,13 @@ def contact_details_update(*, user: User, email: str, mobile: str, language: str
     """Save the person's contact details; a new address waits for its link to be followed.
 
     Giving the address that is confirmed already withdraws a pending one; any other address
-    becomes pending and a link is sent to it (again, if it was pending before).
+    becomes pending and a link is sent to it (again, if it was pending before). Raises
+    TooManyLinks, saving nothing, when the person has asked for many links this minute.
     """
     user = User.objects.select_for_update().get(pk=user.pk)
     email = email_normalise(email)
+    if email not in (user.confirmed_email, ""):
+        _confirmation_budget_draw(user)
     user.mobile = mobile
     user.language = language
     user.pending_email = "" if email == user.confirmed_email else email
@@ -126,9 +141,13 @@ def contact_details_update(*, user: User, email: str, mobile: str, language: str
 
 @transaction.atomic
 def email_confirmation_resend(*, user: User) -> User:
-    """Send the link for the pending address again (the mail may have been lost or expired)."""
+    """Send the link for the pending address again (the mail may have been lost or expired).
+
+    Raises TooManyLinks when the person has asked for many links this minute.
+    """
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.pending_email:
+        _confirmation_budget_draw(user)
         _confirmation_send_on_commit(user)
     return user
 
@@ -161,6 +180,17 @@ def email_confirmation_send(*, user_id: int) -> bool:
         },
         to=user.pending_email,
     )
+
+
+def _confirmation_budget_draw(user: User) -> None:
+    decision = ratelimit.hit(
+        scope="email-confirmation",
+        budget=ratelimit.Budget(
+            identity=f"user:{user.pk}", per_minute=CONFIRMATION_MAILS_PER_MINUTE
+        ),
+    )
+    if not decision.allowed:
+        raise TooManyLinks(decision.retry_after)
 
 
 def _confirmation_send_on_commit(user: User) -> None:

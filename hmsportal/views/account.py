@@ -12,6 +12,7 @@ from django.shortcuts import redirect, render
 from django.utils import translation
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
@@ -42,7 +43,11 @@ def contact_details(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
     next_url = _safe_next(request)
     if request.method == "POST" and "resend" in request.POST:
-        user = contact.email_confirmation_resend(user=user)
+        try:
+            user = contact.email_confirmation_resend(user=user)
+        except contact.TooManyLinks as too_many:
+            messages.warning(request, _too_many_links(too_many.retry_after))
+            return redirect(contact_details_url(next_url))
         if user.pending_email:
             messages.success(
                 request,
@@ -57,12 +62,16 @@ def contact_details(request: HttpRequest) -> HttpResponse:
         },
     )
     if request.method == "POST" and form.is_valid():
-        user = contact.contact_details_update(
-            user=user,
-            email=form.cleaned_data["email"],
-            mobile=form.cleaned_data["mobile"],
-            language=_current_language(),
-        )
+        try:
+            user = contact.contact_details_update(
+                user=user,
+                email=form.cleaned_data["email"],
+                mobile=form.cleaned_data["mobile"],
+                language=_current_language(),
+            )
+        except contact.TooManyLinks as too_many:
+            form.add_error("email", _too_many_links(too_many.retry_after))
+            return _contact_details_page(request, form, user, next_url, status=429)
         if user.pending_email:
             messages.success(
                 request,
@@ -74,6 +83,12 @@ def contact_details(request: HttpRequest) -> HttpResponse:
             return redirect(contact_details_url(next_url))
         messages.success(request, _("Your contact details are saved."))
         return redirect(next_url or contact_details_url())
+    return _contact_details_page(request, form, user, next_url)
+
+
+def _contact_details_page(
+    request: HttpRequest, form: ContactDetailsForm, user: User, next_url: str, status: int = 200
+) -> HttpResponse:
     return render(
         request,
         "hmsportal/contact_details.html",
@@ -84,7 +99,16 @@ def contact_details(request: HttpRequest) -> HttpResponse:
             "pending_email": user.pending_email,
             "max_age_days": settings.EMAIL_CONFIRMATION_MAX_AGE_DAYS,
         },
+        status=status,
     )
+
+
+def _too_many_links(retry_after: int) -> str:
+    return ngettext(
+        "You have asked for many links in a short time. Wait %(seconds)d second and try again.",
+        "You have asked for many links in a short time. Wait %(seconds)d seconds and try again.",
+        retry_after,
+    ) % {"seconds": retry_after}
 
 
 @require_http_methods(["GET", "POST"])

@@ -431,3 +431,18 @@ def test_giving_access_needs_a_confirmed_address_but_seeing_and_removing_it_does
     assert response["Location"] == access
     given.refresh_from_db()
     assert given.revoked_at is not None
+
+
+def test_links_cannot_be_asked_for_without_end(
+    client, kari, pinned_clock, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        for n in range(contact.CONFIRMATION_MAILS_PER_MINUTE):
+            assert client.post(CONTACT, {"email": f"kari{n}@fjordbygg.example"}).status_code == 302
+        refused = client.post(CONTACT, {"email": "someone@example.no"})
+        resend = client.post(CONTACT, {"resend": "1"}, follow=True)
+    assert refused.status_code == 429
+    assert "Du har bedt om mange lenker på kort tid. Vent 50 sekunder" in refused.content.decode()
+    assert "Du har bedt om mange lenker på kort tid." in resend.content.decode()
+    assert len(mail.outbox) == contact.CONFIRMATION_MAILS_PER_MINUTE
+    _unchanged(kari, pending_email="kari2@fjordbygg.example")
