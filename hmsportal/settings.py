@@ -161,6 +161,8 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 # --- E-mail: EMAIL_URL (smtp://user:pass@host:587/?tls=True); console by default.
 vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
 DEFAULT_FROM_EMAIL: str = env.str("DEFAULT_FROM_EMAIL", default="HMS-kort <noreply@hmsportal.no>")
+# Days the link that confirms a person's e-mail address works (hmsportal/contact.py).
+EMAIL_CONFIRMATION_MAX_AGE_DAYS: int = env.int("EMAIL_CONFIRMATION_MAX_AGE_DAYS", default=3)
 
 # --- Files. Photos, ID documents and card PDFs are personal data: they live in private
 # storage (never under STATIC or a public MEDIA_URL), encrypted at rest.

@@ -1,7 +1,5 @@
 from django.contrib import admin
 from django.urls import include, path
-from django.views.decorators.csrf import csrf_exempt
-from django.views.i18n import set_language
 
 from hmsportal import views
 from hmsportal.views import errors
@@ -20,9 +18,10 @@ urlpatterns = [
     path("logout/", login_views.LogoutView.as_view(), name="logout"),
     path("logout/done/", login_views.logged_out, name="logged_out"),
     path("healthz/", views.healthz, name="healthz"),
-    # Without CSRF: changing the display language is harmless, and the token the form would
-    # need sets a cookie on every public page, the status check included.
-    path("i18n/setlang/", csrf_exempt(set_language), name="set_language"),
+    path("account/contact/", views.contact_details, name="contact_details"),
+    path("account/contact/confirm/<str:token>/", views.contact_confirm, name="contact_confirm"),
+    # Without CSRF (see views.set_language): the display language, remembered on the user.
+    path("i18n/setlang/", views.set_language, name="set_language"),
     path("orders/", include("orders.urls")),
     path("my-cards/", include("orders.cardholder_urls")),
     path("", include("cards.urls")),

@@ -9,7 +9,6 @@ import uuid
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.core.mail import send_mail
 from django.db import models, transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -19,11 +18,12 @@ from cards import catalogue
 from cards.models import Card, CardTransition, CardType
 from cards.numbers import display
 from cards.services import Holder, RevocationReason, card_issue, card_revoke
+from hmsportal.mail import mail_person
 from hmsportal.models import User
 from hmsportal.storage import read_document
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
-from registry.rules import Purpose
+from registry.rules import Purpose, Reason
 from registry.services import register_check
 
 logger = logging.getLogger(__name__)
@@ -179,42 +179,45 @@ def _waited_too_long(line: OrderLine, today: datetime.date) -> bool:
     return (today - line.awaiting_since).days >= settings.ORDER_AWAIT_REGISTRATION_DAYS
 
 
+def _order_url(line: OrderLine) -> str:
+    return settings.PORTAL_BASE_URL + reverse(
+        "orders:order_detail",
+        kwargs={"orgnr": line.order.employer_orgnr, "order_id": line.order_id},
+    )
+
+
 def employer_told_awaiting(*, line_id: int) -> None:
-    """E-mail the person who ordered: Aa-registeret does not show the employment yet."""
+    """E-mail the person who ordered: Aa-registeret does not show the employment yet.
+
+    Only to a confirmed address, in the orderer's language (hmsportal.mail).
+    """
     line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
-    recipient = line.order.ordered_by.email
-    if not recipient:
-        return
-    send_mail(
-        subject=f"HMS-kort for {line.full_name} venter på Aa-registeret",
-        message=(
-            f"Aa-registeret viser ennå ikke arbeidsforholdet til {line.full_name} hos "
-            f"{line.order.employer_name}. Vi sjekker igjen hver dag i "
-            f"{settings.ORDER_AWAIT_REGISTRATION_DAYS} dager. Meld arbeidsforholdet i "
-            "a-meldingen hvis det ikke er gjort.\n"
-        ),
-        from_email=None,
-        recipient_list=[recipient],
+    mail_person(
+        user=line.order.ordered_by,
+        template_prefix="orders/email/order_line_awaiting",
+        context={
+            "line": line,
+            "days": settings.ORDER_AWAIT_REGISTRATION_DAYS,
+            "order_url": _order_url(line),
+        },
     )
 
 
 def employer_told_rejected(*, line_id: int) -> None:
-    """E-mail the person who ordered: the order line was rejected, and why."""
-    line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
-    recipient = line.order.ordered_by.email
-    if not recipient:
-        return
-    from registry.rules import Reason
+    """E-mail the person who ordered: the order line was rejected, and why.
 
-    reasons = "\n".join(f"- {Reason(code).text('nb')}" for code in line.reason_codes)
-    send_mail(
-        subject=f"HMS-kort for {line.full_name} ble ikke godkjent",
-        message=(
-            f"Bestillingen av HMS-kort for {line.full_name} ({line.order.employer_name}) "
-            f"ble avvist etter registerkontroll:\n{reasons}\n"
-        ),
-        from_email=None,
-        recipient_list=[recipient],
+    Only to a confirmed address, in the orderer's language (hmsportal.mail).
+    """
+    line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
+    mail_person(
+        user=line.order.ordered_by,
+        template_prefix="orders/email/order_line_rejected",
+        context={
+            "line": line,
+            # Each reason gives its text in the language active while the mail is rendered.
+            "reasons": [Reason(code) for code in line.reason_codes],
+            "order_url": _order_url(line),
+        },
     )
 
 
@@ -316,41 +319,33 @@ def _order_line_behind(card: Card) -> OrderLine | None:
     return None
 
 
-REPORTED_AS_NB = {RevocationReason.LOST: "tapt", RevocationReason.STOLEN: "stjålet"}
-
-
 def employer_told_card_reported(*, card_id: int) -> None:
     """E-mail the person who ordered the card: its holder reported it lost or stolen.
 
-    Imported cards have no order line, and so nobody who ordered them: no e-mail.
+    Only to a confirmed address, in the orderer's language (hmsportal.mail). Imported cards
+    have no order line, and so nobody who ordered them: no e-mail.
     """
     card = Card.objects.select_related("card_type", "replaces").get(pk=card_id)
     line = _order_line_behind(card)
-    recipient = line.order.ordered_by.email if line is not None else ""
-    if not recipient:
+    if line is None:
         return
     revocation = (
         CardTransition.objects.filter(card=card, to_state=Card.State.REVOKED)
         .order_by("-at", "-pk")
         .first()
     )
-    reported_as = REPORTED_AS_NB.get(revocation.reason if revocation else "", "tapt")
-    url = settings.PORTAL_BASE_URL + reverse(
-        "orders:card_detail", kwargs={"orgnr": card.employer_orgnr, "number": card.number}
-    )
-    send_mail(
-        subject=f"HMS-kort {display(card.number)} er meldt {reported_as}",
-        message=(
-            f"{card.holder_name} har meldt HMS-kortet sitt som {reported_as} i HMS-kortportalen.\n"
-            f"\n"
-            f"Kortnummer: {display(card.number)}\n"
-            f"Korttype: {card.card_type.name_nb}\n"
-            f"Arbeidsgiver: {card.employer_name} ({card.employer_orgnr})\n"
-            f"\n"
-            f"Kortet er sperret og kan ikke brukes lenger. Trenger {card.holder_first_name} "
-            f"et nytt kort, bestiller dere det fra kortets side i portalen:\n"
-            f"{url}\n"
-        ),
-        from_email=None,
-        recipient_list=[recipient],
+    mail_person(
+        user=line.order.ordered_by,
+        template_prefix="orders/email/card_reported",
+        context={
+            "card": card,
+            "number": display(card.number),
+            "card_type_name": card.card_type.name(line.order.ordered_by.language),
+            "stolen": revocation is not None and revocation.reason == RevocationReason.STOLEN,
+            "card_url": settings.PORTAL_BASE_URL
+            + reverse(
+                "orders:card_detail",
+                kwargs={"orgnr": card.employer_orgnr, "number": card.number},
+            ),
+        },
     )

@@ -3,7 +3,11 @@ with a mouse and keyboard, and the status check on a phone-sized screen."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import unquote
+
 import pytest
+from django.core import mail
 
 from cards.models import Card
 from registry.datasets import registry_dataset_load
@@ -16,6 +20,7 @@ PHONE = {"width": 390, "height": 844}
 
 def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path) -> None:
     settings.DEV_LOGIN_ENABLED = True
+    settings.PORTAL_BASE_URL = live_server.url
     ensure_card_catalogue()
     registry_dataset_load(dataset=small_dataset())
     photo = tmp_path / "ola.jpg"
@@ -27,6 +32,18 @@ def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path)
     page.get_by_role("button", name="Kari Nordmann").click()
     page.get_by_role("link", name="Fjordbygg AS").click()
     page.get_by_role("link", name="Bestill kort for Ola Snekker").click()
+
+    # No confirmed e-mail address yet: the contact details page first, then the link mailed.
+    assert page.get_by_text("Bekreft e-postadressen din før du bestiller kort").is_visible()
+    page.get_by_label("E-postadresse", exact=True).fill("kari@fjordbygg.example")
+    page.get_by_role("button", name="Lagre").click()
+    assert page.locator("[data-email-state=pending]").is_visible()
+    (link,) = re.findall(r"http://\S+/account/contact/confirm/\S+/", mail.outbox[0].body)
+    order_page = page.url.split("next=")[1]
+    page.goto(link)
+    page.get_by_role("button", name="Bekreft adressen").click()
+    assert page.locator("[data-email-state=confirmed]").is_visible()
+    page.goto(f"{live_server.url}{unquote(order_page)}")
 
     # An empty form: the error summary gets focus and links to each field.
     page.get_by_role("button", name="Send bestillingen").click()
@@ -131,7 +148,7 @@ def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings
     assert header["navHeight"] < 2 * header["lineHeight"]
     assert header["brandBottom"] <= header["navTop"]
     assert header["languageBottom"] <= header["navTop"]
-    assert page.get_by_role("link", name="Mine HMS-kort").is_visible()
+    assert page.get_by_role("link", name="Mine kort", exact=True).is_visible()
 
     page.get_by_role("link", name="Meld tapt eller stjålet").click()
     # No choice: the error summary takes focus and links to the first option.

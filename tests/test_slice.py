@@ -30,11 +30,15 @@ from orders.models import OrderLine
 from registry.datasets import registry_dataset_load
 from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, ensure_card_catalogue, jpeg
 from tests.datasets import small_dataset as _dataset
+from tests.hmsportal.factories import UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
 def _order_one_card(client) -> None:
+    # Ordering needs a confirmed e-mail address (tests/hmsportal/test_contact_details.py
+    # follows the link); the dev login finds this person by fødselsnummer.
+    UserFactory(username=f"id-{OWNER}")
     response = client.get("/login/dev/")
     assert response.status_code == 200
     assert "Kari Nordmann" in response.content.decode()

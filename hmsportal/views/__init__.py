@@ -1,6 +1,15 @@
-"""Project-level pages, split by concern: public pages and the login."""
+"""Project-level pages, split by concern: public pages, the login and the person's account."""
 
+from hmsportal.views.account import contact_confirm, contact_details, set_language
 from hmsportal.views.login import dev_login, login_page
 from hmsportal.views.pages import healthz, home
 
-__all__ = ["dev_login", "healthz", "home", "login_page"]
+__all__ = [
+    "contact_confirm",
+    "contact_details",
+    "dev_login",
+    "healthz",
+    "home",
+    "login_page",
+    "set_language",
+]

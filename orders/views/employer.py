@@ -19,6 +19,11 @@ from django.views.decorators.http import require_http_methods
 from cards import catalogue
 from cards import selectors as card_selectors
 from cards import services as card_services
+from hmsportal.account import (
+    contact_confirmation_redirect,
+    contact_confirmed_required,
+    contact_details_url,
+)
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
@@ -119,6 +124,7 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
 
 
 @employer_required
+@contact_confirmed_required
 def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     today = timezone.localdate()
     # New hires can be ordered for from 30 days before they start (seed page).
@@ -271,6 +277,10 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
             services.delegation_revoke(actor=actor, delegation=delegation)
             messages.success(request, _("The access is removed."))
             return redirect("orders:delegations", orgnr=employer.orgnr)
+        # Giving access sends mail to the person who gives it (issue 8); removing it does not.
+        gate = contact_confirmation_redirect(request)
+        if gate is not None:
+            return gate
         if form.is_valid():
             try:
                 services.delegation_grant(
@@ -293,6 +303,8 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
             "employer": employer,
             "form": form,
             "may_delegate": may_delegate,
+            "contact_confirmed": bool(actor.confirmed_email),
+            "contact_details_url": contact_details_url(request.get_full_path()),
             "delegations": selectors.delegations_for_employer(employer_orgnr=employer.orgnr),
         },
     )

@@ -10,20 +10,9 @@ from django.core.files.base import ContentFile
 from factory.django import DjangoModelFactory
 
 from cards.models import CardType
-from hmsportal.models import User
 from orders.models import Order, OrderLine
-from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg
-
-
-class UserFactory(DjangoModelFactory[User]):
-    class Meta:
-        model = User
-        django_get_or_create = ("username",)
-
-    username = "kari"
-    national_id = OWNER
-    full_name = "Kari Nordmann"
-    email = "kari@fjordbygg.example"
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg
+from tests.hmsportal.factories import UserFactory
 
 
 class OrderFactory(DjangoModelFactory[Order]):

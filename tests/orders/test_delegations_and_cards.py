@@ -8,11 +8,11 @@ import pytest
 from django.utils import timezone
 
 from cards.models import Card
-from hmsportal.models import User
 from orders.models import Delegation
 from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory
 from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, small_dataset
+from tests.hmsportal.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 DELEGATE = "01017512419"
@@ -21,7 +21,7 @@ DELEGATE = "01017512419"
 @pytest.fixture
 def owner(client):
     registry_dataset_load(dataset=small_dataset())
-    user = User.objects.create(username="kari", national_id=OWNER, full_name="Kari Nordmann")
+    user = UserFactory()
     client.force_login(user)
     return user
 
@@ -41,7 +41,7 @@ def test_an_owner_gives_access_and_the_delegate_can_then_order(client, owner) ->
     delegation = Delegation.objects.get()
     assert (delegation.grantee_national_id, delegation.granted_by) == (DELEGATE, owner)
 
-    delegate = User.objects.create(username="per", national_id=DELEGATE)
+    delegate = UserFactory(username="per", national_id=DELEGATE, full_name="Per Hansen")
     client.force_login(delegate)
     assert client.get(f"/orders/{EMPLOYER}/new/").status_code == 200
     # The delegation covers the sub-units too.
@@ -70,7 +70,7 @@ def test_a_delegation_counts_only_between_its_dates(client, owner) -> None:
         valid_from=today + datetime.timedelta(days=3),
         valid_until=today + datetime.timedelta(days=10),
     )
-    client.force_login(User.objects.create(username="per", national_id=DELEGATE))
+    client.force_login(UserFactory(username="per", national_id=DELEGATE, full_name="Per Hansen"))
     assert client.get(f"/orders/{EMPLOYER}/").status_code == 404
 
 

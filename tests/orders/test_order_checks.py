@@ -6,14 +6,15 @@ import datetime
 
 import pytest
 from django.core import mail
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from cards.models import Card
+from hmsportal.models import User
 from orders.models import OrderLine
 from orders.services import order_line_check
 from registry.datasets import registry_dataset_load
 from registry.models import Employment, Organisation
-from registry.rules import add_years
+from registry.rules import Reason, add_years
 from tests.datasets import EMPLOYER, WORKER, small_dataset
 from tests.orders.factories import OrderLineFactory
 
@@ -90,13 +91,54 @@ def test_the_employer_is_told_when_waiting_and_when_rejected(
     today = timezone.localdate()
     with django_capture_on_commit_callbacks(execute=True):
         order_line_check(line_id=line.pk, today=today)
+    # UserFactory's orderer has confirmed kari@fjordbygg.example and chose bokmål.
     assert [m.to for m in mail.outbox] == [["kari@fjordbygg.example"]]
-    assert "venter på Aa-registeret" in mail.outbox[0].subject
+    assert mail.outbox[0].subject == "HMS-kort for Ola Snekker venter på Aa-registeret"
+    assert "Vi sjekker igjen hver dag i 1 dag." in mail.outbox[0].body
     with django_capture_on_commit_callbacks(execute=True):
         order_line_check(line_id=line.pk, today=today + datetime.timedelta(days=1))
     assert len(mail.outbox) == 2
     assert "ble ikke godkjent" in mail.outbox[1].subject
     assert "Aa-registeret viser ikke noe arbeidsforhold" in mail.outbox[1].body
+
+
+def test_the_mail_goes_only_to_a_confirmed_address(
+    line, settings, django_capture_on_commit_callbacks
+) -> None:
+    # The orderer has given a new address but not followed the link, and had none before.
+    User.objects.filter(pk=line.order.ordered_by_id).update(
+        email="", email_confirmed_at=None, pending_email="kari@fjordbygg.example"
+    )
+    settings.ORDER_AWAIT_REGISTRATION_DAYS = 1
+    Employment.objects.filter(person_id=WORKER).delete()
+    today = timezone.localdate()
+    with django_capture_on_commit_callbacks(execute=True):
+        order_line_check(line_id=line.pk, today=today)
+    with django_capture_on_commit_callbacks(execute=True):
+        checked = order_line_check(line_id=line.pk, today=today + datetime.timedelta(days=1))
+    assert checked.state == OrderLine.State.REJECTED
+    assert mail.outbox == []
+
+
+def test_the_mail_is_in_the_orderers_language(
+    line, settings, django_capture_on_commit_callbacks
+) -> None:
+    User.objects.filter(pk=line.order.ordered_by_id).update(language="en")
+    settings.ORDER_AWAIT_REGISTRATION_DAYS = 1
+    Employment.objects.filter(person_id=WORKER).delete()
+    today = timezone.localdate()
+    with translation.override("nb"), django_capture_on_commit_callbacks(execute=True):
+        order_line_check(line_id=line.pk, today=today)
+    with translation.override("nb"), django_capture_on_commit_callbacks(execute=True):
+        order_line_check(line_id=line.pk, today=today + datetime.timedelta(days=1))
+    awaiting, rejected = mail.outbox
+    assert awaiting.subject == "HMS card for Ola Snekker is waiting for Aa-registeret"
+    assert "We check again every day for 1 day." in awaiting.body
+    assert f"http://127.0.0.1:8000/orders/{EMPLOYER}/orders/{line.order_id}/" in awaiting.body
+    assert rejected.subject == "HMS card for Ola Snekker was not approved"
+    assert "was rejected after the register check" in rejected.body
+    assert Reason("employment_not_found").text("en") in rejected.body
+    assert "Aa-registeret viser" not in rejected.body
 
 
 def test_a_line_for_a_bankrupt_employer_is_rejected_at_once(line) -> None:

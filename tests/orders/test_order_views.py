@@ -9,10 +9,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cards.models import Card, CardType
-from hmsportal.models import User
 from orders.models import Order, OrderLine
 from registry.datasets import registry_dataset_load
-from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.hmsportal.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +20,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def owner_client(client):
     registry_dataset_load(dataset=small_dataset())
-    user = User.objects.create(username="kari", national_id=OWNER, full_name="Kari Nordmann")
+    user = UserFactory()
     client.force_login(user)
     return client
 
