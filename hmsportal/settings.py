@@ -80,7 +80,7 @@ ROOT_URLCONF = "hmsportal.urls"
 WSGI_APPLICATION = "hmsportal.wsgi.application"
 AUTH_USER_MODEL = "hmsportal.User"
 LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "orders:organisation_list"
+LOGIN_REDIRECT_URL = "after_login"
 LOGOUT_REDIRECT_URL = "home"
 # A form posted without a valid CSRF token gets the portal's own page ("the form expired").
 CSRF_FAILURE_VIEW = "hmsportal.views.errors.csrf_failure"

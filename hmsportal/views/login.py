@@ -4,15 +4,17 @@ the development login (DEBUG only) that stands in for it in the demo."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth import login
+from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
 from django.views.decorators.http import require_GET, require_http_methods
 from mozilla_django_oidc.views import (
@@ -21,9 +23,14 @@ from mozilla_django_oidc.views import (
     OIDCLogoutView,
 )
 
+from hmsportal import contact
 from hmsportal import dev_login as demo_people
+from hmsportal.account import login_destination
 from hmsportal.idporten import provider
 from hmsportal.idporten.tokens import LoginRefused, RefusalReason
+from hmsportal.models import User
+from hmsportal.permissions import organisations_for
+from registry.facts import RegisterUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -94,6 +101,11 @@ class IdPortenCallbackView(OIDCAuthenticationCallbackView):
             # another browser or before the session expired.
             return login_refused(request, LoginRefused(RefusalReason.STATE, str(error)))
 
+    @property
+    def success_url(self) -> str:
+        next_url = self.request.session.get("oidc_login_next") or ""
+        return _after_login_url(next_url)
+
     def login_success(self) -> HttpResponse:
         response = super().login_success()
         self.request.session[LOGIN_METHOD_SESSION_KEY] = "idporten"
@@ -159,5 +171,51 @@ def dev_login(request: HttpRequest) -> HttpResponse:
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[LOGIN_METHOD_SESSION_KEY] = "dev"
-            return redirect(settings.LOGIN_REDIRECT_URL)
+            return redirect(_after_login_url(""))
     return render(request, "dev_login.html", {"groups": demo_people.demo_people()})
+
+
+def _after_login_url(next_url: str) -> str:
+    url = reverse("after_login")
+    return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def _start_page(user: User) -> str:
+    """Where a person starts: their organisations if they act for any, else their own cards."""
+    if user.national_id:
+        try:
+            acts_for_organisations = bool(organisations_for(user))
+        except RegisterUnavailable:
+            acts_for_organisations = True  # the organisations page says the register is down
+        return "orders:organisation_list" if acts_for_organisations else "cardholder:my_cards"
+    return "cards:print_queue" if user.is_staff else "home"
+
+
+@login_required
+@require_GET
+def after_login(request: HttpRequest) -> HttpResponse:
+    """Where every login lands: the language the person uses is remembered (or the one they
+    chose last time is put back), and a person who has given no e-mail address is asked for
+    one before going on to the page they wanted or their start page."""
+    user = cast(User, request.user)
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
+    if chosen in dict(settings.LANGUAGES):
+        user = contact.user_language_set(user=user, language=chosen)
+    next_url = request.GET.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        next_url = ""
+    response = redirect(login_destination(user, next_url or _start_page(user)))
+    if not chosen:
+        response.set_cookie(
+            settings.LANGUAGE_COOKIE_NAME,
+            user.language,
+            max_age=settings.LANGUAGE_COOKIE_AGE,
+            path=settings.LANGUAGE_COOKIE_PATH,
+            domain=settings.LANGUAGE_COOKIE_DOMAIN,
+            secure=settings.LANGUAGE_COOKIE_SECURE,
+            httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+            samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+        )
+    return response

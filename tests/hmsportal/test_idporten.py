@@ -17,7 +17,8 @@ from django.test import Client
 from django.utils import timezone
 
 from hmsportal.models import User
-from tests.datasets import OWNER
+from tests.datasets import OWNER, WORKER
+from tests.hmsportal.factories import UserFactory
 from tests.hmsportal.idporten_provider import CLIENT_ID, DELETE, new_key
 from tests.registry.servers import closed_port_url
 
@@ -64,7 +65,7 @@ def test_the_authorization_request_carries_state_nonce_pkce_and_the_level(client
 def test_a_person_logs_in_and_is_named_from_folkeregisteret(client, idporten):
     response = log_in(client)
     assert response.status_code == 302
-    assert response["Location"] == "/orders/"
+    assert response["Location"] == "/login/done/"
     user = logged_in_user(client)
     assert user is not None and user.national_id == OWNER
     assert user.full_name == "Kari Nordmann"
@@ -79,10 +80,14 @@ def test_a_person_logs_in_and_is_named_from_folkeregisteret(client, idporten):
 
 
 def test_the_next_page_is_kept_through_the_login(client, idporten):
+    UserFactory(national_id=OWNER)  # she has logged in before and confirmed her address
     response = log_in(client, start="/login/idporten/?next=/orders/914778271/")
-    assert response["Location"] == "/orders/914778271/"
-    outside = log_in(Client(), start="/login/idporten/?next=https://evil.example/")
-    assert outside["Location"] == "/orders/"
+    assert response["Location"] == "/login/done/?next=%2Forders%2F914778271%2F"
+    assert client.get(response["Location"])["Location"] == "/orders/914778271/"
+    other = Client()
+    outside = log_in(other, start="/login/idporten/?next=https://evil.example/")
+    assert outside["Location"] == "/login/done/"
+    assert other.get("/login/done/?next=https://evil.example/")["Location"] == "/orders/"
 
 
 def test_the_provider_is_read_from_discovery_once_and_cached(client, idporten):
@@ -271,3 +276,32 @@ def test_a_session_ends_when_the_browser_closes_and_after_idle_time(client, idpo
         expire_date=timezone.now() - timezone.timedelta(seconds=1)
     )
     assert client.get("/orders/").status_code == 302
+
+
+# --- where a login lands ----------------------------------------------------------------
+
+
+def test_the_first_login_asks_for_an_e_mail_address(client, idporten):
+    log_in(client)
+    landing = client.get("/login/done/")
+    assert landing["Location"] == "/account/contact/?next=%2Forders%2F"
+
+
+def test_a_person_who_acts_for_no_organisation_starts_on_their_own_cards(client, idporten):
+    idporten.pid = WORKER
+    UserFactory(username="ola", national_id=WORKER, full_name="Ola Snekker")
+    log_in(client)
+    assert client.get("/login/done/")["Location"] == "/my-cards/"
+
+
+def test_the_language_chosen_before_login_is_remembered_and_comes_back(client, idporten):
+    UserFactory(national_id=OWNER, language="nb")
+    client.cookies["django_language"] = "en"
+    log_in(client)
+    client.get("/login/done/")
+    assert User.objects.get(national_id=OWNER).language == "en"
+    # On another browser, with no choice made there, the remembered language is put back.
+    other = Client()
+    log_in(other)
+    landing = other.get("/login/done/")
+    assert landing.cookies["django_language"].value == "en"

@@ -19,6 +19,13 @@ def test_an_employer_logs_in_with_idporten_and_out_again_on_a_phone(page, live_s
     page.goto(f"{live_server.url}/login/")
     page.get_by_role("link", name="Logg inn med ID-porten").click()
     # The local ID-porten sends the browser straight back with a code; the portal checks it.
+    # The first time, the portal asks for an e-mail address.
+    page.wait_for_url(re.compile(r"/account/contact/"))
+    assert page.get_by_role("heading", name="Kontaktopplysninger").is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    page.get_by_label("E-postadresse", exact=True).fill("kari@fjordbygg.example")
+    page.get_by_role("button", name="Lagre").click()
+    page.get_by_role("link", name="Fortsett, og bekreft adressen senere").click()
     page.wait_for_url(re.compile(r"/orders/$"))
     assert page.get_by_role("link", name="Fjordbygg AS").first.is_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
