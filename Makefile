@@ -28,7 +28,7 @@ run: $(STAMP)
 	$(PY) manage.py seed_demo_people
 	@echo
 	@echo "  hmsportal runs at http://127.0.0.1:$(PORT)/"
-	@echo "  Log in as a demo employer: http://127.0.0.1:$(PORT)/login/dev/ and pick a person."
+	@echo "  Log in as a demo person (employer, delegate, cardholder or staff): http://127.0.0.1:$(PORT)/login/dev/"
 	@echo "  Check a card: http://127.0.0.1:$(PORT)/status/"
 	@echo
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
