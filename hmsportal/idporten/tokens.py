@@ -45,6 +45,7 @@ class RefusalReason(enum.StrEnum):
     NONCE = "nonce"
     ACR = "acr"
     PERSON = "person"
+    BLOCKED = "blocked"
 
 
 class LoginRefused(Exception):
@@ -90,6 +91,11 @@ def id_token_verify(token: str, *, nonce: str | None) -> IdentityProof:
     if key is None:
         raise LoginRefused(RefusalReason.UNKNOWN_KEY, f"kid {kid!r} not in the key set")
     claims = _decode(token, key)
+    # OIDC Core 3.1.3.7 (4, 5): a token for several audiences must name the portal as the
+    # party it was issued to.
+    audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
+    if len(audiences) > 1 and claims.get("azp") != settings.IDPORTEN_CLIENT_ID:
+        raise LoginRefused(RefusalReason.AUDIENCE, "several audiences and azp is not ours")
     if time.time() - claims["iat"] > MAX_TOKEN_AGE_SECONDS + LEEWAY_SECONDS:
         raise LoginRefused(RefusalReason.ISSUED_AT, f"issued at {claims['iat']}, too long ago")
     if not nonce or not hmac.compare_digest(str(claims["nonce"]), nonce):

@@ -118,6 +118,9 @@ class IdPortenCallbackView(OIDCAuthenticationCallbackView):
         elif error:
             description = self.request.GET.get("error_description", "")[:200]
             refusal = LoginRefused(RefusalReason.PROVIDER_ERROR, f"{error}: {description}")
+        elif getattr(self, "user", None) is not None:
+            # ID-porten proved who it is, but the account has been deactivated here.
+            refusal = LoginRefused(RefusalReason.BLOCKED, f"user {self.user.pk} is not active")
         else:
             refusal = LoginRefused(RefusalReason.STATE, "no login under way in this session")
         return login_refused(self.request, refusal)

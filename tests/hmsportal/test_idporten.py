@@ -131,6 +131,11 @@ def assert_refused(client: Client, response, reason: str, caplog) -> None:
     [
         pytest.param({"claim_overrides": {"aud": "another-client"}}, "audience", id="audience"),
         pytest.param({"claim_overrides": {"iss": "https://evil.example"}}, "issuer", id="issuer"),
+        pytest.param(
+            {"claim_overrides": {"aud": [CLIENT_ID, "another-client"]}},
+            "audience",
+            id="several-audiences-no-azp",
+        ),
         pytest.param({"claim_overrides": {"nonce": "replayed-nonce"}}, "nonce", id="nonce"),
         pytest.param({"claim_overrides": {"nonce": DELETE}}, "malformed", id="no-nonce"),
         pytest.param(
@@ -305,3 +310,17 @@ def test_the_language_chosen_before_login_is_remembered_and_comes_back(client, i
     log_in(other)
     landing = other.get("/login/done/")
     assert landing.cookies["django_language"].value == "en"
+
+
+def test_several_audiences_are_accepted_when_the_token_was_issued_to_the_portal(client, idporten):
+    idporten.claim_overrides = {"aud": [CLIENT_ID, "another-client"], "azp": CLIENT_ID}
+    log_in(client)
+    assert logged_in_user(client) is not None
+
+
+def test_a_deactivated_account_is_told_so_and_not_logged_in(client, idporten):
+    UserFactory(national_id=OWNER, is_active=False)
+    response = log_in(client)
+    assert response.status_code == 403
+    assert 'data-reason="blocked"' in response.content.decode()
+    assert logged_in_user(client) is None
