@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from cards.models import Card, CardType
 from cards.numbers import NumberForm, classify, normalise
@@ -96,6 +98,42 @@ def _status_query() -> _StatusQuery:
         found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         converters.append([(converter, column) for converter in found])
     return _StatusQuery(sql=sql, card_fields=[f.attname for f in fields], converters=converters)
+
+
+@dataclass(frozen=True)
+class HolderCardsSummary:
+    """How many cards a person holds (any state), with photos, and the newest."""
+
+    count: int
+    with_photo: int
+    latest: datetime.date | None
+    newest: Card | None
+
+
+def cards_for_holder(*, national_id: str) -> QuerySet[Card]:
+    """Every card issued to the person (any employer, any state), newest first, with history."""
+    return (
+        Card.objects.filter(holder_national_id=national_id)
+        .select_related("card_type", "replaces", "replaced_by")
+        .prefetch_related("transitions__actor")
+        .order_by("-issued_on", "-created_at")
+    )
+
+
+def holder_cards_summary(*, national_id: str) -> HolderCardsSummary:
+    """The counts behind "which personal data do you hold about me" for a person's cards."""
+    if not national_id:
+        return HolderCardsSummary(count=0, with_photo=0, latest=None, newest=None)
+    cards = Card.objects.filter(holder_national_id=national_id)
+    facts = cards.aggregate(
+        count=Count("pk"), with_photo=Count("pk", filter=~Q(photo="")), latest=Max("issued_on")
+    )
+    return HolderCardsSummary(
+        count=facts["count"],
+        with_photo=facts["with_photo"],
+        latest=facts["latest"],
+        newest=cards.order_by("-issued_on", "-created_at").first(),
+    )
 
 
 def card_holders_sample(*, limit: int) -> list[tuple[str, str, str]]:

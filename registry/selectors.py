@@ -6,7 +6,7 @@ import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Max, QuerySet
+from django.db.models import Count, Max, QuerySet
 
 from registry.clients import business_register, employment_register, population_register
 from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts, PersonFacts
@@ -15,6 +15,7 @@ from registry.models import (
     Person,
     RegisterFileLoad,
     RegisterLookup,
+    RoleSeen,
     StaffingApproval,
 )
 
@@ -140,3 +141,26 @@ def recent_failures(*, limit: int = 50) -> list[RegisterLookup]:
 def file_loads(*, limit: int = 10) -> list[RegisterFileLoad]:
     """The latest loads of the registers' open data files."""
     return list(RegisterFileLoad.objects.order_by("-loaded_at")[:limit])
+
+
+@dataclass(frozen=True)
+class LookupsSummary:
+    """How many register lookups were made about a key (a person or a unit), and the latest."""
+
+    count: int
+    latest: datetime.datetime | None
+
+
+def lookups_summary(*, key: str) -> LookupsSummary:
+    """The register lookups kept about a person or unit (for "what do you hold about me")."""
+    if not key:
+        return LookupsSummary(count=0, latest=None)
+    facts = RegisterLookup.objects.filter(key=key).aggregate(count=Count("pk"), latest=Max("at"))
+    return LookupsSummary(count=facts["count"], latest=facts["latest"])
+
+
+def roles_seen_count(*, national_id: str) -> int:
+    """How many roles in Enhetsregisteret the portal remembers for the person."""
+    if not national_id:
+        return 0
+    return RoleSeen.objects.filter(national_id=national_id).count()

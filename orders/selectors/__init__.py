@@ -1,0 +1,37 @@
+"""Reads of the ordering side, split by who reads them: the employer's pages and tasks, the
+cardholder's own page, and the account of personal data held about a person."""
+
+from orders.selectors.cardholder import (
+    HistoryEntry,
+    HolderCard,
+    card_history,
+    holder_card,
+    holder_cards,
+)
+from orders.selectors.employer import (
+    delegated_orgnrs,
+    delegations_for_employer,
+    delegations_in_force,
+    latest_line_by_person,
+    lines_awaiting_registration,
+    order_for_employer,
+    orders_for_employer,
+)
+from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
+
+__all__ = [
+    "HistoryEntry",
+    "HolderCard",
+    "PersonalDataCategory",
+    "card_history",
+    "delegated_orgnrs",
+    "delegations_for_employer",
+    "delegations_in_force",
+    "holder_card",
+    "holder_cards",
+    "latest_line_by_person",
+    "lines_awaiting_registration",
+    "order_for_employer",
+    "orders_for_employer",
+    "personal_data_for",
+]

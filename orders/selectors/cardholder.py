@@ -1,0 +1,187 @@
+"""Reads for the cardholder's own page ("Mine HMS-kort").
+
+Everything here is keyed by the logged-in person's identity number: a cardholder sees the
+cards issued to them (any employer) and never anyone else's (STYLE.md §4).
+"""
+
+from __future__ import annotations
+
+import datetime
+from dataclasses import dataclass
+
+from django.db.models import QuerySet
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
+
+from cards import selectors as card_selectors
+from cards.imports import IMPORT_REASON
+from cards.models import Card
+from cards.numbers import NumberForm, classify, normalise
+from cards.services import RevocationReason
+from hmsportal.models import User
+from orders.models import OrderLine
+from registry.rules import REASONS, Reason
+
+# How a revoked card's reason code reads to its holder.
+REVOCATION_TEXTS = {
+    RevocationReason.LOST: gettext_lazy("Reported lost"),
+    RevocationReason.STOLEN: gettext_lazy("Reported stolen"),
+    RevocationReason.EMPLOYMENT_ENDED: gettext_lazy("The employment has ended"),
+    RevocationReason.RETURNED: gettext_lazy("Returned"),
+    RevocationReason.WITHDRAWN: gettext_lazy("Withdrawn by the card issuer"),
+}
+HOLDER_REPORTED_TEXTS = {
+    RevocationReason.LOST: gettext_lazy("You reported the card lost. It was blocked at once."),
+    RevocationReason.STOLEN: gettext_lazy("You reported the card stolen. It was blocked at once."),
+}
+# The same general words as the public status check (cards/status_views.py).
+STATUS_TEXTS = {
+    "valid": gettext_lazy("The card is valid today."),
+    "expired": gettext_lazy("The card has expired."),
+    "revoked": gettext_lazy("The card has been revoked."),
+    "invalid": gettext_lazy("The register requirements are not met."),
+}
+
+
+@dataclass(frozen=True)
+class HolderCard:
+    """One of the logged-in person's cards, with its status today in plain words."""
+
+    card: Card
+    status: str  # valid, invalid, expired or revoked (Card.status_on)
+    status_text: str
+    card_type_name: str
+    # Why an invalid card is invalid, and what fixes it, in the reader's language.
+    reasons: list[tuple[str, str]]
+    revocation_text: str
+    order_lines: list[OrderLine]  # the order behind the card (a replacement: its original's)
+
+    @property
+    def reportable(self) -> bool:
+        """Whether the holder can still report the card lost or stolen (it is live)."""
+        return self.card.state in Card.CHECKED_STATES
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    """One step in a card's life, told to its holder."""
+
+    at: datetime.datetime
+    text: str
+
+
+def _holder_cards_queryset(*, national_id: str) -> QuerySet[Card]:
+    # The order behind each card is the orders app's to add (cards know nothing of orders).
+    return card_selectors.cards_for_holder(national_id=national_id).select_related(
+        "order_line__order__ordered_by"
+    )
+
+
+def _revocation_code(card: Card) -> str:
+    revocations = [t for t in card.transitions.all() if t.to_state == Card.State.REVOKED]
+    return revocations[-1].reason if revocations else ""
+
+
+def _holder_card(card: Card, *, by_pk: dict[int, Card], today: datetime.date) -> HolderCard:
+    status = card.status_on(today)
+    status_text = str(STATUS_TEXTS[status])
+    codes = card.reason_codes_on(today)
+    if status == "invalid" and card.state != Card.State.INVALID and card.valid_from:
+        status_text = _("The card is valid from %(date)s.") % {
+            "date": date_format(card.valid_from, "DATE_FORMAT")
+        }
+        codes = []
+    revocation = _revocation_code(card) if status == "revoked" else ""
+    # A replacement card has no order line of its own: show the line of the card it replaced
+    # (all of the holder's cards are loaded, so following the chain costs no query).
+    order_lines: list[OrderLine] = []
+    seen: set[int] = set()
+    current: Card | None = card
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        line = getattr(current, "order_line", None)
+        if line is not None:
+            order_lines.append(line)
+            break
+        current = by_pk.get(current.replaces_id) if current.replaces_id else None
+    return HolderCard(
+        card=card,
+        status=status,
+        status_text=status_text,
+        card_type_name=card.card_type.name(get_language()),
+        reasons=[
+            (Reason(code).text(), Reason(code).fix()) if code in REASONS else (code, "")
+            for code in codes
+        ],
+        revocation_text=str(REVOCATION_TEXTS.get(revocation, revocation)),
+        order_lines=order_lines,
+    )
+
+
+def holder_cards(*, user: User, today: datetime.date | None = None) -> list[HolderCard]:
+    """Every card issued to the logged-in person, newest first; none without an identity."""
+    if not user.national_id:
+        return []
+    today = today or timezone.localdate()
+    cards = list(_holder_cards_queryset(national_id=user.national_id))
+    by_pk = {card.pk: card for card in cards}
+    return [_holder_card(card, by_pk=by_pk, today=today) for card in cards]
+
+
+def holder_card(
+    *, user: User, number: str, today: datetime.date | None = None
+) -> HolderCard | None:
+    """The logged-in person's card with this number, or None (someone else's is None too)."""
+    if not user.national_id or classify(number) not in (NumberForm.OURS, NumberForm.LEGACY):
+        return None
+    today = today or timezone.localdate()
+    cards = list(_holder_cards_queryset(national_id=user.national_id))
+    by_pk = {card.pk: card for card in cards}
+    wanted = normalise(number)
+    card = next((card for card in cards if card.number == wanted), None)
+    return None if card is None else _holder_card(card, by_pk=by_pk, today=today)
+
+
+def _failed_reasons(reason: str) -> str:
+    codes = [code.strip() for code in reason.partition(":")[2].split(",") if code.strip()]
+    return " ".join(Reason(code).text() if code in REASONS else code for code in codes)
+
+
+def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
+    """The card's life in plain words, oldest first (from its prefetched transitions)."""
+    entries = []
+    for step in card.transitions.all():
+        to_state = step.to_state
+        if not step.from_state:
+            text = (
+                _("The card was taken over from the previous card producer.")
+                if step.reason == IMPORT_REASON
+                else _("The registers were checked and the card was approved.")
+            )
+        elif to_state == Card.State.REVOKED:
+            own_report = step.actor_id is not None and step.actor_id == viewer.pk
+            if own_report and step.reason in HOLDER_REPORTED_TEXTS:
+                text = str(HOLDER_REPORTED_TEXTS[step.reason])
+            else:
+                reason = str(REVOCATION_TEXTS.get(step.reason, step.reason))
+                text = _("The card was revoked: %(reason)s.") % {"reason": reason.lower()}
+        elif to_state == Card.State.EXPIRED:
+            text = _("The card expired: the valid-until date has passed.")
+        elif to_state == Card.State.INVALID:
+            text = _("The card stopped being valid. %(reasons)s") % {
+                "reasons": _failed_reasons(step.reason)
+            }
+        elif step.from_state == Card.State.INVALID:
+            text = _("The registers were in order again, and the card became valid again.")
+        elif to_state == Card.State.IN_PRODUCTION:
+            text = _("The card was sent to the card producer for printing.")
+        elif to_state == Card.State.SHIPPED:
+            text = _("The card was printed and sent.")
+        elif to_state == Card.State.ACTIVE:
+            text = _("The card counts as delivered and is in use.")
+        else:
+            text = str(Card.State(to_state).label) if to_state in Card.State else to_state
+        entries.append(HistoryEntry(at=step.at, text=text.strip()))
+    return entries
