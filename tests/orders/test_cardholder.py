@@ -185,6 +185,15 @@ def test_the_personal_data_section_lists_what_is_held(client, holder):
     assert "delegations" in [c.code for c in personal_data_for(user=holder)]
 
 
+def test_the_account_lists_every_contact_detail_held(holder):
+    holder.mobile = "+4791234567"
+    holder.pending_email = "ny@example.no"
+    holder.save()
+    (account,) = [c for c in personal_data_for(user=holder) if c.code == "account"]
+    assert "+4791234567" in account.held
+    assert "ny@example.no (ikke bekreftet ennå)" in account.held
+
+
 def test_a_person_without_cards_sees_only_identity_and_account(client, holder):
     codes = [category.code for category in personal_data_for(user=holder)]
     assert codes == ["identity_number", "account"]
