@@ -9,9 +9,19 @@ from typing import Any, NamedTuple
 
 from django.db import connection
 from django.db.models import Count, Max, Q, QuerySet
+from django.utils.translation import gettext_lazy
 
 from cards.models import Card, CardType
 from cards.numbers import NumberForm, classify, normalise
+
+# The status in general terms, as the public status check and the holder's own page say it:
+# the detailed register reasons are for the employer and the holder, not the public.
+STATUS_EXPLANATIONS = {
+    "valid": gettext_lazy("The card is valid today."),
+    "expired": gettext_lazy("The card has expired."),
+    "revoked": gettext_lazy("The card has been revoked."),
+    "invalid": gettext_lazy("The register requirements are not met."),
+}
 
 
 def card_for_status(*, number: str) -> Card | None:

@@ -29,7 +29,7 @@ from django.views.decorators.http import require_safe
 from cards.api_keys import api_client_for_key, api_key_from_request
 from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
-from cards.selectors import card_for_status
+from cards.selectors import STATUS_EXPLANATIONS, card_for_status
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
 
@@ -52,14 +52,6 @@ MESSAGES = {
     ),
     "mistyped": _("The card number is mistyped. Check the digits."),
     "not_found": _("We cannot find a card with this number."),
-}
-
-# General terms only: the detailed register reasons are for the employer, not the public.
-STATUS_EXPLANATIONS = {
-    "valid": _("The card is valid today."),
-    "expired": _("The card has expired."),
-    "revoked": _("The card has been revoked."),
-    "invalid": _("The register requirements are not met."),
 }
 
 

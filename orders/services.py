@@ -21,6 +21,7 @@ from cards.services import Holder, RevocationReason, card_issue, card_revoke
 from hmsportal.mail import mail_person
 from hmsportal.models import User
 from hmsportal.storage import read_document
+from orders import selectors
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
@@ -306,19 +307,6 @@ def card_report_lost_by_holder(*, actor: User, card: Card, reason: str) -> Card:
     return revoked
 
 
-def _order_line_behind(card: Card) -> OrderLine | None:
-    """The order line of the card, or of the card it replaced (a replacement has none)."""
-    seen: set[int] = set()
-    current: Card | None = card
-    while current is not None and current.pk not in seen:
-        seen.add(current.pk)
-        line = OrderLine.objects.select_related("order__ordered_by").filter(card=current).first()
-        if line is not None:
-            return line
-        current = current.replaces
-    return None
-
-
 def employer_told_card_reported(*, card_id: int) -> None:
     """E-mail the person who ordered the card: its holder reported it lost or stolen.
 
@@ -326,7 +314,7 @@ def employer_told_card_reported(*, card_id: int) -> None:
     have no order line, and so nobody who ordered them: no e-mail.
     """
     card = Card.objects.select_related("card_type", "replaces").get(pk=card_id)
-    line = _order_line_behind(card)
+    line = selectors.order_line_behind(card)
     if line is None:
         return
     revocation = (

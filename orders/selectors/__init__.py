@@ -7,6 +7,7 @@ from orders.selectors.cardholder import (
     card_history,
     holder_card,
     holder_cards,
+    order_line_behind,
 )
 from orders.selectors.employer import (
     delegated_orgnrs,
@@ -32,6 +33,7 @@ __all__ = [
     "latest_line_by_person",
     "lines_awaiting_registration",
     "order_for_employer",
+    "order_line_behind",
     "orders_for_employer",
     "personal_data_for",
 ]

@@ -36,13 +36,6 @@ HOLDER_REPORTED_TEXTS = {
     RevocationReason.LOST: gettext_lazy("You reported the card lost. It was blocked at once."),
     RevocationReason.STOLEN: gettext_lazy("You reported the card stolen. It was blocked at once."),
 }
-# The same general words as the public status check (cards/status_views.py).
-STATUS_TEXTS = {
-    "valid": gettext_lazy("The card is valid today."),
-    "expired": gettext_lazy("The card has expired."),
-    "revoked": gettext_lazy("The card has been revoked."),
-    "invalid": gettext_lazy("The register requirements are not met."),
-}
 
 
 @dataclass(frozen=True)
@@ -84,9 +77,32 @@ def _revocation_code(card: Card) -> str:
     return revocations[-1].reason if revocations else ""
 
 
+def order_line_behind(
+    card: Card, *, cards_by_pk: dict[int, Card] | None = None
+) -> OrderLine | None:
+    """The order line of the card, or of the card it replaced (a replacement has none).
+
+    With cards_by_pk (the holder's cards, loaded with their order lines) it asks nothing of
+    the database.
+    """
+    seen: set[int] = set()
+    current: Card | None = card
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        line = getattr(current, "order_line", None)  # none: RelatedObjectDoesNotExist
+        if line is not None:
+            return line
+        if not current.replaces_id:
+            return None
+        current = (
+            cards_by_pk.get(current.replaces_id) if cards_by_pk is not None else current.replaces
+        )
+    return None
+
+
 def _holder_card(card: Card, *, by_pk: dict[int, Card], today: datetime.date) -> HolderCard:
     status = card.status_on(today)
-    status_text = str(STATUS_TEXTS[status])
+    status_text = str(card_selectors.STATUS_EXPLANATIONS[status])
     codes = card.reason_codes_on(today)
     if status == "invalid" and card.state != Card.State.INVALID and card.valid_from:
         status_text = _("The card is valid from %(date)s.") % {
@@ -96,16 +112,8 @@ def _holder_card(card: Card, *, by_pk: dict[int, Card], today: datetime.date) ->
     revocation = _revocation_code(card) if status == "revoked" else ""
     # A replacement card has no order line of its own: show the line of the card it replaced
     # (all of the holder's cards are loaded, so following the chain costs no query).
-    order_lines: list[OrderLine] = []
-    seen: set[int] = set()
-    current: Card | None = card
-    while current is not None and current.pk not in seen:
-        seen.add(current.pk)
-        line = getattr(current, "order_line", None)
-        if line is not None:
-            order_lines.append(line)
-            break
-        current = by_pk.get(current.replaces_id) if current.replaces_id else None
+    line = order_line_behind(card, cards_by_pk=by_pk)
+    order_lines = [line] if line is not None else []
     return HolderCard(
         card=card,
         status=status,
