@@ -16,6 +16,7 @@ from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from hmsportal.models import User
@@ -27,6 +28,19 @@ def contact_details_url(next_url: str | None = None) -> str:
     """The contact details page, coming back to next_url once the address is confirmed."""
     url = reverse("contact_details")
     return f"{url}?{urlencode({'next': next_url})}" if next_url else url
+
+
+def next_url_from(request: HttpRequest) -> str:
+    """The page to go on to (POST or GET `next`): a path on this site, or "" for anything else.
+
+    Only paths: a bare word would be taken for a URL name further on, and another host is an
+    open redirect.
+    """
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = next_url.startswith("/") and url_has_allowed_host_and_scheme(
+        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    )
+    return next_url if allowed else ""
 
 
 def login_destination(user: User, default_url: str) -> str:

@@ -238,7 +238,8 @@ AUTHENTICATION_BACKENDS = [
     "hmsportal.idporten.backend.IdPortenBackend",
 ]
 # mozilla-django-oidc runs the flow: scope openid only (ID-porten's userinfo holds nothing the
-# portal needs), nonce and PKCE with S256, the ID token kept for the logout's id_token_hint.
+# portal needs), nonce and PKCE with S256, the ID token kept for the logout's id_token_hint
+# (hmsportal.views.login.logout).
 # Endpoints, keys and the token checks are hmsportal.idporten's, not these settings'.
 OIDC_RP_SCOPES = "openid"
 OIDC_USE_NONCE = True
@@ -246,7 +247,6 @@ OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_STORE_ID_TOKEN = True
 OIDC_AUTHENTICATION_CALLBACK_URL = "idporten_callback"
-OIDC_OP_LOGOUT_URL_METHOD = "hmsportal.views.login.end_session_url"
 # A session ends after this much idle time and when the browser closes: ID-porten is single
 # sign-on, and shared computers on building sites are common.
 SESSION_IDLE_MINUTES: int = env.int("SESSION_IDLE_MINUTES", default=30)

@@ -16,7 +16,7 @@ urlpatterns = [
     ),
     path("login/dev/", views.dev_login, name="dev_login"),
     path("login/done/", login_views.after_login, name="after_login"),
-    path("logout/", login_views.LogoutView.as_view(), name="logout"),
+    path("logout/", login_views.logout, name="logout"),
     path("logout/done/", login_views.logged_out, name="logged_out"),
     path("healthz/", views.healthz, name="healthz"),
     path("account/contact/", views.contact_details, name="contact_details"),

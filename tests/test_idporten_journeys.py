@@ -152,12 +152,16 @@ def log_in(portal: str, provider: LocalIdPorten, pid: str) -> tuple[requests.Ses
 def log_out(portal: str, provider: LocalIdPorten, browser: requests.Session, page: str) -> None:
     html = browser.get(page, timeout=10).text
     (token,) = set(re.findall(r'name="csrfmiddlewaretoken" value="([^"]+)"', html))
-    done = browser.post(
+    leaving = browser.post(
         f"{portal}/logout/",
         data={"csrfmiddlewaretoken": token},
         headers={"Referer": page},
         timeout=10,
     )
+    # The page POSTs the ID token to ID-porten (a script does it in a browser).
+    (action,) = re.findall(r'<form method="post" action="([^"]+)"', leaving.text)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', leaving.text))
+    done = browser.post(action, data=fields, timeout=10)
     assert done.url == f"{portal}/logout/done/"
     assert "Du er logget ut av HMS-kortportalen og av ID-porten." in done.text
     assert provider.end_sessions[-1]["id_token_hint"] == provider.id_tokens[-1]

@@ -36,7 +36,9 @@ class IdPortenBackend(OIDCAuthenticationBackend):
         self.OIDC_RP_SIGN_ALGO = "RS256"
 
     def authenticate(self, request: Any, **kwargs: Any) -> User | None:
-        if request is None or not provider.configured() or "code" not in request.GET:
+        # Only the callback view passes the nonce: any other authenticate() (the admin's
+        # password login, say) must not send a code from its query string to ID-porten.
+        if request is None or "nonce" not in kwargs or not provider.configured():
             return None
         return super().authenticate(request, **kwargs)
 

@@ -10,7 +10,6 @@ from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import translation
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.csrf import csrf_exempt
@@ -18,18 +17,10 @@ from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
 from hmsportal import contact
-from hmsportal.account import contact_details_url
+from hmsportal.account import contact_details_url, next_url_from
 from hmsportal.forms import ContactDetailsForm
 from hmsportal.models import User
 from hmsportal.phone import mobile_display
-
-
-def _safe_next(request: HttpRequest) -> str:
-    next_url = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    )
-    return next_url if allowed else ""
 
 
 def _current_language() -> str:
@@ -41,7 +32,7 @@ def _current_language() -> str:
 @require_http_methods(["GET", "POST"])
 def contact_details(request: HttpRequest) -> HttpResponse:
     user = cast(User, request.user)
-    next_url = _safe_next(request)
+    next_url = next_url_from(request)
     if request.method == "POST" and "resend" in request.POST:
         try:
             user = contact.email_confirmation_resend(user=user)

@@ -8,24 +8,23 @@ from typing import Any, cast
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import auth
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import get_language
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from mozilla_django_oidc.views import (
     OIDCAuthenticationCallbackView,
     OIDCAuthenticationRequestView,
-    OIDCLogoutView,
 )
 
 from hmsportal import contact
 from hmsportal import dev_login as demo_people
-from hmsportal.account import login_destination
+from hmsportal.account import login_destination, next_url_from
 from hmsportal.idporten import provider
 from hmsportal.idporten.tokens import LoginRefused, RefusalReason
 from hmsportal.models import User
@@ -44,13 +43,14 @@ def login_page(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "login.html",
-        {"idporten_enabled": provider.configured(), "next": request.GET.get("next", "")},
+        {"idporten_enabled": provider.configured(), "next": next_url_from(request)},
     )
 
 
 def login_refused(request: HttpRequest, refusal: LoginRefused) -> HttpResponse:
     """A clear page in the person's language; the log says why, never who."""
-    logger.warning("ID-porten login refused: %s", refusal)
+    # The detail may hold text from the query string: %r keeps it on one line.
+    logger.warning("ID-porten login refused: %s %r", refusal.reason, refusal.detail)
     status = 503 if refusal.reason == RefusalReason.PROVIDER_UNAVAILABLE else 403
     return render(
         request,
@@ -107,7 +107,11 @@ class IdPortenCallbackView(OIDCAuthenticationCallbackView):
         return _after_login_url(next_url)
 
     def login_success(self) -> HttpResponse:
+        # Logging a person in over another's session empties the session, and with it the ID
+        # token the logout needs to end this person's ID-porten session.
+        id_token = self.request.session.get("oidc_id_token")
         response = super().login_success()
+        self.request.session["oidc_id_token"] = id_token
         self.request.session[LOGIN_METHOD_SESSION_KEY] = "idporten"
         return response
 
@@ -126,30 +130,37 @@ class IdPortenCallbackView(OIDCAuthenticationCallbackView):
         return login_refused(self.request, refusal)
 
 
-def end_session_url(request: HttpRequest) -> str:
-    """Where logging out leads: ID-porten's end_session_endpoint when the person came from
-    there, so that the next login on a shared computer does not log them in silently."""
-    done = reverse("logged_out")
+@require_POST
+def logout(request: HttpRequest) -> HttpResponse:
+    """End the portal's session, then ID-porten's when the person came from there.
+
+    ID-porten is single sign-on: without its end_session_endpoint the next login on a shared
+    computer logs the last person in silently. The ID token goes to ID-porten in a POSTed
+    form (RP-Initiated Logout allows it), not in a URL: it holds the identity number, and a
+    URL stays in the browser's history.
+    """
+    came_from_idporten = request.session.get(LOGIN_METHOD_SESSION_KEY) == "idporten"
     id_token = request.session.get("oidc_id_token")
-    if request.session.get(LOGIN_METHOD_SESSION_KEY) != "idporten" or not id_token:
-        return done
+    auth.logout(request)
+    done = reverse("logged_out")
+    if not (came_from_idporten and id_token and provider.configured()):
+        return redirect(f"{done}?{urlencode({'from': 'portal'})}")
     try:
         endpoint = provider.metadata().end_session_endpoint
     except provider.ProviderUnavailable as error:
         logger.warning("ID-porten did not answer at logout: %s", error)
-        return f"{done}?{urlencode({'idporten': 'unavailable'})}"
+        endpoint = ""
     if not endpoint:
-        return done
-    query = urlencode(
-        {"id_token_hint": id_token, "post_logout_redirect_uri": request.build_absolute_uri(done)}
+        return redirect(f"{done}?{urlencode({'idporten': 'unavailable'})}")
+    return render(
+        request,
+        "logout_idporten.html",
+        {
+            "end_session_endpoint": endpoint,
+            "id_token_hint": id_token,
+            "post_logout_redirect_uri": request.build_absolute_uri(done),
+        },
     )
-    return f"{endpoint}?{query}"
-
-
-class LogoutView(OIDCLogoutView):
-    """POST /logout/: ends the portal's session, then ID-porten's (end_session_url)."""
-
-    http_method_names = ["post"]
 
 
 @require_GET
@@ -157,7 +168,10 @@ def logged_out(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "logged_out.html",
-        {"idporten_unavailable": request.GET.get("idporten") == "unavailable"},
+        {
+            "idporten_unavailable": request.GET.get("idporten") == "unavailable",
+            "portal_only": request.GET.get("from") == "portal",
+        },
     )
 
 
@@ -174,8 +188,12 @@ def dev_login(request: HttpRequest) -> HttpResponse:
         if user is not None:
             login(request, user, backend="django.contrib.auth.backends.ModelBackend")
             request.session[LOGIN_METHOD_SESSION_KEY] = "dev"
-            return redirect(_after_login_url(""))
-    return render(request, "dev_login.html", {"groups": demo_people.demo_people()})
+            return redirect(_after_login_url(next_url_from(request)))
+    return render(
+        request,
+        "dev_login.html",
+        {"groups": demo_people.demo_people(), "next": next_url_from(request)},
+    )
 
 
 def _after_login_url(next_url: str) -> str:
@@ -204,11 +222,7 @@ def after_login(request: HttpRequest) -> HttpResponse:
     chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME, "")
     if chosen in dict(settings.LANGUAGES):
         user = contact.user_language_set(user=user, language=chosen)
-    next_url = request.GET.get("next", "")
-    if not url_has_allowed_host_and_scheme(
-        next_url, allowed_hosts={request.get_host()}, require_https=request.is_secure()
-    ):
-        next_url = ""
+    next_url = next_url_from(request)
     response = redirect(login_destination(user, next_url or _start_page(user)))
     if not chosen:
         response.set_cookie(

@@ -164,8 +164,12 @@ class LocalIdPorten:
         )
 
     def _end_session(self, request: Request) -> Reply:
-        query = {name: values[0] for name, values in request.query.items()}
-        self.end_sessions.append(query)
+        # RP-Initiated Logout: GET with a query, or POST with a form body.
+        if request.method == "POST":
+            query = request.form()
+        else:
+            query = {name: values[0] for name, values in request.query.items()}
+        self.end_sessions.append({**query, "method": request.method})
         hint = query.get("id_token_hint", "")
         if hint not in self.id_tokens or not query.get("post_logout_redirect_uri"):
             return Reply(400, {"error": "invalid_request"})

@@ -403,6 +403,9 @@ def test_saving_details_that_need_no_link_returns_to_where_the_person_was_going(
         CONTACT, {"email": "kari@fjordbygg.example", "next": "https://evil.example/"}
     )
     assert response["Location"] == CONTACT
+    # A bare word is not a page (it would be taken for a URL name): ignored, not a 500.
+    response = client.post(f"{CONTACT}?next=orders", {"email": "kari@fjordbygg.example"})
+    assert response["Location"] == CONTACT
 
 
 def test_giving_access_needs_a_confirmed_address_but_seeing_and_removing_it_does_not(

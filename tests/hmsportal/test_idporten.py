@@ -6,18 +6,23 @@ Each of the portal's checks on the ID token has a test with a token forged to fa
 
 from __future__ import annotations
 
+import importlib
 import logging
+import re
 import time
 from urllib.parse import parse_qs, parse_qsl, urlsplit
 
 import pytest
 import requests
+from django.apps import apps as django_apps
 from django.contrib.sessions.models import Session
+from django.core.cache import cache
 from django.test import Client
 from django.utils import timezone
 
 from hmsportal.models import User
-from tests.datasets import OWNER, WORKER
+from registry.datasets import registry_dataset_load
+from tests.datasets import OWNER, WORKER, small_dataset
 from tests.hmsportal.factories import UserFactory
 from tests.hmsportal.idporten_provider import CLIENT_ID, DELETE, new_key
 from tests.registry.servers import closed_port_url
@@ -199,6 +204,36 @@ def test_a_replayed_callback_does_not_log_anyone_in(client, idporten, caplog):
     assert logged_in_user(other) is None
 
 
+def test_a_callback_replayed_in_the_same_session_is_refused(client, idporten):
+    started = client.get("/login/idporten/")
+    at_idporten = requests.get(started["Location"], allow_redirects=False, timeout=5)
+    callback = urlsplit(at_idporten.headers["Location"])
+    params = dict(parse_qsl(callback.query))
+    client.get(callback.path, params)
+    client.logout()
+    client.get("/login/idporten/")  # another login under way: the old state is not among it
+    replayed = client.get(callback.path, params)
+    assert replayed.status_code == 403
+    assert 'data-reason="state"' in replayed.content.decode()
+    assert logged_in_user(client) is None
+    assert len(idporten.token_requests) == 1  # the used code was never sent again
+
+
+def test_the_admin_login_never_sends_a_code_to_idporten(client, idporten):
+    response = client.post(
+        "/admin/login/?code=attacker-chosen&state=x", {"username": "kari", "password": "wrong"}
+    )
+    assert response.status_code == 200
+    assert idporten.token_requests == []
+
+
+def test_a_next_that_is_not_a_path_is_ignored(client, idporten):
+    UserFactory(national_id=OWNER)
+    log_in(client, start="/login/idporten/?next=orders")
+    assert client.get("/login/done/?next=orders")["Location"] == "/orders/"
+    assert client.get("/login/done/?next=//evil.example/")["Location"] == "/orders/"
+
+
 def test_cancelling_at_idporten_says_so(client, idporten):
     idporten.cancel = True
     response = log_in(client)
@@ -241,25 +276,64 @@ def test_without_configuration_there_is_no_idporten_login(client, settings):
 # --- logout and sessions --------------------------------------------------------------------
 
 
+def end_session_form(response) -> tuple[str, dict[str, str]]:
+    """The form the logout page POSTs to ID-porten: its action and hidden fields."""
+    html = response.content.decode()
+    (action,) = re.findall(r'<form method="post" action="([^"]+)" data-submit-on-load>', html)
+    fields = dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)">', html))
+    return action, fields
+
+
 def test_logout_ends_the_idporten_session_too(client, idporten):
     log_in(client)
     id_token = idporten.id_tokens[-1]
     response = client.post("/logout/")
-    assert response.status_code == 302
-    url = urlsplit(response["Location"])
-    assert f"{url.scheme}://{url.netloc}{url.path}" == f"{idporten.issuer}/endsession"
-    query = {name: values[0] for name, values in parse_qs(url.query).items()}
-    assert query == {
+    assert response.status_code == 200
+    assert logged_in_user(client) is None
+    action, fields = end_session_form(response)
+    assert action == f"{idporten.issuer}/endsession"
+    assert fields == {
         "id_token_hint": id_token,
         "post_logout_redirect_uri": "http://testserver/logout/done/",
     }
-    assert logged_in_user(client) is None
-    back = requests.get(response["Location"], allow_redirects=False, timeout=5)
+    # The ID token (and the identity number in it) never goes into a URL.
+    assert "submit-on-load.js" in response.content.decode()
+    back = requests.post(action, data=fields, allow_redirects=False, timeout=5)
     assert back.headers["Location"] == "http://testserver/logout/done/"
+    assert idporten.end_sessions[-1]["method"] == "POST"
     done = client.get("/logout/done/")
-    assert "Du er logget ut" in done.content.decode()
+    assert "Du er logget ut av HMS-kortportalen og av ID-porten." in done.content.decode()
     # The next login asks ID-porten again (it would log the last person in silently otherwise).
     assert client.get("/orders/").status_code == 302
+
+
+def test_logging_in_over_another_session_still_ends_idporten_at_logout(client, idporten):
+    UserFactory(username="other", national_id=None, full_name="Noen Andre")
+    client.force_login(User.objects.get(username="other"))
+    log_in(client)
+    assert logged_in_user(client).national_id == OWNER
+    _action, fields = end_session_form(client.post("/logout/"))
+    assert fields["id_token_hint"] == idporten.id_tokens[-1]
+
+
+def test_a_development_login_logs_out_of_the_portal_only(client, settings):
+    settings.DEV_LOGIN_ENABLED = True
+    registry_dataset_load(dataset=small_dataset())
+    client.post("/login/dev/", {"national_id": OWNER})
+    response = client.post("/logout/")
+    assert response["Location"] == "/logout/done/?from=portal"
+    page = client.get(response["Location"]).content.decode()
+    assert "Du er logget ut av HMS-kortportalen." in page and "og av ID-porten" not in page
+
+
+def test_idporten_not_answering_at_logout_still_logs_out_and_says_so(client, idporten, settings):
+    log_in(client)
+    cache.clear()
+    settings.IDPORTEN_ISSUER = closed_port_url()
+    response = client.post("/logout/")
+    assert response["Location"] == "/logout/done/?idporten=unavailable"
+    assert logged_in_user(client) is None
+    assert "Lukk nettleseren" in client.get(response["Location"]).content.decode()
 
 
 def test_logout_is_a_post(client, idporten):
@@ -324,3 +398,12 @@ def test_a_deactivated_account_is_told_so_and_not_logged_in(client, idporten):
     assert response.status_code == 403
     assert 'data-reason="blocked"' in response.content.decode()
     assert logged_in_user(client) is None
+
+
+def test_old_usernames_that_held_the_identity_number_become_opaque():
+    migration = importlib.import_module("hmsportal.migrations.0003_opaque_usernames")
+    User.objects.create(username=f"id-{OWNER}", national_id=OWNER)
+    User.objects.create(username="kortkontoret", is_staff=True)
+    migration.opaque_usernames(django_apps, None)
+    assert User.objects.get(national_id=OWNER).username.startswith("person-")
+    assert User.objects.filter(username="kortkontoret").exists()
