@@ -67,6 +67,10 @@ class SecondFactorLoginForm(OTPAdminAuthenticationForm):
 class PortalAdminSite(OTPAdminSite):
     """Password plus a TOTP code for staff when STAFF_SECOND_FACTOR_REQUIRED; password alone in DEBUG."""
 
+    site_header = _("HMS card portal: the card office")
+    site_title = _("The card office")
+    index_title = _("Back office")
+
     def __init__(self, name: str = "admin") -> None:
         super().__init__(name)
 
