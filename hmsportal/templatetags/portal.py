@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import template
+from django.utils.translation import get_language
 
 from cards.numbers import display
 from registry.rules import REASONS, Reason
@@ -23,3 +26,9 @@ def reason_fix(code: str) -> str:
 @register.filter
 def card_number(number: str) -> str:
     return display(number)
+
+
+@register.filter
+def card_type_name(card_type: Any) -> str:
+    """A card type's name in the language of the page (card types are data: both names)."""
+    return str(card_type.name(get_language()))
