@@ -137,8 +137,8 @@ def crop_frame(width: float, height: float, crop: CropBox | None) -> tuple[float
         top = (height - box_width * ratio) * DEFAULT_CROP_CENTRING
     else:
         box_width = min(max(crop.width * width, smallest), largest)
-        left = min(max(crop.x * width, 0.0), width - box_width)
-        top = min(max(crop.y * height, 0.0), height - box_width * ratio)
+        left = max(0.0, min(crop.x * width, width - box_width))
+        top = max(0.0, min(crop.y * height, height - box_width * ratio))
     return left, top, box_width
 
 
