@@ -192,15 +192,14 @@ def photo_prepare(data: bytes, *, crop: CropBox | None = None) -> bytes:
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             with Image.open(io.BytesIO(data), formats=[expected_format]) as image:
-                upright_image = _decode_upright(image, crop)
+                upright, box = _decode_upright(image, crop)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels() from None
         except PhotoRejected:
             raise
         except (OSError, ValueError, SyntaxError, EOFError, MemoryError) as error:
             raise _not_a_photo() from error
-    image, box = upright_image
-    framed = image.crop(
+    framed = upright.crop(
         (
             round(box.left),
             round(box.top),
