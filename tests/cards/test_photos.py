@@ -230,3 +230,31 @@ def test_a_box_outside_the_photo_is_clamped_into_it(box) -> None:
 )
 def test_form_values_become_a_box_or_nothing(values, expected) -> None:
     assert CropBox.parse(*values) == expected
+
+
+@pytest.mark.parametrize("orientation", [1, 6, 8])
+def test_a_large_jpeg_decoded_smaller_is_cropped_at_the_same_place(orientation) -> None:
+    # 5600 x 3600 upright, red left half and blue right half; JPEG draft mode decodes it at
+    # a fraction of its size, and the box must land where the person put it all the same.
+    upright = Image.new("RGB", (5600, 3600), RED)
+    upright.paste(BLUE, (2800, 0, 5600, 3600))
+    exif = Image.Exif()
+    exif[0x0112] = orientation
+    # Stored as a camera would: turned the other way, with the tag saying how to turn it back.
+    stored_as = {
+        1: upright,
+        6: upright.transpose(Image.Transpose.ROTATE_90),
+        8: upright.transpose(Image.Transpose.ROTATE_270),
+    }[orientation]
+    data = encoded(stored_as, "JPEG", exif=exif.tobytes(), quality=90)
+
+    left = opened(photo_prepare(data, crop=CropBox(x=0.0, y=0.0, width=0.5)))
+    right = opened(photo_prepare(data, crop=CropBox(x=0.5, y=0.0, width=0.5)))
+    edge = opened(photo_prepare(data, crop=CropBox(x=0.25, y=0.0, width=0.5)))
+
+    assert left.size == right.size == PHOTO_STORED_MAX_SIZE
+    assert near(left.getpixel((left.width // 2, left.height // 2)), RED)
+    assert near(right.getpixel((right.width // 2, right.height // 2)), BLUE)
+    # The red-blue border runs down the middle of the box at x = 0.25.
+    assert near(edge.getpixel((edge.width // 2 - 20, 50)), RED)
+    assert near(edge.getpixel((edge.width // 2 + 20, 50)), BLUE)
