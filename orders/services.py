@@ -21,7 +21,7 @@ from cards.services import Holder, RevocationReason, card_issue, card_revoke
 from hmsportal.mail import mail_person
 from hmsportal.models import User
 from hmsportal.storage import read_document
-from orders import selectors
+from orders import employee_upload, selectors
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
@@ -62,10 +62,17 @@ def order_submit(
     employer: OrganisationFacts,
     employee: EmployeeListing,
     card_type: CardType,
-    photo: ContentFile[bytes],
-    id_document: UploadedFile,
+    photo: ContentFile[bytes] | None = None,
+    id_document: UploadedFile | None = None,
+    employee_uploads: bool = False,
+    employee_email: str | None = None,
 ) -> Order:
-    """Place an order for one card; the register check runs once the order is committed."""
+    """Place an order for one card; the register check runs once the order is committed.
+
+    With employee_uploads the line instead waits for the employee to upload the photo and ID
+    document through a personal link (orders/employee_upload.py), mailed to employee_email
+    when one is given; the link's address is in the returned order's upload_links_issued.
+    """
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
@@ -82,6 +89,18 @@ def order_submit(
         last_name=employee.last_name,
         workplace_orgnr=employee.employment.workplace_orgnr,
     )
+    order.upload_links_issued = {}
+    if employee_uploads:
+        line.state = OrderLine.State.AWAITING_FILES
+        line.full_clean()
+        line.save()
+        issued = employee_upload.upload_link_issue(
+            line=line, actor=actor, email=employee_email or ""
+        )
+        order.upload_links_issued[line.pk] = issued.url
+        return order
+    if photo is None or id_document is None:
+        raise ValueError("an order without an employee upload link needs a photo and ID document")
     # Stored names say nothing about the person (upload names often carry names or numbers).
     line.photo.save(f"{uuid.uuid4().hex}.jpg", photo, save=False)
     line.id_document.save(

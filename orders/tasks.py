@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders import selectors, services
+from orders import employee_upload, selectors, services
 from registry.facts import RegisterUnavailable
 
 
@@ -50,3 +50,14 @@ def tell_employer_rejected(*, line_id: int) -> None:
 )
 def tell_employer_card_reported(*, card_id: int) -> None:
     services.employer_told_card_reported(card_id=card_id)
+
+
+@shared_task(
+    name="orders.send_employee_upload_link",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+)
+def send_employee_upload_link(*, link_id: int, token: str) -> bool:
+    # The token is an argument because only its hash is stored; the service checks the two match.
+    return employee_upload.employee_told_upload_link(link_id=link_id, token=token)

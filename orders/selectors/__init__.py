@@ -17,6 +17,7 @@ from orders.selectors.employer import (
     lines_awaiting_registration,
     order_for_employer,
     orders_for_employer,
+    upload_links_live,
 )
 from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
 
@@ -36,4 +37,5 @@ __all__ = [
     "order_line_behind",
     "orders_for_employer",
     "personal_data_for",
+    "upload_links_live",
 ]

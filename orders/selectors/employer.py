@@ -6,7 +6,7 @@ import datetime
 
 from django.db.models import Max, Q, QuerySet, Subquery
 
-from orders.models import Delegation, Order, OrderLine
+from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
 
 
 def delegated_orgnrs(*, national_id: str, on: datetime.date) -> list[str]:
@@ -75,3 +75,13 @@ def delegations_for_employer(*, employer_orgnr: str) -> QuerySet[Delegation]:
         .select_related("granted_by")
         .order_by("revoked_at", "-valid_from")
     )
+
+
+def upload_links_live(*, order: Order) -> dict[int, EmployeeUploadLink]:
+    """The live (not replaced, not used) employee upload link of each of the order's lines."""
+    return {
+        link.order_line_id: link
+        for link in EmployeeUploadLink.objects.filter(
+            order_line__order=order, used_at__isnull=True, replaced_at__isnull=True
+        )
+    }

@@ -9,6 +9,7 @@ from orders.views.employer import (
     order_card,
     order_detail,
     organisation_list,
+    upload_link_resend,
 )
 
 __all__ = [
@@ -22,4 +23,5 @@ __all__ = [
     "order_card",
     "order_detail",
     "organisation_list",
+    "upload_link_resend",
 ]
