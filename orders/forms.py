@@ -135,7 +135,8 @@ class CardOrderForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         error_messages={
-            "invalid": _("Enter an e-mail address in the right format, like name@example.no."),
+            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
+            "max_length": _("The e-mail address is too long."),
         },
     )
     identity_checked = forms.BooleanField(
@@ -378,6 +379,7 @@ class UploadLinkResendForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         error_messages={
-            "invalid": _("Enter an e-mail address in the right format, like name@example.no."),
+            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
+            "max_length": _("The e-mail address is too long."),
         },
     )

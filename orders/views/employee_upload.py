@@ -44,13 +44,14 @@ def employee_upload_page(request: HttpRequest, token: str) -> HttpResponse:
     except UploadLinkRefused as refused:
         return _refused(request, refused)
     line = link.order_line
+    posted = request.method == "POST"
     form = EmployeeUploadForm(
-        request.POST or None,
-        request.FILES or None,
+        request.POST if posted else None,
+        request.FILES if posted else None,
         needs_photo=not line.photo,
         needs_id_document=not line.id_document,
     )
-    if request.method == "POST" and form.is_valid():
+    if posted and form.is_valid():
         try:
             line = employee_upload.employee_files_receive(
                 token=token,
