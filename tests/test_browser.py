@@ -12,7 +12,7 @@ from django.core import mail
 from cards.models import Card
 from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory
-from tests.datasets import SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PHONE = {"width": 390, "height": 844}
@@ -168,3 +168,73 @@ def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings
     card.refresh_from_db()
     assert card.state == Card.State.REVOKED
     assert len(mail.outbox) == 1
+
+
+def test_an_employee_uploads_their_own_files_on_a_phone(
+    page, live_server, settings, tmp_path
+) -> None:
+    from django.test import Client
+
+    from hmsportal.models import User
+    from orders.models import OrderLine
+    from tests.hmsportal.factories import UserFactory
+
+    settings.PORTAL_BASE_URL = live_server.url
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    # The orderer chooses "send the employee a link" with the employee's address.
+    orderer = Client()
+    orderer.force_login(UserFactory())
+    from cards.models import CardType
+
+    response = orderer.post(
+        f"/orders/{EMPLOYER}/new/",
+        {
+            "employee": f"{WORKER}:{SUB_UNIT}",
+            "card_type": CardType.objects.get(code="construction").pk,
+            "files_from": "employee",
+            "employee_email": "ola@example.no",
+            "identity_checked": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert OrderLine.objects.get().state == OrderLine.State.AWAITING_FILES
+    (link,) = re.findall(r"http://\S+/u/\S+/", mail.outbox[0].body)
+    photo = tmp_path / "selfie.jpg"
+    photo.write_bytes(jpeg())
+    id_document = tmp_path / "pass.pdf"
+    id_document.write_bytes(b"%PDF-1.4\n%scanned passport\n")
+
+    # The employee opens the link on a phone, not logged in.
+    page.set_viewport_size(PHONE)
+    page.goto(link)
+    assert page.get_by_role("heading", name="Last opp bilde og legitimasjon").is_visible()
+    assert page.get_by_text("Ola Snekker").is_visible()
+    assert page.get_by_text("Fjordbygg AS", exact=True).is_visible()
+    assert WORKER not in page.content()
+    photo_field = page.get_by_label("Bilde av deg")
+    assert photo_field.get_attribute("capture") == "user"
+    assert photo_field.get_attribute("accept") == "image/*"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # Nothing chosen: the error summary takes focus.
+    page.get_by_role("button", name="Send").click()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+
+    photo_field = page.get_by_label("Bilde av deg")
+    photo_field.set_input_files(str(photo))
+    page.get_by_label("Legitimasjonen din").set_input_files(str(id_document))
+    page.get_by_role("button", name="Send").click()
+
+    assert page.get_by_role(
+        "heading", name="Takk, vi har fått bildet og legitimasjonen"
+    ).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    line = OrderLine.objects.get()
+    assert line.state == OrderLine.State.APPROVED
+    assert Card.objects.filter(holder_national_id=WORKER).count() == 1
+    assert not User.objects.filter(national_id=WORKER).exists()  # no login was needed
+
+    # The link stops working once both files are in.
+    page.goto(link)
+    assert page.get_by_role("heading", name="Lenken virker ikke").is_visible()
