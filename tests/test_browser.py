@@ -238,3 +238,55 @@ def test_an_employee_uploads_their_own_files_on_a_phone(
     # The link stops working once both files are in.
     page.goto(link)
     assert page.get_by_role("heading", name="Lenken virker ikke").is_visible()
+
+
+def test_an_orderer_gets_a_link_to_copy_for_an_sms_on_a_phone(page, live_server, settings) -> None:
+    from django.test import Client
+
+    from orders.models import OrderLine
+    from tests.hmsportal.factories import UserFactory
+
+    settings.PORTAL_BASE_URL = live_server.url
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    client = Client()
+    client.force_login(UserFactory())
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/orders/{EMPLOYER}/new/")
+    page.get_by_label("Ansatt", exact=True).select_option(f"{WORKER}:{SUB_UNIT}")
+    page.get_by_label("HMS-kort bygg og anlegg").check()
+    page.get_by_label("Send den ansatte en lenke").check()
+    page.get_by_label("Jeg har kontrollert").check()
+    page.get_by_role("button", name="Send bestillingen").click()
+
+    assert page.get_by_text("Venter på bilde og legitimasjon fra den ansatte").first.is_visible()
+    link = page.get_by_label("Lenken til den ansatte").input_value()
+    assert re.fullmatch(rf"{re.escape(live_server.url)}/u/[A-Za-z0-9_-]{{43}}/", link)
+    # The copy button comes from a static script and puts the link on the clipboard.
+    page.get_by_role("button", name="Kopier lenken").click()
+    assert page.get_by_text("Lenken er kopiert.").is_visible()
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert OrderLine.objects.get().state == OrderLine.State.AWAITING_FILES
+    assert mail.outbox == []
+
+    # A new link replaces the old one.
+    page.get_by_role("button", name="Send en ny lenke").click()
+    assert page.get_by_text("Den gamle lenken virker ikke lenger.").is_visible()
+    new_link = page.get_by_label("Lenken til den ansatte").input_value()
+    assert new_link != link
+    page.context.clear_cookies()
+    page.goto(link)
+    assert page.get_by_role("heading", name="Lenken virker ikke").is_visible()
+    page.goto(new_link)
+    assert page.get_by_text("Ola Snekker").is_visible()
