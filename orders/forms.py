@@ -329,7 +329,9 @@ class EmployeeUploadForm(forms.Form):
         error_messages={"empty": _("The ID document file is empty.")},
     )
 
-    def __init__(self, *args: Any, needs_photo: bool, needs_id_document: bool, **kwargs: Any):
+    def __init__(
+        self, *args: Any, needs_photo: bool, needs_id_document: bool, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if not needs_photo:
             del self.fields["photo"]
