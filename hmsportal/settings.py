@@ -339,6 +339,9 @@ LOGGING = {
 # --- Ordering. An order line that fails only because Aa-registeret does not show the new
 # employment yet is re-checked daily for this many days before it is rejected.
 ORDER_AWAIT_REGISTRATION_DAYS: int = env.int("ORDER_AWAIT_REGISTRATION_DAYS", default=14)
+# Days the link an employee gets to upload their own photo and ID document works
+# (orders/employee_upload.py); sending it again makes a new one.
+EMPLOYEE_UPLOAD_LINK_DAYS: int = env.int("EMPLOYEE_UPLOAD_LINK_DAYS", default=7)
 # A shipped card counts as delivered (state active) this many days after shipping.
 CARD_DELIVERY_DAYS: int = env.int("CARD_DELIVERY_DAYS", default=5)
 

@@ -25,6 +25,8 @@ urlpatterns = [
     path("i18n/setlang/", views.set_language, name="set_language"),
     path("orders/", include("orders.urls")),
     path("my-cards/", include("orders.cardholder_urls")),
+    # The employee's own upload of photo and ID document, by the personal link (no login).
+    path("u/", include("orders.employee_upload_urls")),
     path("", include("cards.urls")),
     path("", include("registry.urls")),
     path("admin/", admin.site.urls),

@@ -1,6 +1,7 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
-from orders.models import Delegation, Order, OrderLine
+from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
 
 
 class OrderLineInline(admin.TabularInline):
@@ -27,3 +28,18 @@ class DelegationAdmin(admin.ModelAdmin):
         "revoked_at",
     ]
     search_fields = ["employer_orgnr", "grantee_national_id"]
+
+
+@admin.register(EmployeeUploadLink)
+class EmployeeUploadLinkAdmin(admin.ModelAdmin):
+    """Read only: links are made and replaced by the orderer, never by hand."""
+
+    list_display = ("order_line", "email", "created_at", "expires_at", "used_at", "replaced_at")
+    fields = (*list_display, "created_by")
+    readonly_fields = (*list_display, "created_by")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False

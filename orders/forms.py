@@ -61,6 +61,9 @@ class OrganisationLookupForm(forms.Form):
             raise forms.ValidationError(INVALID_ORGNR) from None
 
 
+ID_DOCUMENT_KIND_ERROR = _("The ID document must be a PDF, JPEG or PNG file.")
+
+
 def employee_choice_value(listing: EmployeeListing) -> str:
     return f"{listing.employment.national_id}:{listing.employment.workplace_orgnr}"
 
@@ -84,6 +87,11 @@ class FileToKeep:
 
 
 ID_DOCUMENT_CONTENT_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
+
+
+# Who uploads the photo and the ID document: the orderer now, or the employee by a link.
+FILES_NOW = "now"
+FILES_FROM_EMPLOYEE = "employee"
 
 
 class CardOrderForm(forms.Form):
@@ -121,6 +129,18 @@ class CardOrderForm(forms.Form):
         },
     )
     # Not required as fields: a file kept from an earlier try counts (clean_photo).
+    files_from = forms.ChoiceField(
+        label=_("Photo and ID document"),
+        choices=[
+            (FILES_NOW, _("Upload the photo and ID now")),
+            (FILES_FROM_EMPLOYEE, _("Send the employee a link")),
+        ],
+        # Absent means "now": the form as it was before the employee could upload.
+        required=False,
+        initial=FILES_NOW,
+        widget=forms.RadioSelect(attrs={"class": "form-check-input"}),
+        error_messages={"invalid_choice": _("Choose who uploads the photo and ID document.")},
+    )
     photo = forms.FileField(
         label=_("Photo of the employee"),
         help_text=_(
@@ -143,6 +163,19 @@ class CardOrderForm(forms.Form):
         error_messages={
             "required": _("Upload a copy of the employee's ID document."),
             "empty": _("The ID document file is empty."),
+        },
+    )
+    employee_email = forms.EmailField(
+        label=_("The employee's e-mail address (optional)"),
+        help_text=_(
+            "Only when you send the employee a link. Leave it empty to get a link you can send by SMS."
+        ),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={
+            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
+            "max_length": _("The e-mail address is too long."),
         },
     )
     # A one-time token per form (orders.services.order_submit): sending the same form again
@@ -181,7 +214,17 @@ class CardOrderForm(forms.Form):
         self.kept: dict[str, KeptFile] = {}
         self.to_keep: list[FileToKeep] = []
 
+    def clean_files_from(self) -> str:
+        return self.cleaned_data.get("files_from") or FILES_NOW
+
+    @property
+    def employee_uploads(self) -> bool:
+        """The employee uploads the photo and ID document through a link."""
+        return self.cleaned_data.get("files_from") == FILES_FROM_EMPLOYEE
+
     def clean_photo(self) -> Any:
+        if self.employee_uploads:
+            return None  # the employee uploads it; a file chosen anyway is not used
         photo: UploadedFile | None = self.cleaned_data.get("photo")
         if photo:
             _check_size(photo)
@@ -217,12 +260,14 @@ class CardOrderForm(forms.Form):
         return None
 
     def clean_id_document(self) -> Any:
+        if self.employee_uploads:
+            return None
         document: UploadedFile | None = self.cleaned_data.get("id_document")
         if document:
             _check_size(document)
             extension = id_document_extension(document)
             if extension is None:
-                raise forms.ValidationError(_("The ID document must be a PDF, JPEG or PNG file."))
+                raise forms.ValidationError(ID_DOCUMENT_KIND_ERROR)
             document.seek(0)
             self.to_keep.append(
                 FileToKeep(
@@ -369,5 +414,93 @@ class CardReportForm(forms.Form):
         error_messages={
             "required": _("Choose whether the card is lost or stolen."),
             "invalid_choice": _("Choose whether the card is lost or stolen."),
+        },
+    )
+
+
+class EmployeeUploadForm(forms.Form):
+    """The employee's own upload through their link: the photo, the ID document, or both.
+
+    One at a time is fine (the employee may come back for the other); a field whose file is
+    in already is left out.
+    """
+
+    photo = forms.FileField(
+        label=_("Photo of you"),
+        help_text=_(
+            "Take the photo against a light, plain background, looking straight into the camera, without a hat or sunglasses."
+        ),
+        required=False,
+        # On a phone, image/* with capture opens the front camera.
+        widget=forms.ClearableFileInput(attrs={"accept": "image/*", "capture": "user"}),
+        error_messages={
+            "invalid_image": _(
+                "The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."
+            ),
+            "empty": _("The photo file is empty."),
+        },
+    )
+    id_document = forms.FileField(
+        label=_("Your ID document"),
+        help_text=_(
+            "A photo or scan of your passport, national ID card or driving licence: PDF, JPEG or PNG."
+        ),
+        required=False,
+        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+        error_messages={"empty": _("The ID document file is empty.")},
+    )
+
+    def __init__(
+        self, *args: Any, needs_photo: bool, needs_id_document: bool, **kwargs: Any
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        if not needs_photo:
+            del self.fields["photo"]
+        if not needs_id_document:
+            del self.fields["id_document"]
+        self.normalised_photo: Any = None
+
+    def clean_photo(self) -> Any:
+        photo: UploadedFile | None = self.cleaned_data["photo"]
+        if photo is None:
+            return None
+        _check_size(photo)
+        try:
+            self.normalised_photo = photo_normalise(photo.read())
+        except PhotoRejected as rejected:
+            raise forms.ValidationError(rejected.message) from None
+        return photo
+
+    def clean_id_document(self) -> Any:
+        document: UploadedFile | None = self.cleaned_data["id_document"]
+        if document is None:
+            return None
+        _check_size(document)
+        if id_document_extension(document) is None:
+            raise forms.ValidationError(ID_DOCUMENT_KIND_ERROR)
+        return document
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        if not self.errors and not any(cleaned.get(name) for name in self.fields):
+            if "photo" in self.fields:
+                self.add_error("photo", _("Take or choose a photo of yourself."))
+            if "id_document" in self.fields:
+                self.add_error("id_document", _("Choose a photo or scan of your ID document."))
+        return cleaned
+
+
+class UploadLinkResendForm(forms.Form):
+    """Send the employee a new upload link (the old one stops working)."""
+
+    email = forms.EmailField(
+        label=_("The employee's e-mail address (optional)"),
+        help_text=_("Leave it empty to get a link you can send by SMS."),
+        required=False,
+        max_length=254,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
+        error_messages={
+            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
+            "max_length": _("The e-mail address is too long."),
         },
     )

@@ -27,6 +27,11 @@ class Order(models.Model):
     # POST or a retried request carries the same token and lands on this order.
     submission_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
+    # Set by order_submit, never stored: the addresses of the employee upload links it made,
+    # by order line id. Only the tokens' hashes are kept, so this is the one moment the
+    # orderer can be shown a link to send by SMS (orders/employee_upload.py).
+    upload_links_issued: dict[int, str]
+
     class Meta:
         verbose_name = _("order")
         verbose_name_plural = _("orders")
@@ -40,6 +45,7 @@ class OrderLine(models.Model):
     """One card ordered for one employee."""
 
     class State(models.TextChoices):
+        AWAITING_FILES = "awaiting_files", _("Waiting for the employee's photo and ID")
         SUBMITTED = "submitted", _("Ordered, register check pending")
         AWAITING_REGISTRATION = "awaiting_registration", _("Waiting for Aa-registeret")
         APPROVED = "approved", _("Approved, card issued")
@@ -47,7 +53,7 @@ class OrderLine(models.Model):
 
     # A line in one of these states is an order not yet decided: it counts as the person's
     # card of its type with the employer, like a live card does (one card per person).
-    OPEN_STATES = (State.SUBMITTED, State.AWAITING_REGISTRATION)
+    OPEN_STATES = (State.AWAITING_FILES, State.SUBMITTED, State.AWAITING_REGISTRATION)
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     # The order's employer, kept on the line too so the database can hold the rule of one
@@ -63,9 +69,15 @@ class OrderLine(models.Model):
     first_name = models.CharField(_("first name"), max_length=100)
     last_name = models.CharField(_("last name"), max_length=100)
     workplace_orgnr = models.CharField(_("workplace organisation number"), max_length=9)
-    photo = models.FileField(_("photo"), storage=encrypted_storage, upload_to="orders/photos/")
+    # Empty only while the line waits for the employee to upload them (EmployeeUploadLink).
+    photo = models.FileField(
+        _("photo"), storage=encrypted_storage, upload_to="orders/photos/", blank=True
+    )
     id_document = models.FileField(
-        _("copy of ID document"), storage=encrypted_storage, upload_to="orders/id-documents/"
+        _("copy of ID document"),
+        storage=encrypted_storage,
+        upload_to="orders/id-documents/",
+        blank=True,
     )
     state = models.CharField(
         _("state"), max_length=30, choices=State.choices, default=State.SUBMITTED, db_index=True
@@ -87,10 +99,17 @@ class OrderLine(models.Model):
                 name="orders_line_approved_has_card",
                 violation_error_message=_("An approved order line must have a card."),
             ),
+            models.CheckConstraint(
+                condition=Q(state="awaiting_files") | (~Q(photo="") & ~Q(id_document="")),
+                name="orders_line_files_unless_awaiting",
+                violation_error_message=_(
+                    "An order line needs a photo and an ID document unless it waits for the employee to upload them."
+                ),
+            ),
             # Two orders for the same person placed at the same moment: one line, not two.
             models.UniqueConstraint(
                 fields=["national_id", "employer_orgnr", "card_type"],
-                condition=Q(state__in=["submitted", "awaiting_registration"]),
+                condition=Q(state__in=["awaiting_files", "submitted", "awaiting_registration"]),
                 name="orders_line_one_open_per_person",
                 violation_error_message=_(
                     "This person already has an order of this card type with this employer."
@@ -168,3 +187,50 @@ class UploadStash(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.key}"
+
+
+class EmployeeUploadLink(models.Model):
+    """A personal link that lets the employee upload their own photo and ID document for an
+    order line, without logging in. Only the token's SHA-256 is kept: the token itself exists
+    only in the link that was mailed or shown to the orderer once."""
+
+    order_line = models.ForeignKey(
+        OrderLine,
+        on_delete=models.CASCADE,
+        related_name="upload_links",
+        verbose_name=_("order line"),
+    )
+    token_hash = models.CharField(_("token (SHA-256)"), max_length=64, unique=True)
+    email = models.EmailField(_("sent to"), blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("made by"),
+    )
+    created_at = models.DateTimeField(_("made"))
+    expires_at = models.DateTimeField(_("works until"))
+    used_at = models.DateTimeField(_("files received"), null=True, blank=True)
+    replaced_at = models.DateTimeField(_("replaced"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("employee upload link")
+        verbose_name_plural = _("employee upload links")
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            # Sending the link again replaces the old one: one live link per order line.
+            models.UniqueConstraint(
+                fields=["order_line"],
+                condition=Q(used_at__isnull=True, replaced_at__isnull=True),
+                name="orders_upload_link_one_live_per_line",
+                violation_error_message=_("An order line has one live upload link at a time."),
+            ),
+            models.CheckConstraint(
+                condition=Q(expires_at__gt=models.F("created_at")),
+                name="orders_upload_link_expires_after_made",
+                violation_error_message=_("An upload link must expire after it is made."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"upload link {self.pk} for order line {self.order_line_id}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime
 import logging
 import uuid
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
@@ -22,7 +23,7 @@ from cards.services import Holder, RevocationReason, card_issue, card_revoke
 from hmsportal.mail import mail_person
 from hmsportal.models import User
 from hmsportal.storage import read_document
-from orders import selectors
+from orders import employee_upload, selectors
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
@@ -91,11 +92,17 @@ def order_submit(
     employer: OrganisationFacts,
     employee: EmployeeListing,
     card_type: CardType,
-    photo: ContentFile[bytes],
-    id_document: UploadedFile,
+    photo: ContentFile[bytes] | None = None,
+    id_document: UploadedFile | None = None,
+    employee_uploads: bool = False,
+    employee_email: str | None = None,
     submission_token: str | None = None,
 ) -> Order:
     """Place an order for one card; the register check runs once the order is committed.
+
+    With employee_uploads the line instead waits for the employee to upload the photo and ID
+    document through a personal link (orders/employee_upload.py), mailed to employee_email
+    when one is given; the link's address is in the returned order's upload_links_issued.
 
     The same submission_token again (a double click, a reload, a retried request) returns the
     order it placed the first time instead of placing another. AlreadyOrdered when the person
@@ -104,6 +111,7 @@ def order_submit(
     if submission_token:
         placed = selectors.order_for_submission(submission_token=submission_token, actor=actor)
         if placed is not None:
+            placed.upload_links_issued = {}
             return placed
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
@@ -128,6 +136,7 @@ def order_submit(
         )
         if placed is None:
             raise
+        placed.upload_links_issued = {}
         return placed
     line = OrderLine(
         order=order,
@@ -139,15 +148,40 @@ def order_submit(
         last_name=employee.last_name,
         workplace_orgnr=employee.employment.workplace_orgnr,
     )
-    # Stored names say nothing about the person (upload names often carry names or numbers).
-    line.photo.save(f"{uuid.uuid4().hex}.jpg", photo, save=False)
-    line.id_document.save(
-        f"{uuid.uuid4().hex}{id_document_extension(id_document) or ''}",
-        id_document,
-        save=False,
-    )
-    stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
-    # Files are not part of the transaction: if the order line is not saved, delete them.
+    order.upload_links_issued = {}
+    stored: list[tuple[Any, str]] = []
+    if employee_uploads:
+        line.state = OrderLine.State.AWAITING_FILES
+    else:
+        if photo is None or id_document is None:
+            raise ValueError("an order without an employee upload link needs a photo and ID")
+        # Stored names say nothing about the person (upload names often carry names or numbers).
+        line.photo.save(f"{uuid.uuid4().hex}.jpg", photo, save=False)
+        line.id_document.save(
+            f"{uuid.uuid4().hex}{id_document_extension(id_document) or ''}",
+            id_document,
+            save=False,
+        )
+        stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
+    _line_save(line, stored=stored)
+    if employee_uploads:
+        issued = employee_upload.upload_link_issue(
+            line=line, actor=actor, email=employee_email or ""
+        )
+        order.upload_links_issued[line.pk] = issued.url
+        return order
+
+    from orders.tasks import check_order_line
+
+    transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
+    return order
+
+
+def _line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
+    """Save a new order line; AlreadyOrdered when another order for the person won the race.
+
+    Files are not part of the transaction: if the line is not saved, the stored ones go.
+    """
     try:
         line.full_clean(validate_constraints=False)
         with transaction.atomic():
@@ -155,12 +189,14 @@ def order_submit(
     except IntegrityError as error:
         for storage, name in stored:
             storage.delete(name)
-        # Another order for the person was placed between the check above and this one.
+        # Another order for the person was placed between the check and this one.
         if "orders_line_one_open_per_person" in str(error):
             raise AlreadyOrdered(
                 card=None,
                 line=selectors.open_line_for(
-                    national_id=national_id, employer_orgnr=employer.orgnr, card_type=card_type
+                    national_id=line.national_id,
+                    employer_orgnr=line.employer_orgnr,
+                    card_type=line.card_type,
                 ),
             ) from error
         raise
@@ -168,11 +204,6 @@ def order_submit(
         for storage, name in stored:
             storage.delete(name)
         raise
-
-    from orders.tasks import check_order_line
-
-    transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
-    return order
 
 
 def order_line_check(*, line_id: int, today: datetime.date | None = None) -> OrderLine:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders import selectors, services, stash
+from orders import employee_upload, selectors, services, stash
 from registry.facts import RegisterUnavailable
 
 
@@ -56,3 +56,14 @@ def tell_employer_card_reported(*, card_id: int) -> None:
 @shared_task(name="orders.purge_upload_stash")
 def purge_upload_stash() -> int:
     return stash.stash_purge_expired(now=timezone.now())
+
+
+@shared_task(
+    name="orders.send_employee_upload_link",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+)
+def send_employee_upload_link(*, link_id: int, token: str) -> bool:
+    # The token is an argument because only its hash is stored; the service checks the two match.
+    return employee_upload.employee_told_upload_link(link_id=link_id, token=token)

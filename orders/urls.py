@@ -10,6 +10,11 @@ urlpatterns = [
     path("<str:orgnr>/", views.employer_overview, name="employer"),
     path("<str:orgnr>/new/", views.order_card, name="order_card"),
     path("<str:orgnr>/orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path(
+        "<str:orgnr>/orders/<int:order_id>/lines/<int:line_id>/upload-link/",
+        views.upload_link_resend,
+        name="upload_link_resend",
+    ),
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),

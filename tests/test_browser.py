@@ -219,6 +219,7 @@ def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     # Dragged with a finger or the mouse to the left edge: red.
+    box.scroll_into_view_if_needed()
     frame = box.bounding_box()
     stage = page.locator("[data-crop-stage]").bounding_box()
     assert frame is not None and stage is not None
@@ -262,3 +263,125 @@ def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
     assert printed.width * 45 == printed.height * 35
     red, _green, blue = printed.getpixel((printed.width // 2, printed.height // 2))
     assert blue > 150 and red < 100
+
+
+def test_an_employee_uploads_their_own_files_on_a_phone(
+    page, live_server, settings, tmp_path
+) -> None:
+    from django.test import Client
+
+    from hmsportal.models import User
+    from orders.models import OrderLine
+    from tests.hmsportal.factories import UserFactory
+
+    settings.PORTAL_BASE_URL = live_server.url
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    # The orderer chooses "send the employee a link" with the employee's address.
+    orderer = Client()
+    orderer.force_login(UserFactory())
+    from cards.models import CardType
+
+    response = orderer.post(
+        f"/orders/{EMPLOYER}/new/",
+        {
+            "employee": f"{WORKER}:{SUB_UNIT}",
+            "card_type": CardType.objects.get(code="construction").pk,
+            "files_from": "employee",
+            "employee_email": "ola@example.no",
+            "identity_checked": "on",
+        },
+    )
+    assert response.status_code == 302
+    assert OrderLine.objects.get().state == OrderLine.State.AWAITING_FILES
+    (link,) = re.findall(r"http://\S+/u/\S+/", mail.outbox[0].body)
+    photo = tmp_path / "selfie.jpg"
+    photo.write_bytes(jpeg())
+    id_document = tmp_path / "pass.pdf"
+    id_document.write_bytes(b"%PDF-1.4\n%scanned passport\n")
+
+    # The employee opens the link on a phone, not logged in.
+    page.set_viewport_size(PHONE)
+    page.goto(link)
+    assert page.get_by_role("heading", name="Last opp bilde og legitimasjon").is_visible()
+    assert page.get_by_text("Ola Snekker").is_visible()
+    assert page.get_by_text("Fjordbygg AS", exact=True).is_visible()
+    assert WORKER not in page.content()
+    photo_field = page.get_by_label("Bilde av deg")
+    assert photo_field.get_attribute("capture") == "user"
+    assert photo_field.get_attribute("accept") == "image/*"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # Nothing chosen: the error summary takes focus.
+    page.get_by_role("button", name="Send").click()
+    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+
+    photo_field = page.get_by_label("Bilde av deg")
+    photo_field.set_input_files(str(photo))
+    page.get_by_label("Legitimasjonen din").set_input_files(str(id_document))
+    page.get_by_role("button", name="Send").click()
+
+    assert page.get_by_role(
+        "heading", name="Takk, vi har fått bildet og legitimasjonen"
+    ).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    line = OrderLine.objects.get()
+    assert line.state == OrderLine.State.APPROVED
+    assert Card.objects.filter(holder_national_id=WORKER).count() == 1
+    assert not User.objects.filter(national_id=WORKER).exists()  # no login was needed
+
+    # The link stops working once both files are in.
+    page.goto(link)
+    assert page.get_by_role("heading", name="Lenken virker ikke").is_visible()
+
+
+def test_an_orderer_gets_a_link_to_copy_for_an_sms_on_a_phone(page, live_server, settings) -> None:
+    from django.test import Client
+
+    from orders.models import OrderLine
+    from tests.hmsportal.factories import UserFactory
+
+    settings.PORTAL_BASE_URL = live_server.url
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    client = Client()
+    client.force_login(UserFactory())
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"])
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/orders/{EMPLOYER}/new/")
+    page.get_by_label("Ansatt", exact=True).select_option(f"{WORKER}:{SUB_UNIT}")
+    page.get_by_label("HMS-kort bygg og anlegg").check()
+    page.get_by_label("Send den ansatte en lenke").check()
+    page.get_by_label("Jeg har kontrollert").check()
+    page.get_by_role("button", name="Send bestillingen").click()
+
+    assert page.get_by_text("Venter på bilde og legitimasjon fra den ansatte").first.is_visible()
+    link = page.get_by_label("Lenken til den ansatte").input_value()
+    assert re.fullmatch(rf"{re.escape(live_server.url)}/u/[A-Za-z0-9_-]{{43}}/", link)
+    # The copy button comes from a static script and puts the link on the clipboard.
+    page.get_by_role("button", name="Kopier lenken").click()
+    page.get_by_text("Lenken er kopiert.").wait_for()  # the clipboard answers asynchronously
+    assert page.evaluate("navigator.clipboard.readText()") == link
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert OrderLine.objects.get().state == OrderLine.State.AWAITING_FILES
+    assert mail.outbox == []
+
+    # A new link replaces the old one.
+    page.get_by_role("button", name="Send en ny lenke").click()
+    assert page.get_by_text("Den gamle lenken virker ikke lenger.").is_visible()
+    new_link = page.get_by_label("Lenken til den ansatte").input_value()
+    assert new_link != link
+    page.context.clear_cookies()
+    page.goto(link)
+    assert page.get_by_role("heading", name="Lenken virker ikke").is_visible()
+    page.goto(new_link)
+    assert page.get_by_text("Ola Snekker").is_visible()

@@ -19,6 +19,7 @@ from orders.selectors.employer import (
     order_for_employer,
     order_for_submission,
     orders_for_employer,
+    upload_links_live,
 )
 from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
 
@@ -40,4 +41,5 @@ __all__ = [
     "order_line_behind",
     "orders_for_employer",
     "personal_data_for",
+    "upload_links_live",
 ]

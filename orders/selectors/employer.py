@@ -8,7 +8,7 @@ from django.db.models import Max, Q, QuerySet, Subquery
 
 from cards.models import CardType
 from hmsportal.models import User
-from orders.models import Delegation, Order, OrderLine
+from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
 
 
 def delegated_orgnrs(*, national_id: str, on: datetime.date) -> list[str]:
@@ -100,3 +100,13 @@ def open_line_for(
         .select_related("order")
         .first()
     )
+
+
+def upload_links_live(*, order: Order) -> dict[int, EmployeeUploadLink]:
+    """The live (not replaced, not used) employee upload link of each of the order's lines."""
+    return {
+        link.order_line_id: link
+        for link in EmployeeUploadLink.objects.filter(
+            order_line__order=order, used_at__isnull=True, replaced_at__isnull=True
+        )
+    }

@@ -10,6 +10,7 @@ from orders.views.employer import (
     order_card,
     order_detail,
     organisation_list,
+    upload_link_resend,
 )
 
 __all__ = [
@@ -24,4 +25,5 @@ __all__ = [
     "order_card",
     "order_detail",
     "organisation_list",
+    "upload_link_resend",
 ]

@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_safe
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from cards import catalogue
 from cards import selectors as card_selectors
@@ -29,19 +29,35 @@ from hmsportal.account import (
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import selectors, services, stash
+from orders import employee_upload, selectors, services, stash
 from orders.forms import (
     CardOrderForm,
     CardRevokeForm,
     DelegationForm,
     OrganisationLookupForm,
+    UploadLinkResendForm,
     employee_reference,
     employee_reference_for,
 )
-from orders.models import OrderLine, UploadStash
+from orders.models import EmployeeUploadLink, Order, OrderLine, UploadStash
 from registry import selectors as registry_selectors
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import order_opens_on
+
+
+@dataclass(frozen=True)
+class AwaitingLine:
+    """An order line waiting for the employee's files, its live link and the form to resend."""
+
+    line: OrderLine
+    link: EmployeeUploadLink | None
+    # The link's address, only right after it was made (only its hash is stored).
+    new_url: str
+    form: UploadLinkResendForm
+
+    @property
+    def expired(self) -> bool:
+        return self.link is not None and self.link.expires_at <= timezone.now()
 
 
 @dataclass(frozen=True)
@@ -195,8 +211,10 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
                 employer=employer,
                 employee=form.selected_employee(),
                 card_type=card_type,
-                photo=form.normalised_photo,
+                photo=None if form.employee_uploads else form.normalised_photo,
                 id_document=form.cleaned_data["id_document"],
+                employee_uploads=form.employee_uploads,
+                employee_email=form.cleaned_data["employee_email"] or None,
                 submission_token=form.cleaned_data["submission_token"],
             )
         except services.OrderingClosed as closed:
@@ -216,7 +234,18 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             )
         else:
             stash.stash_discard(owner=user, keys=[kept.key for kept in form.kept.values()])
-            messages.success(request, _("The order is placed. We are checking the registers now."))
+            if form.employee_uploads:
+                _upload_links_remember(request, order.upload_links_issued)
+                messages.success(
+                    request,
+                    _(
+                        "The order is placed. It waits for the employee to upload the photo and ID document."
+                    ),
+                )
+            else:
+                messages.success(
+                    request, _("The order is placed. We are checking the registers now.")
+                )
             return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
     if request.method == "POST":
         # The form comes back with an error: the files that were fine stay attached.
@@ -258,18 +287,117 @@ def kept_photo(request: HttpRequest, key: str) -> HttpResponse:
     return response
 
 
+# Upload links just made, by order line id, until the order page has shown them once: only
+# their hashes are stored, so the session is the one place the orderer's link lives meanwhile.
+UPLOAD_LINKS_SESSION_KEY = "orders.upload_links"
+
+
+def _upload_links_remember(request: HttpRequest, links: dict[int, str]) -> None:
+    shown = dict(request.session.get(UPLOAD_LINKS_SESSION_KEY, {}))
+    shown.update({str(line_id): url for line_id, url in links.items()})
+    request.session[UPLOAD_LINKS_SESSION_KEY] = shown
+
+
+def _upload_links_take(request: HttpRequest, lines: list[OrderLine]) -> dict[int, str]:
+    """The links made for these lines that the orderer has not been shown yet (shown once)."""
+    waiting: dict[str, str] = dict(request.session.get(UPLOAD_LINKS_SESSION_KEY, {}))
+    taken = {line.pk: waiting.pop(str(line.pk)) for line in lines if str(line.pk) in waiting}
+    if taken:
+        request.session[UPLOAD_LINKS_SESSION_KEY] = waiting
+    return taken
+
+
+def _order_page(
+    request: HttpRequest,
+    employer: OrganisationFacts,
+    order: Order,
+    *,
+    resend_form: UploadLinkResendForm | None = None,
+    resend_line_id: int | None = None,
+) -> HttpResponse:
+    lines = list(order.lines.all())
+    pending = any(line.state == line.State.SUBMITTED for line in lines)
+    live_links = selectors.upload_links_live(order=order)
+    new_links = _upload_links_take(request, lines)
+    awaiting = [
+        AwaitingLine(
+            line=line,
+            link=live_links.get(line.pk),
+            new_url=new_links.get(line.pk, ""),
+            form=resend_form
+            if resend_form is not None and resend_line_id == line.pk
+            else UploadLinkResendForm(
+                prefix=f"line{line.pk}",
+                initial={"email": link.email if (link := live_links.get(line.pk)) else ""},
+            ),
+        )
+        for line in lines
+        if line.state == OrderLine.State.AWAITING_FILES
+    ]
+    return render(
+        request,
+        "orders/order_detail.html",
+        {
+            "employer": employer,
+            "order": order,
+            "lines": lines,
+            "pending": pending,
+            "awaiting": awaiting,
+            "form": resend_form,
+        },
+        status=200 if resend_form is None else 400,
+    )
+
+
 @employer_required
 def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
     order = selectors.order_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
     if order is None:
         raise Http404
-    lines = list(order.lines.all())
-    pending = any(line.state == line.State.SUBMITTED for line in lines)
-    return render(
-        request,
-        "orders/order_detail.html",
-        {"employer": employer, "order": order, "lines": lines, "pending": pending},
-    )
+    return _order_page(request, employer, order)
+
+
+@employer_required
+@require_POST
+def upload_link_resend(
+    request: HttpRequest, employer: OrganisationFacts, order_id: int, line_id: int
+) -> HttpResponse:
+    """Send the employee a new upload link; the old one stops working."""
+    order = selectors.order_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
+    line = order.lines.filter(pk=line_id).first() if order is not None else None
+    if order is None or line is None:
+        raise Http404
+    form = UploadLinkResendForm(request.POST, prefix=f"line{line.pk}")
+    if not form.is_valid():
+        return _order_page(request, employer, order, resend_form=form, resend_line_id=line.pk)
+    email = form.cleaned_data["email"]
+    try:
+        issued = employee_upload.upload_link_resend(
+            line=line, actor=cast(User, request.user), email=email
+        )
+    except employee_upload.NotAwaitingFiles:
+        messages.info(request, _("The employee's photo and ID document are in already."))
+    except employee_upload.TooManyLinks as too_many:
+        messages.error(
+            request,
+            ngettext(
+                "You have made many links in a short time. Wait %(seconds)d second and try again.",
+                "You have made many links in a short time. Wait %(seconds)d seconds and try again.",
+                too_many.retry_after,
+            )
+            % {"seconds": too_many.retry_after},
+        )
+    else:
+        _upload_links_remember(request, {line.pk: issued.url})
+        if email:
+            messages.success(
+                request,
+                _("A new link is sent to %(email)s. The old link no longer works.")
+                % {"email": email},
+            )
+        else:
+            messages.success(request, _("A new link is made. The old link no longer works."))
+    return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
 
 
 @employer_required
