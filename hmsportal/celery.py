@@ -32,4 +32,9 @@ app.conf.beat_schedule = {
         "task": "orders.recheck_awaiting_order_lines",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Lines still waiting after that get their orderer reminded, once (ORDER_REMINDER_AFTER_DAYS).
+    "remind-waiting-orderers": {
+        "task": "orders.remind_waiting_orderers",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }

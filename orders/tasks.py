@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from celery import shared_task
 
-from orders import selectors, services
+from orders import notifications, selectors, services
 from registry.facts import RegisterUnavailable
 
 
@@ -50,3 +50,35 @@ def tell_employer_rejected(*, line_id: int) -> None:
 )
 def tell_employer_card_reported(*, card_id: int) -> None:
     services.employer_told_card_reported(card_id=card_id)
+
+
+@shared_task(
+    name="orders.tell_orderer_confirmed", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
+)
+def tell_orderer_confirmed(*, order_id: int) -> bool:
+    return notifications.orderer_told_confirmed(order_id=order_id)
+
+
+@shared_task(
+    name="orders.tell_orderers_shipped_task",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+)
+def tell_orderers_shipped_task(*, card_ids: list[int], tracking_reference: str) -> int:
+    return notifications.orderers_told_shipped(
+        card_ids=card_ids, tracking_reference=tracking_reference
+    )
+
+
+def tell_orderers_shipped(card_ids: list[int], tracking_reference: str) -> None:
+    """The cards app's CARDS_SHIPPED_HANDLER: the orderers hear of a shipped print batch."""
+    if card_ids:
+        tell_orderers_shipped_task.delay(
+            card_ids=sorted(set(card_ids)), tracking_reference=tracking_reference
+        )
+
+
+@shared_task(name="orders.remind_waiting_orderers", acks_late=True)
+def remind_waiting_orderers() -> int:
+    return notifications.orderers_reminded()

@@ -16,6 +16,9 @@ from orders.selectors.employer import (
     latest_line_by_person,
     lines_awaiting_registration,
     order_for_employer,
+    order_line_for_confirmation,
+    order_line_for_employer,
+    order_lines_with_cards,
     orders_for_employer,
 )
 from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
@@ -34,6 +37,9 @@ __all__ = [
     "lines_awaiting_registration",
     "order_for_employer",
     "order_line_behind",
+    "order_line_for_confirmation",
+    "order_line_for_employer",
+    "order_lines_with_cards",
     "orders_for_employer",
     "personal_data_for",
 ]

@@ -7,9 +7,12 @@ from orders.views.employer import (
     delegation_list,
     employer_overview,
     order_card,
+    order_confirmation_pdf,
     order_detail,
+    order_lines,
     organisation_list,
 )
+from orders.views.public import order_confirmation
 
 __all__ = [
     "card_detail",
@@ -20,6 +23,9 @@ __all__ = [
     "my_card_report",
     "my_cards",
     "order_card",
+    "order_confirmation",
+    "order_confirmation_pdf",
     "order_detail",
+    "order_lines",
     "organisation_list",
 ]
