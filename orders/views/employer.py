@@ -28,8 +28,8 @@ from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
 from orders import selectors, services
-from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from orders.confirmations import confirmation_filename, confirmation_pdf
+from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from orders.models import Order, OrderLine
 from orders.progress import Step, line_progress, order_progress
 from registry import selectors as registry_selectors
