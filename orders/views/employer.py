@@ -236,7 +236,8 @@ def order_lines(request: HttpRequest, employer: OrganisationFacts, order_id: int
     Asked for without htmx (a bookmark, no JavaScript), it sends the person to the whole page.
     """
     order = _order_or_404(employer, order_id)
-    if not request.htmx:
+    # request.htmx is django-htmx's (HtmxMiddleware); it is true for htmx's own requests.
+    if not getattr(request, "htmx", False):
         return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
     progress = order_progress(selectors.order_lines_with_cards(order=order))
     if request.GET.get("v") == progress.version:
