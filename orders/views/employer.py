@@ -24,6 +24,7 @@ from hmsportal.account import (
     contact_confirmed_required,
     contact_details_url,
 )
+from hmsportal.middleware import not_activity
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
@@ -228,6 +229,7 @@ def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: in
     return render(request, "orders/order_detail.html", _lines_context(employer, order))
 
 
+@not_activity
 @employer_required
 @require_safe
 def order_lines(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:

@@ -4,9 +4,11 @@ every line is final, and a message after submitting that says what actually happ
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from cards.models import Card, CardType
 from orders.models import OrderLine
@@ -165,11 +167,34 @@ def test_another_employers_order_and_its_lines_answer_404(owner_client) -> None:
     )
 
 
-def test_the_partial_needs_login(client) -> None:
+def test_the_partial_needs_login_and_an_ended_session_reloads_the_page(client) -> None:
     line = OrderLineFactory()
-    response = client.get(_lines_url(line), **HTMX)
+    response = client.get(_lines_url(line))
     assert response.status_code == 302
     assert response["Location"].startswith("/login/")
+    # From htmx: reload the whole page (which asks for login), never swap the login page in.
+    response = client.get(_lines_url(line), **HTMX)
+    assert response["HX-Refresh"] == "true"
+    assert b"<form" not in response.content
+
+
+def test_polling_does_not_keep_an_idle_session_alive(owner_client) -> None:
+    from django.contrib.sessions.models import Session
+
+    line = OrderLineFactory()
+    owner_client.get(_order_url(line))  # a page view is activity: the expiry moves
+    key = owner_client.cookies["sessionid"].value
+    Session.objects.filter(session_key=key).update(
+        expire_date=timezone.now() + timedelta(minutes=5)
+    )
+
+    assert owner_client.get(_lines_url(line), **HTMX).status_code == 200
+    assert owner_client.get(_lines_url(line), **HTMX).status_code in (200, 204)
+
+    expiry = Session.objects.get(session_key=key).expire_date
+    assert expiry < timezone.now() + timedelta(minutes=6)
+    owner_client.get(_order_url(line))
+    assert Session.objects.get(session_key=key).expire_date > timezone.now() + timedelta(minutes=25)
 
 
 def _form() -> dict:
