@@ -14,7 +14,14 @@ from cards.models import Card, CardType
 from orders.models import OrderLine
 from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory
-from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.datasets import (
+    EMPLOYER,
+    SUB_UNIT,
+    WORKER,
+    ensure_card_catalogue,
+    jpeg,
+    small_dataset,
+)
 from tests.hmsportal.factories import UserFactory
 from tests.orders.factories import OrderFactory, OrderLineFactory
 
@@ -212,6 +219,7 @@ def _form() -> dict:
 # serialized_rollback keeps the seed migration's rows for the tests that run after this one.
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_message_after_submit_says_the_card_is_approved_when_it_is(owner_client) -> None:
+    ensure_card_catalogue()
     response = owner_client.post(f"/orders/{EMPLOYER}/new/", _form(), follow=True)
     html = response.content.decode()
     assert OrderLine.objects.get().state == OrderLine.State.APPROVED
