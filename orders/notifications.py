@@ -46,7 +46,9 @@ def orderer_told_confirmed(*, order_id: int) -> bool:
     Lines already rejected get no PDF (they document nothing; the rejection mail says why);
     an order with no line left gets no confirmation. False when nothing was sent.
     """
-    order = Order.objects.select_for_update().select_related("ordered_by").get(pk=order_id)
+    order = (
+        Order.objects.select_for_update(of=("self",)).select_related("ordered_by").get(pk=order_id)
+    )
     if order.confirmation_mailed_at is not None:
         return False
     orderer = order.ordered_by
@@ -100,7 +102,7 @@ def orderers_told_shipped(*, card_ids: list[int], tracking_reference: str) -> in
 @transaction.atomic
 def _order_told_shipped(*, order_id: int, card_ids: list[int], tracking_reference: str) -> bool:
     lines = list(
-        OrderLine.objects.select_for_update()
+        OrderLine.objects.select_for_update(of=("self",))
         .filter(order_id=order_id, card_id__in=card_ids, shipped_mailed_at__isnull=True)
         .select_related("order__ordered_by", "card", "card_type")
         .order_by("pk")
@@ -161,7 +163,7 @@ def orderers_reminded(*, today: datetime.date | None = None) -> int:
 @transaction.atomic
 def _order_reminded(*, order_id: int, today: datetime.date) -> bool:
     lines = list(
-        OrderLine.objects.select_for_update()
+        OrderLine.objects.select_for_update(of=("self",))
         .filter(_waiting_too_long(today), order_id=order_id, reminder_mailed_at__isnull=True)
         .select_related("order__ordered_by", "card", "card_type")
         .order_by("pk")
