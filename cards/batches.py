@@ -21,14 +21,16 @@ import io
 import logging
 import re
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import pypdfium2 as pdfium
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.db.models import Count, QuerySet
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -355,4 +357,20 @@ def print_batch_ship(
     batch.shipped_at = timezone.now()
     batch.full_clean(exclude=["pdf"])
     batch.save(update_fields=["state", "tracking_reference", "shipped_at"])
+    _tell_shipped(
+        card_ids=[card.pk for card in in_production], tracking_reference=tracking_reference
+    )
     return batch
+
+
+def _tell_shipped(*, card_ids: list[int], tracking_reference: str) -> None:
+    """Hand the shipped cards to CARDS_SHIPPED_HANDLER (a dotted path) once committed.
+
+    The hook is how the people who ordered the cards hear of the shipment without the cards
+    app knowing about orders (the same shape as REGISTRY_CHANGED_ORGANISATIONS_HANDLER).
+    """
+    path = getattr(settings, "CARDS_SHIPPED_HANDLER", "")
+    if not path or not card_ids:
+        return
+    handler: Callable[[list[int], str], object] = import_string(path)
+    transaction.on_commit(lambda: handler(card_ids, tracking_reference), robust=True)

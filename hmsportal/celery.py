@@ -37,4 +37,9 @@ app.conf.beat_schedule = {
         "task": "orders.purge_upload_stash",
         "schedule": crontab(minute="*/10"),
     },
+    # Lines still waiting after that get their orderer reminded, once (ORDER_REMINDER_AFTER_DAYS).
+    "remind-waiting-orderers": {
+        "task": "orders.remind_waiting_orderers",
+        "schedule": crontab(hour=7, minute=0),
+    },
 }

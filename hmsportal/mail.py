@@ -8,6 +8,7 @@ the recipient, not whoever's request or task happens to send it. Templates start
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from django.core.mail import EmailMessage
@@ -23,11 +24,12 @@ def mail_person(
     template_prefix: str,
     context: dict[str, Any],
     to: str | None = None,
+    attachments: Sequence[tuple[str, bytes, str]] = (),
 ) -> bool:
     """Send the message to the person's confirmed address (or `to`); False when there is none.
 
     `to` is for the one message that must reach an address not yet confirmed: the link that
-    confirms it.
+    confirms it. `attachments` are (file name, content, media type), e.g. a PDF.
     """
     recipient = to if to is not None else user.confirmed_email
     if not recipient:
@@ -38,5 +40,8 @@ def mail_person(
         body = render_to_string(f"{template_prefix}_body.txt", context)
     # A header cannot hold a line break: the subject is the template's text on one line.
     subject = " ".join(subject_text.split())
-    EmailMessage(subject=subject, body=str(body), to=[recipient]).send()
+    message = EmailMessage(subject=subject, body=str(body), to=[recipient])
+    for filename, content, media_type in attachments:
+        message.attach(filename, content, media_type)
+    message.send()
     return True

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
+from typing import ParamSpec
 
+from django.contrib.sessions.middleware import SessionMiddleware as DjangoSessionMiddleware
 from django.http import HttpRequest, HttpResponse
+from django.utils.cache import patch_vary_headers
+from django_htmx.http import HttpResponseClientRefresh
 
 from registry.clients.http import person_waiting
+
+P = ParamSpec("P")
 
 
 def registers_answer_people_quickly(
@@ -19,3 +26,39 @@ def registers_answer_people_quickly(
             return get_response(request)
 
     return middleware
+
+
+class SessionMiddleware(DjangoSessionMiddleware):
+    """Django's session middleware, except that a background poll is not activity.
+
+    A session ends after SESSION_IDLE_MINUTES without use (shared computers on building
+    sites). SESSION_SAVE_EVERY_REQUEST would let a page that polls for news (the order
+    page's progress, every few seconds) keep an idle session alive for ever: a request marked
+    by `not_activity` leaves the session's expiry where it was, unless it changed the session.
+    """
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        session = getattr(request, "session", None)
+        if getattr(request, "not_activity", False) and session and not session.modified:
+            if session.accessed:
+                patch_vary_headers(response, ("Cookie",))
+            return response
+        return super().process_response(request, response)
+
+
+def not_activity(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
+    """Mark a view's requests as background polls: they do not keep the session alive, and
+    once the session has ended, htmx is told to reload the page (which then asks for login)
+    rather than swap the login page into the one it polls."""
+
+    @functools.wraps(view)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> HttpResponse:
+        request = args[0]
+        assert isinstance(request, HttpRequest)  # noqa: S101 (a view's first argument)
+        request.not_activity = True  # type: ignore[attr-defined]
+        user = getattr(request, "user", None)
+        if getattr(request, "htmx", False) and not (user and user.is_authenticated):
+            return HttpResponseClientRefresh()
+        return view(*args, **kwargs)
+
+    return wrapper

@@ -64,7 +64,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
+    # Django's, except that a background poll does not keep an idle session alive.
+    "hmsportal.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -72,6 +73,8 @@ MIDDLEWARE = [
     # Sets request.user.is_verified(): has the user given a second factor in this session?
     "django_otp.middleware.OTPMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    # request.htmx: the order page's progress is polled with htmx (django-htmx).
+    "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hmsportal.middleware.registers_answer_people_quickly",
 ]
@@ -307,6 +310,9 @@ CHANGE_FEED_MAX_PAGES: int = env.int("CHANGE_FEED_MAX_PAGES", default=50)
 # Organisations in Enhetsregisteret's change feed get their cards re-checked at once (the
 # registry app calls this hook so that it need not know the cards app).
 REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "cards.tasks.recheck_organisations"
+# Called with the ids of the cards a print batch shipped and its tracking reference, once the
+# batch is marked shipped: how the orderers hear of it without the cards app knowing orders.
+CARDS_SHIPPED_HANDLER: str = "orders.tasks.tell_orderers_shipped"
 
 # --- Security. Production (DEBUG off) is HTTPS-only behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
@@ -342,6 +348,12 @@ ORDER_AWAIT_REGISTRATION_DAYS: int = env.int("ORDER_AWAIT_REGISTRATION_DAYS", de
 # Days the link an employee gets to upload their own photo and ID document works
 # (orders/employee_upload.py); sending it again makes a new one.
 EMPLOYEE_UPLOAD_LINK_DAYS: int = env.int("EMPLOYEE_UPLOAD_LINK_DAYS", default=7)
+# A line that waits (for Aa-registeret, or for the employee's files) longer than this reminds
+# the person who ordered it, once.
+ORDER_REMINDER_AFTER_DAYS: int = env.int("ORDER_REMINDER_AFTER_DAYS", default=3)
+# The public page an order confirmation's QR code leads to answers for this many days after
+# the confirmation was made; an older one says only that it has expired.
+ORDER_CONFIRMATION_VALID_DAYS: int = env.int("ORDER_CONFIRMATION_VALID_DAYS", default=90)
 # A shipped card counts as delivered (state active) this many days after shipping.
 CARD_DELIVERY_DAYS: int = env.int("CARD_DELIVERY_DAYS", default=5)
 

@@ -4,6 +4,7 @@ from django.urls import include, path
 from hmsportal import views
 from hmsportal.views import errors
 from hmsportal.views import login as login_views
+from orders import views as order_views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -27,6 +28,8 @@ urlpatterns = [
     path("my-cards/", include("orders.cardholder_urls")),
     # The employee's own upload of photo and ID document, by the personal link (no login).
     path("u/", include("orders.employee_upload_urls")),
+    # Public (no login): what an order confirmation's QR code leads to.
+    path("confirmation/<str:token>/", order_views.order_confirmation, name="order_confirmation"),
     path("", include("cards.urls")),
     path("", include("registry.urls")),
     path("admin/", admin.site.urls),

@@ -23,6 +23,10 @@ class Order(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="orders"
     )
     created_at = models.DateTimeField(_("ordered"), auto_now_add=True)
+    # When the order confirmation (with its PDFs) was e-mailed to the orderer: sent once.
+    confirmation_mailed_at = models.DateTimeField(
+        _("order confirmation e-mailed"), null=True, blank=True
+    )
     # The one-time token of the form that placed the order: a double click, a reload after
     # POST or a retried request carries the same token and lands on this order.
     submission_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -88,6 +92,10 @@ class OrderLine(models.Model):
     card = models.OneToOneField(
         "cards.Card", on_delete=models.SET_NULL, null=True, blank=True, related_name="order_line"
     )
+    # Mail the orderer gets at most once per line: the card is shipped; the line has waited
+    # longer than ORDER_REMINDER_AFTER_DAYS.
+    shipped_mailed_at = models.DateTimeField(_("shipping e-mailed"), null=True, blank=True)
+    reminder_mailed_at = models.DateTimeField(_("reminder e-mailed"), null=True, blank=True)
 
     class Meta:
         verbose_name = _("order line")

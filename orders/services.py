@@ -171,9 +171,12 @@ def order_submit(
         order.upload_links_issued[line.pk] = issued.url
         return order
 
-    from orders.tasks import check_order_line
+    from orders.tasks import check_order_line, tell_orderer_confirmed
 
     transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
+    # After the check is queued: run eagerly, the mail already knows the check's outcome.
+    order_id = order.pk
+    transaction.on_commit(lambda: tell_orderer_confirmed.delay(order_id=order_id), robust=True)
     return order
 
 

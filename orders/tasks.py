@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders import employee_upload, selectors, services, stash
+from orders import employee_upload, notifications, selectors, services, stash
 from registry.facts import RegisterUnavailable
 
 
@@ -67,3 +67,35 @@ def purge_upload_stash() -> int:
 def send_employee_upload_link(*, link_id: int, token: str) -> bool:
     # The token is an argument because only its hash is stored; the service checks the two match.
     return employee_upload.employee_told_upload_link(link_id=link_id, token=token)
+
+
+@shared_task(
+    name="orders.tell_orderer_confirmed", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
+)
+def tell_orderer_confirmed(*, order_id: int) -> bool:
+    return notifications.orderer_told_confirmed(order_id=order_id)
+
+
+@shared_task(
+    name="orders.tell_orderers_shipped_task",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+)
+def tell_orderers_shipped_task(*, card_ids: list[int], tracking_reference: str) -> int:
+    return notifications.orderers_told_shipped(
+        card_ids=card_ids, tracking_reference=tracking_reference
+    )
+
+
+def tell_orderers_shipped(card_ids: list[int], tracking_reference: str) -> None:
+    """The cards app's CARDS_SHIPPED_HANDLER: the orderers hear of a shipped print batch."""
+    if card_ids:
+        tell_orderers_shipped_task.delay(
+            card_ids=sorted(set(card_ids)), tracking_reference=tracking_reference
+        )
+
+
+@shared_task(name="orders.remind_waiting_orderers", acks_late=True)
+def remind_waiting_orderers() -> int:
+    return notifications.orderers_reminded()

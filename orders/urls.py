@@ -10,6 +10,12 @@ urlpatterns = [
     path("<str:orgnr>/", views.employer_overview, name="employer"),
     path("<str:orgnr>/new/", views.order_card, name="order_card"),
     path("<str:orgnr>/orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path("<str:orgnr>/orders/<int:order_id>/lines/", views.order_lines, name="order_lines"),
+    path(
+        "<str:orgnr>/orders/<int:order_id>/lines/<int:line_id>/confirmation.pdf",
+        views.order_confirmation_pdf,
+        name="order_confirmation_pdf",
+    ),
     path(
         "<str:orgnr>/orders/<int:order_id>/lines/<int:line_id>/upload-link/",
         views.upload_link_resend,

@@ -48,6 +48,32 @@ def order_for_employer(*, employer_orgnr: str, order_id: int) -> Order | None:
     return orders_for_employer(employer_orgnr=employer_orgnr).filter(pk=order_id).first()
 
 
+def order_lines_with_cards(*, order: Order) -> list[OrderLine]:
+    """The order's lines with their card types and cards, for the order page and its polls."""
+    return list(order.lines.select_related("card_type", "card", "order").order_by("pk"))
+
+
+def order_line_for_employer(
+    *, employer_orgnr: str, order_id: int, line_id: int
+) -> OrderLine | None:
+    """One line of one of the employer's orders, or None (another employer's is None too)."""
+    return (
+        OrderLine.objects.filter(
+            pk=line_id, order_id=order_id, order__employer_orgnr=employer_orgnr
+        )
+        .select_related("order", "card_type", "card")
+        .first()
+    )
+
+
+def order_line_for_confirmation(*, line_id: int, ordered_at: int) -> OrderLine | None:
+    """The line a public confirmation refers to, if its order is the one that was signed."""
+    line = OrderLine.objects.filter(pk=line_id).select_related("order", "card_type", "card").first()
+    if line is None or int(line.order.created_at.timestamp()) != ordered_at:
+        return None
+    return line
+
+
 def latest_line_by_person(*, employer_orgnr: str) -> dict[str, OrderLine]:
     """Each person's newest order line with the employer, for the employee list.
 

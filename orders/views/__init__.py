@@ -8,10 +8,13 @@ from orders.views.employer import (
     employer_overview,
     kept_photo,
     order_card,
+    order_confirmation_pdf,
     order_detail,
+    order_lines,
     organisation_list,
     upload_link_resend,
 )
+from orders.views.public import order_confirmation
 
 __all__ = [
     "card_detail",
@@ -23,7 +26,10 @@ __all__ = [
     "my_card_report",
     "my_cards",
     "order_card",
+    "order_confirmation",
+    "order_confirmation_pdf",
     "order_detail",
+    "order_lines",
     "organisation_list",
     "upload_link_resend",
 ]

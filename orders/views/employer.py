@@ -26,10 +26,12 @@ from hmsportal.account import (
     contact_confirmed_required,
     contact_details_url,
 )
+from hmsportal.middleware import not_activity
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
 from orders import employee_upload, selectors, services, stash
+from orders.confirmations import confirmation_filename, confirmation_pdf
 from orders.forms import (
     CardOrderForm,
     CardRevokeForm,
@@ -40,6 +42,7 @@ from orders.forms import (
     employee_reference_for,
 )
 from orders.models import EmployeeUploadLink, Order, OrderLine, UploadStash
+from orders.progress import Step, line_progress, order_progress
 from registry import selectors as registry_selectors
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import order_opens_on
@@ -243,9 +246,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
                     ),
                 )
             else:
-                messages.success(
-                    request, _("The order is placed. We are checking the registers now.")
-                )
+                _tell_what_happened(request, order)
             return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
     if request.method == "POST":
         # The form comes back with an error: the files that were fine stay attached.
@@ -269,6 +270,100 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             "upcoming_blackouts": catalogue.blackouts_upcoming(timezone.now()),
         },
     )
+
+
+def _tell_what_happened(request: HttpRequest, order: Order) -> None:
+    """The message after submitting says what the register check has done so far: run in the
+    web process (the embedded default) the line may already be approved or rejected."""
+    steps = {p.step for p in order_progress(selectors.order_lines_with_cards(order=order)).lines}
+    if steps & {Step.APPROVED, Step.IN_PRODUCTION}:
+        messages.success(
+            request,
+            _(
+                "The order is placed and the card is approved. We send the order confirmation to your e-mail address."
+            ),
+        )
+    elif Step.CHECKING in steps:
+        messages.success(
+            request,
+            _(
+                "The order is placed. We are checking the registers now; this page shows the result."
+            ),
+        )
+    elif Step.AWAITING_REGISTRATION in steps:
+        messages.info(
+            request,
+            _(
+                "The order is placed, but Aa-registeret does not show the employment yet. We check again every day and tell you by e-mail."
+            ),
+        )
+    elif Step.REJECTED in steps:
+        messages.warning(
+            request,
+            _(
+                "The order was not approved after the register check. See why and what fixes it below."
+            ),
+        )
+    else:
+        messages.success(request, _("The order is placed."))
+
+
+def _order_or_404(employer: OrganisationFacts, order_id: int) -> Order:
+    order = selectors.order_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
+    if order is None:
+        raise Http404
+    return order
+
+
+def _lines_context(employer: OrganisationFacts, order: Order) -> dict[str, object]:
+    progress = order_progress(selectors.order_lines_with_cards(order=order))
+    return {"employer": employer, "order": order, "progress": progress}
+
+
+@employer_required
+def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
+    return _order_page(request, employer, _order_or_404(employer, order_id))
+
+
+@not_activity
+@employer_required
+@require_safe
+def order_lines(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
+    """The order page's lines, for htmx to poll: 204 while nothing has changed since `v`.
+
+    Asked for without htmx (a bookmark, no JavaScript), it sends the person to the whole page.
+    """
+    order = _order_or_404(employer, order_id)
+    # request.htmx is django-htmx's (HtmxMiddleware); it is true for htmx's own requests.
+    if not getattr(request, "htmx", False):
+        return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
+    progress = order_progress(selectors.order_lines_with_cards(order=order))
+    if request.GET.get("v") == progress.version:
+        return HttpResponse(status=204)
+    response = render(
+        request,
+        "orders/_order_lines.html",
+        {"employer": employer, "order": order, "progress": progress, "polled": True},
+    )
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+@employer_required
+@require_safe
+def order_confirmation_pdf(
+    request: HttpRequest, employer: OrganisationFacts, order_id: int, line_id: int
+) -> HttpResponse:
+    """One order line's order confirmation as a PDF (none for a rejected line)."""
+    line = selectors.order_line_for_employer(
+        employer_orgnr=employer.orgnr, order_id=order_id, line_id=line_id
+    )
+    if line is None or not line_progress(line).documents_order:
+        raise Http404
+    response = HttpResponse(confirmation_pdf(line), content_type="application/pdf")
+    response["Content-Disposition"] = f'attachment; filename="{confirmation_filename(line)}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @login_required
@@ -316,7 +411,6 @@ def _order_page(
     resend_line_id: int | None = None,
 ) -> HttpResponse:
     lines = list(order.lines.all())
-    pending = any(line.state == line.State.SUBMITTED for line in lines)
     live_links = selectors.upload_links_live(order=order)
     new_links = _upload_links_take(request, lines)
     awaiting = [
@@ -337,24 +431,9 @@ def _order_page(
     return render(
         request,
         "orders/order_detail.html",
-        {
-            "employer": employer,
-            "order": order,
-            "lines": lines,
-            "pending": pending,
-            "awaiting": awaiting,
-            "form": resend_form,
-        },
+        {**_lines_context(employer, order), "awaiting": awaiting, "form": resend_form},
         status=200 if resend_form is None else 400,
     )
-
-
-@employer_required
-def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
-    order = selectors.order_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
-    if order is None:
-        raise Http404
-    return _order_page(request, employer, order)
 
 
 @employer_required
