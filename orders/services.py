@@ -22,6 +22,7 @@ from hmsportal.mail import mail_person
 from hmsportal.models import User
 from hmsportal.storage import read_document
 from orders import selectors
+from orders.billing import DeliveryAddress, delivery_fields, invoice_create
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
@@ -64,13 +65,19 @@ def order_submit(
     card_type: CardType,
     photo: ContentFile[bytes],
     id_document: UploadedFile,
+    delivery: DeliveryAddress | None = None,
 ) -> Order:
     """Place an order for one card; the register check runs once the order is committed."""
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
         raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
-    order = Order(employer_orgnr=employer.orgnr, employer_name=employer.name, ordered_by=actor)
+    order = Order(
+        employer_orgnr=employer.orgnr,
+        employer_name=employer.name,
+        ordered_by=actor,
+        **delivery_fields(employer=employer, given=delivery),
+    )
     order.full_clean()
     order.save()
     line = OrderLine(
@@ -94,6 +101,7 @@ def order_submit(
     try:
         line.full_clean()
         line.save()
+        invoice_create(order=order, customer=employer)
     except BaseException:
         for storage, name in stored:
             storage.delete(name)

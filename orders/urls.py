@@ -9,6 +9,7 @@ urlpatterns = [
     path("<str:orgnr>/", views.employer_overview, name="employer"),
     path("<str:orgnr>/new/", views.order_card, name="order_card"),
     path("<str:orgnr>/orders/<int:order_id>/", views.order_detail, name="order_detail"),
+    path("<str:orgnr>/orders/<int:order_id>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),

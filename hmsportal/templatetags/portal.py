@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from django import template
+from django.utils.formats import number_format
 
 from cards.numbers import display
 from registry.rules import REASONS, Reason
@@ -23,3 +26,11 @@ def reason_fix(code: str) -> str:
 @register.filter
 def card_number(number: str) -> str:
     return display(number)
+
+
+@register.filter
+def money(amount: Decimal | None) -> str:
+    """An amount in kroner with two decimals, in the active language's format (exact)."""
+    if amount is None:
+        return ""
+    return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)

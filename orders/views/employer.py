@@ -6,14 +6,15 @@ import datetime
 from dataclasses import dataclass
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from cards import catalogue
@@ -27,7 +28,7 @@ from hmsportal.account import (
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import selectors, services
+from orders import billing, selectors, services
 from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
 from orders.models import OrderLine
 from registry import selectors as registry_selectors
@@ -152,6 +153,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
                 card_type=form.cleaned_data["card_type"],
                 photo=form.normalised_photo,
                 id_document=form.cleaned_data["id_document"],
+                delivery=form.delivery_address(),
             )
         except services.OrderingClosed as closed:
             form.add_error(None, closed.message)
@@ -168,6 +170,9 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             "form": form,
             "blackout": blackout,
             "upcoming_blackouts": catalogue.blackouts_upcoming(timezone.now()),
+            "price_list": billing.price_list_quotes(day=today, language=get_language()),
+            "invoice_due_days": settings.INVOICE_DUE_DAYS,
+            "delivery_field_names": CardOrderForm.DELIVERY_FIELDS,
         },
     )
 
@@ -179,11 +184,30 @@ def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: in
         raise Http404
     lines = list(order.lines.all())
     pending = any(line.state == line.State.SUBMITTED for line in lines)
+    invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order.pk)
     return render(
         request,
         "orders/order_detail.html",
-        {"employer": employer, "order": order, "lines": lines, "pending": pending},
+        {
+            "employer": employer,
+            "order": order,
+            "lines": lines,
+            "pending": pending,
+            "invoice": invoice,
+            "quote": billing.invoice_quote(invoice) if invoice else None,
+        },
     )
+
+
+@employer_required
+def invoice_pdf(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
+    invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
+    if invoice is None:
+        raise Http404
+    response = HttpResponse(billing.invoice_pdf(invoice=invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="invoice-{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @employer_required

@@ -18,6 +18,7 @@ PRODUCTION = {
     "DOCUMENT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "hms.example.no",
     "PORTAL_BASE_URL": "https://hms.example.no",
+    "INVOICE_ACCOUNT_NUMBER": "9710.05.00004",
 }
 
 
