@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from stdnum import luhn
 
@@ -64,7 +64,16 @@ def kid_for(number: int) -> str:
 def _invoice_number_next() -> int:
     # The row lock makes concurrent orders take numbers one after the other; it is held to
     # the end of the order's transaction, so a rolled-back order leaves no gap.
-    counter, _ = InvoiceNumberCounter.objects.select_for_update().get_or_create(pk=1)
+    # The migration makes the row; should it be gone, the first order to notice makes it
+    # again (and a concurrent one waits for that insert, then locks the same row).
+    counter = InvoiceNumberCounter.objects.select_for_update().filter(pk=1).first()
+    if counter is None:
+        try:
+            with transaction.atomic():
+                InvoiceNumberCounter.objects.create(pk=1)
+        except IntegrityError:
+            pass
+        counter = InvoiceNumberCounter.objects.select_for_update().get(pk=1)
     counter.last_number += 1
     counter.save(update_fields=["last_number"])
     return counter.last_number

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime
 import subprocess
+import threading
 from decimal import Decimal
 from pathlib import Path
 
@@ -17,7 +18,14 @@ from cards.models import Card, CardPrice, CardType, Postage
 from orders.billing import invoice_create, kid_for
 from orders.models import Invoice, InvoiceLine, Order, OrderLine
 from registry.datasets import registry_dataset_load
-from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.datasets import (
+    EMPLOYER,
+    SUB_UNIT,
+    WORKER,
+    ensure_card_catalogue,
+    jpeg,
+    small_dataset,
+)
 from tests.hmsportal.factories import UserFactory
 from tests.orders.factories import OrderFactory, OrderLineFactory
 
@@ -330,3 +338,59 @@ def test_a_bad_delivery_address_is_explained_and_nothing_is_saved(
     assert Order.objects.count() == 0 and Invoice.objects.count() == 0
     media = Path(settings.MEDIA_ROOT)
     assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+
+
+def test_the_price_table_speaks_english_when_english_is_chosen(owner_client) -> None:
+    owner_client.cookies["django_language"] = "en"
+    page = owner_client.get(f"/orders/{EMPLOYER}/new/").content.decode()
+    assert "VAT 25 %" in page
+    assert "171.56" in page
+    assert "HSE card construction: one card with postage" in page
+
+
+def test_invoices_are_read_only_in_the_admin(admin_client) -> None:
+    registry_dataset_load(dataset=small_dataset())
+    invoice = invoice_create(order=OrderLineFactory().order)
+    assert admin_client.get("/admin/orders/invoice/").status_code == 200
+    page = admin_client.get(f"/admin/orders/invoice/{invoice.pk}/change/")
+    assert page.status_code == 200
+    assert invoice.kid in page.content.decode()
+    admin_client.post(f"/admin/orders/invoice/{invoice.pk}/change/", {"total_incl_vat": "1.00"})
+    invoice.refresh_from_db()
+    assert invoice.total_incl_vat == Decimal("171.56")
+    response = admin_client.post(
+        "/admin/cards/postage/add/",
+        {"effective_from": "2031-01-01", "amount_incl_vat": "45.00", "vat_rate": "0.25"},
+    )
+    assert response.status_code == 302
+    assert Postage.objects.filter(amount_incl_vat=Decimal("45.00")).exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_orders_get_numbers_one_after_the_other(postgres_required) -> None:
+    from django.db import connection
+
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    orders = [OrderLineFactory(order=OrderFactory()).order for _ in range(6)]
+    barrier = threading.Barrier(len(orders))
+    numbers: list[int] = []
+    failures: list[BaseException] = []
+
+    def invoice(order: Order) -> None:
+        try:
+            barrier.wait(timeout=10)
+            numbers.append(invoice_create(order=order).number)
+        except BaseException as error:
+            failures.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=invoice, args=(order,)) for order in orders]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert failures == []
+    assert sorted(numbers) == list(range(1, len(orders) + 1))
+    assert len({kid_for(n) for n in numbers}) == len(orders)
