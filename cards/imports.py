@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import IO, NamedTuple, cast
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -387,11 +387,58 @@ def _validated_rows(
                 % {"number": number},
             )
         )
+    problems.extend(_second_live_cards(list(valid.values()), today=today))
     if problems:
         raise CardImportError(problems)
     if not valid and not summary.skipped_existing:
         raise CardImportError([ImportProblem(1, _("The file has no card rows."))])
     return sorted(valid.values(), key=lambda row: row.line)
+
+
+def _second_live_cards(rows: list[_ValidRow], *, today: datetime.date) -> list[ImportProblem]:
+    """Unexpired rows that would give a person a second live card of a type with an employer
+    (in the file, or beside a live card in hmsportal): one card per person, employer and type.
+    """
+    problems: list[ImportProblem] = []
+    live = [row for row in sorted(rows, key=lambda row: row.line) if row.valid_until >= today]
+    first_line_of: dict[tuple[str, str, int], int] = {}
+    for row in live:
+        key = (row.holder.value, row.orgnr, row.card_type.pk)
+        if key in first_line_of:
+            problems.append(
+                ImportProblem(
+                    row.line,
+                    _(
+                        "The holder already has an unexpired card of this type with this "
+                        "employer on line %(other)d. A person can hold one card per employer "
+                        "and card type."
+                    )
+                    % {"other": first_line_of[key]},
+                )
+            )
+        else:
+            first_line_of[key] = row.line
+    holders = {row.holder.value for row in live}
+    in_portal: set[tuple[str, str, int]] = set()
+    for start in range(0, len(holders), _EXISTING_QUERY_SIZE):
+        chunk = sorted(holders)[start : start + _EXISTING_QUERY_SIZE]
+        for holder, employer, workplace, card_type_id in Card.objects.filter(
+            holder_national_id__in=chunk, state__in=Card.CHECKED_STATES
+        ).values_list("holder_national_id", "employer_orgnr", "workplace_orgnr", "card_type_id"):
+            in_portal.add((holder, employer, card_type_id))
+            in_portal.add((holder, workplace, card_type_id))
+    for row in live:
+        if (row.holder.value, row.orgnr, row.card_type.pk) in in_portal:
+            problems.append(
+                ImportProblem(
+                    row.line,
+                    _(
+                        "The holder already has a live card of this type with this employer in "
+                        "hmsportal. A person can hold one card per employer and card type."
+                    ),
+                )
+            )
+    return problems
 
 
 # --- Writing the cards --------------------------------------------------------------------
@@ -482,7 +529,24 @@ def _write_chunk(
         for row in rows
     ]
     # Every value was validated above; full_clean per card would add a uniqueness query each.
-    Card.objects.bulk_create(cards, batch_size=len(cards))
+    try:
+        with transaction.atomic():
+            Card.objects.bulk_create(cards, batch_size=len(cards))
+    except IntegrityError as error:
+        # Two rows for one person through a unit and its sub-unit: found only once the
+        # sub-unit's main unit is known.
+        raise CardImportError(
+            [
+                ImportProblem(
+                    rows[0].line,
+                    _(
+                        "Two cards in the file would give a person a second live card of a type "
+                        "with the same employer (through a unit and its sub-unit). A person can "
+                        "hold one card per employer and card type."
+                    ),
+                )
+            ]
+        ) from error
     if any(card.pk is None for card in cards):  # databases that return no ids from bulk inserts
         ids = dict(
             Card.objects.filter(number__in=[card.number for card in cards]).values_list(

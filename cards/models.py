@@ -246,6 +246,19 @@ class Card(models.Model):
                 name="cards_card_valid_after_issue",
                 violation_error_message=_("A card cannot expire before it is issued."),
             ),
+            # One live card per person, employer and card type (a second one would be billed
+            # twice and could outlive the first's revocation). A replacement is issued after
+            # the card it replaces is revoked, in the same transaction.
+            models.UniqueConstraint(
+                fields=["holder_national_id", "employer_orgnr", "card_type"],
+                condition=Q(
+                    state__in=["approved", "in_production", "shipped", "active", "invalid"]
+                ),
+                name="cards_one_live_card_per_person",
+                violation_error_message=_(
+                    "This person already has a live card of this type with this employer."
+                ),
+            ),
         ]
         indexes = [models.Index(fields=["state", "employer_orgnr"])]
 

@@ -146,6 +146,33 @@ def holder_cards_summary(*, national_id: str) -> HolderCardsSummary:
     )
 
 
+def live_card_for(*, national_id: str, employer_orgnr: str, card_type: CardType) -> Card | None:
+    """The person's live card of the type with the employer (one at most: a constraint)."""
+    return (
+        Card.objects.filter(
+            holder_national_id=national_id,
+            employer_orgnr=employer_orgnr,
+            card_type=card_type,
+            state__in=Card.CHECKED_STATES,
+        )
+        .select_related("card_type")
+        .first()
+    )
+
+
+def live_cards_by_holder(*, employer_orgnr: str) -> dict[str, list[Card]]:
+    """The employer's live cards by holder's identity number (the employee list)."""
+    cards: dict[str, list[Card]] = {}
+    for card in (
+        Card.objects.filter(employer_orgnr=employer_orgnr, state__in=Card.CHECKED_STATES)
+        .select_related("card_type")
+        .only("number", "state", "holder_national_id", "valid_until", "valid_from", "card_type")
+        .order_by("card_type__code")
+    ):
+        cards.setdefault(card.holder_national_id, []).append(card)
+    return cards
+
+
 def card_holders_sample(*, limit: int) -> list[tuple[str, str, str]]:
     """Some people who hold a live card: (identity number, name, employer), for the demo."""
     rows = (

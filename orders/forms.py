@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import secrets
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.template.defaultfilters import filesizeformat
+from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from cards.models import CardType
@@ -104,6 +106,9 @@ class CardOrderForm(forms.Form):
             "empty": _("The ID document file is empty."),
         },
     )
+    # A one-time token per form (orders.services.order_submit): sending the same form again
+    # lands on the order it placed.
+    submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
     identity_checked = forms.BooleanField(
         label=_("I have checked the employee's identity against the ID document."),
         error_messages={"required": _("Confirm that you have checked the employee's identity.")},
@@ -144,15 +149,26 @@ class CardOrderForm(forms.Form):
     DELIVERY_FIELDS = ("delivery_name", "delivery_street", "delivery_postcode", "delivery_city")
 
     def __init__(
-        self, *args: Any, employees: list[EmployeeListing], card_types: Any, **kwargs: Any
+        self,
+        *args: Any,
+        employees: list[EmployeeListing],
+        card_types: Any,
+        unit_names: dict[str, str] | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.employees = {employee_choice_value(e): e for e in employees}
         employee_field = cast(forms.ChoiceField, self.fields["employee"])
+        names = unit_names or {}
         employee_field.choices = [("", _("Choose employee"))] + [
-            (value, f"{e.full_name} ({e.employment.workplace_orgnr})")
+            (
+                value,
+                f"{e.full_name} ({names.get(e.employment.workplace_orgnr) or e.employment.workplace_orgnr})",
+            )
             for value, e in self.employees.items()
         ]
+        if not self.is_bound and not self.initial.get("submission_token"):
+            self.initial["submission_token"] = secrets.token_urlsafe(32)
         cast(forms.ModelChoiceField, self.fields["card_type"]).queryset = card_types
 
     def clean_photo(self) -> Any:
@@ -208,6 +224,32 @@ class CardOrderForm(forms.Form):
             postcode=given["delivery_postcode"],
             city=given["delivery_city"],
         )
+
+    def choice_for_reference(self, reference: str) -> str:
+        """The employee choice an employee_reference in a link stands for, or ""."""
+        return next(
+            (
+                value
+                for value, listing in self.employees.items()
+                if employee_reference(listing) == reference
+            ),
+            "",
+        )
+
+
+def employee_reference(listing: EmployeeListing) -> str:
+    """An opaque reference to an employee for links (?employee=…): a URL stays in logs and
+    browser history, so it must not hold the identity number."""
+    return employee_reference_for(
+        national_id=listing.employment.national_id,
+        workplace_orgnr=listing.employment.workplace_orgnr,
+    )
+
+
+def employee_reference_for(*, national_id: str, workplace_orgnr: str) -> str:
+    """The reference of the employee with this identity number at this unit."""
+    value = f"{national_id}:{workplace_orgnr}"
+    return salted_hmac("orders.employee-reference", value).hexdigest()[:24]
 
 
 class DelegationForm(forms.Form):

@@ -29,6 +29,9 @@ class Order(models.Model):
     delivery_street = models.CharField(_("delivery street address"), max_length=300, blank=True)
     delivery_postcode = models.CharField(_("delivery postcode"), max_length=4, blank=True)
     delivery_city = models.CharField(_("delivery city"), max_length=100, blank=True)
+    # The one-time token of the form that placed the order: a double click, a reload after
+    # POST or a retried request carries the same token and lands on this order.
+    submission_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
 
     class Meta:
         verbose_name = _("order")
@@ -48,7 +51,16 @@ class OrderLine(models.Model):
         APPROVED = "approved", _("Approved, card issued")
         REJECTED = "rejected", _("Rejected")
 
+    # A line in one of these states is an order not yet decided: it counts as the person's
+    # card of its type with the employer, like a live card does (one card per person).
+    OPEN_STATES = (State.SUBMITTED, State.AWAITING_REGISTRATION)
+
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
+    # The order's employer, kept on the line too so the database can hold the rule of one
+    # open order line per person, employer and card type.
+    employer_orgnr = models.CharField(
+        _("employer organisation number"), max_length=9, db_index=True
+    )
     card_type = models.ForeignKey("cards.CardType", on_delete=models.PROTECT, related_name="+")
     price_incl_vat = models.DecimalField(
         _("price incl. VAT (NOK)"), max_digits=10, decimal_places=2
@@ -80,7 +92,16 @@ class OrderLine(models.Model):
                 condition=Q(state="approved", card__isnull=False) | ~Q(state="approved"),
                 name="orders_line_approved_has_card",
                 violation_error_message=_("An approved order line must have a card."),
-            )
+            ),
+            # Two orders for the same person placed at the same moment: one line, not two.
+            models.UniqueConstraint(
+                fields=["national_id", "employer_orgnr", "card_type"],
+                condition=Q(state__in=["submitted", "awaiting_registration"]),
+                name="orders_line_one_open_per_person",
+                violation_error_message=_(
+                    "This person already has an order of this card type with this employer."
+                ),
+            ),
         ]
 
     def __str__(self) -> str:

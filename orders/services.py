@@ -9,12 +9,13 @@ import uuid
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import models, transaction
+from django.db import IntegrityError, models, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
+from cards import selectors as card_selectors
 from cards.models import Card, CardTransition, CardType
 from cards.numbers import display
 from cards.services import Holder, RevocationReason, card_issue, card_revoke
@@ -56,6 +57,34 @@ class OrderingClosed(Exception):
         self.message = message
 
 
+class AlreadyOrdered(Exception):
+    """The person already has a live card of the type with the employer, or an open order.
+
+    One card per person, employer and card type: a lost or stolen card is replaced from the
+    card's own page, which revokes it first.
+    """
+
+    def __init__(self, *, card: Card | None, line: OrderLine | None) -> None:
+        super().__init__("already has a live card or an open order of this type")
+        self.card = card
+        self.line = line
+
+
+def _already_ordered(*, national_id: str, employer_orgnr: str, card_type: CardType) -> None:
+    card = card_selectors.live_card_for(
+        national_id=national_id, employer_orgnr=employer_orgnr, card_type=card_type
+    )
+    line = (
+        None
+        if card is not None
+        else selectors.open_line_for(
+            national_id=national_id, employer_orgnr=employer_orgnr, card_type=card_type
+        )
+    )
+    if card is not None or line is not None:
+        raise AlreadyOrdered(card=card, line=line)
+
+
 @transaction.atomic
 def order_submit(
     *,
@@ -65,23 +94,47 @@ def order_submit(
     card_type: CardType,
     photo: ContentFile[bytes],
     id_document: UploadedFile,
+    submission_token: str | None = None,
     delivery: DeliveryAddress | None = None,
 ) -> Order:
-    """Place an order for one card; the register check runs once the order is committed."""
+    """Place an order for one card; the register check runs once the order is committed.
+
+    The same submission_token again (a double click, a reload, a retried request) returns the
+    order it placed the first time instead of placing another. AlreadyOrdered when the person
+    has a live card of the type with the employer, or an open order for one.
+    """
+    if submission_token:
+        placed = selectors.order_for_submission(submission_token=submission_token, actor=actor)
+        if placed is not None:
+            return placed
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
         raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+    national_id = employee.employment.national_id
+    _already_ordered(national_id=national_id, employer_orgnr=employer.orgnr, card_type=card_type)
     order = Order(
         employer_orgnr=employer.orgnr,
         employer_name=employer.name,
         ordered_by=actor,
+        submission_token=submission_token or None,
         **delivery_fields(employer=employer, given=delivery),
     )
     order.full_clean()
-    order.save()
+    try:
+        with transaction.atomic():
+            order.save()
+    except IntegrityError:
+        # The same form sent twice at once: the other request placed the order.
+        placed = selectors.order_for_submission(
+            submission_token=submission_token or "", actor=actor
+        )
+        if placed is None:
+            raise
+        return placed
     line = OrderLine(
         order=order,
+        employer_orgnr=employer.orgnr,
         card_type=card_type,
         price_incl_vat=catalogue.price_on(card_type, timezone.localdate(now)),
         national_id=employee.employment.national_id,
@@ -99,9 +152,22 @@ def order_submit(
     stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
     # Files are not part of the transaction: if the order line is not saved, delete them.
     try:
-        line.full_clean()
-        line.save()
+        line.full_clean(validate_constraints=False)
+        with transaction.atomic():
+            line.save()
         invoice_create(order=order, customer=employer)
+    except IntegrityError as error:
+        for storage, name in stored:
+            storage.delete(name)
+        # Another order for the person was placed between the check above and this one.
+        if "orders_line_one_open_per_person" in str(error):
+            raise AlreadyOrdered(
+                card=None,
+                line=selectors.open_line_for(
+                    national_id=national_id, employer_orgnr=employer.orgnr, card_type=card_type
+                ),
+            ) from error
+        raise
     except BaseException:
         for storage, name in stored:
             storage.delete(name)

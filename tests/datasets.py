@@ -96,4 +96,4 @@ def ensure_card_catalogue() -> None:
     from django.apps import apps
 
     importlib.import_module("cards.migrations.0003_catalogue").load(apps, None)
-    importlib.import_module("cards.migrations.0005_postage").seed_postage(apps, None)
+    importlib.import_module("cards.migrations.0006_postage").seed_postage(apps, None)

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
 from django import template
 from django.utils.formats import number_format
+from django.utils.translation import get_language
 
 from cards.numbers import display
 from registry.rules import REASONS, Reason
@@ -34,3 +36,9 @@ def money(amount: Decimal | None) -> str:
     if amount is None:
         return ""
     return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+
+
+@register.filter
+def card_type_name(card_type: Any) -> str:
+    """A card type's name in the language of the page (card types are data: both names)."""
+    return str(card_type.name(get_language()))

@@ -15,7 +15,9 @@ from orders.selectors.employer import (
     delegations_in_force,
     latest_line_by_person,
     lines_awaiting_registration,
+    open_line_for,
     order_for_employer,
+    order_for_submission,
     orders_for_employer,
 )
 from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
@@ -32,7 +34,9 @@ __all__ = [
     "holder_cards",
     "latest_line_by_person",
     "lines_awaiting_registration",
+    "open_line_for",
     "order_for_employer",
+    "order_for_submission",
     "order_line_behind",
     "orders_for_employer",
     "personal_data_for",

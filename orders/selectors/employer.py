@@ -6,6 +6,8 @@ import datetime
 
 from django.db.models import Max, Q, QuerySet, Subquery
 
+from cards.models import CardType
+from hmsportal.models import User
 from orders.models import Delegation, Order, OrderLine
 
 
@@ -74,4 +76,27 @@ def delegations_for_employer(*, employer_orgnr: str) -> QuerySet[Delegation]:
         Delegation.objects.filter(employer_orgnr=employer_orgnr)
         .select_related("granted_by")
         .order_by("revoked_at", "-valid_from")
+    )
+
+
+def order_for_submission(*, submission_token: str, actor: User) -> Order | None:
+    """The order a form with this one-time token placed, if this person placed it."""
+    if not submission_token:
+        return None
+    return Order.objects.filter(submission_token=submission_token, ordered_by=actor).first()
+
+
+def open_line_for(
+    *, national_id: str, employer_orgnr: str, card_type: CardType
+) -> OrderLine | None:
+    """The person's order line of the type with the employer that is not decided yet."""
+    return (
+        OrderLine.objects.filter(
+            national_id=national_id,
+            employer_orgnr=employer_orgnr,
+            card_type=card_type,
+            state__in=OrderLine.OPEN_STATES,
+        )
+        .select_related("order")
+        .first()
     )

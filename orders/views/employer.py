@@ -20,6 +20,7 @@ from django.views.decorators.http import require_http_methods
 from cards import catalogue
 from cards import selectors as card_selectors
 from cards import services as card_services
+from cards.models import Card
 from hmsportal.account import (
     contact_confirmation_redirect,
     contact_confirmed_required,
@@ -29,7 +30,14 @@ from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
 from orders import billing, selectors, services
-from orders.forms import CardOrderForm, CardRevokeForm, DelegationForm, OrganisationLookupForm
+from orders.forms import (
+    CardOrderForm,
+    CardRevokeForm,
+    DelegationForm,
+    OrganisationLookupForm,
+    employee_reference,
+    employee_reference_for,
+)
 from orders.models import OrderLine
 from registry import selectors as registry_selectors
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
@@ -41,7 +49,30 @@ class EmployeeRow:
     employee: EmployeeListing
     unit_name: str
     line: OrderLine | None
+    live_cards: list[Card]
+    reference: str  # for the order link: never the identity number in a URL
     orderable_from: datetime.date | None
+
+    @property
+    def open_line(self) -> OrderLine | None:
+        """The person's newest order line while it is not decided yet."""
+        return self.line if self.line and self.line.state in OrderLine.OPEN_STATES else None
+
+
+@dataclass(frozen=True)
+class AlreadyOrderedNotice:
+    """Why an order was refused: the person's live card of the type, or their open order."""
+
+    card: Card | None
+    line: OrderLine | None
+    card_type_name: str
+
+
+def _unit_names(employer: OrganisationFacts) -> dict[str, str]:
+    """The employer's units by number: the main unit and its sub-units, by name."""
+    names = {u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)}
+    names[employer.orgnr] = employer.name
+    return names
 
 
 @login_required
@@ -100,15 +131,16 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
 def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     employees = registry_selectors.employees_list(main_orgnr=employer.orgnr)
     latest_lines = selectors.latest_line_by_person(employer_orgnr=employer.orgnr)
-    unit_names = {
-        u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)
-    }
+    live_cards = card_selectors.live_cards_by_holder(employer_orgnr=employer.orgnr)
+    unit_names = _unit_names(employer)
     today = timezone.localdate()
     rows = [
         EmployeeRow(
             employee=e,
             unit_name=unit_names.get(e.employment.workplace_orgnr, ""),
             line=latest_lines.get(e.employment.national_id),
+            live_cards=live_cards.get(e.employment.national_id, []),
+            reference=employee_reference(e),
             orderable_from=opens if (opens := order_opens_on(e.employment.start)) > today else None,
         )
         for e in employees
@@ -135,30 +167,53 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         if order_opens_on(e.employment.start) <= today
     ]
     card_types = catalogue.orderable_card_types()
-    initial = {"employee": request.GET.get("employee", "")}
+    user = cast(User, request.user)
+    placed = selectors.order_for_submission(
+        submission_token=request.POST.get("submission_token", ""), actor=user
+    )
+    if placed is not None and placed.employer_orgnr == employer.orgnr:
+        # A double click, a reload after sending, a retried request: the order is placed.
+        messages.info(request, _("This order has already been sent. Here it is."))
+        return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=placed.pk)
     form = CardOrderForm(
         request.POST or None,
         request.FILES or None,
         employees=employees,
         card_types=card_types,
-        initial=initial,
+        unit_names=_unit_names(employer),
     )
+    if not form.is_bound:
+        form.initial["employee"] = form.choice_for_reference(request.GET.get("employee", ""))
     blackout = catalogue.blackout_at(timezone.now())
+    already: AlreadyOrderedNotice | None = None
     if request.method == "POST" and form.is_valid():
+        card_type = form.cleaned_data["card_type"]
         try:
             order = services.order_submit(
-                actor=cast(User, request.user),
+                actor=user,
                 employer=employer,
                 employee=form.selected_employee(),
-                card_type=form.cleaned_data["card_type"],
+                card_type=card_type,
                 photo=form.normalised_photo,
                 id_document=form.cleaned_data["id_document"],
+                submission_token=form.cleaned_data["submission_token"],
                 delivery=form.delivery_address(),
             )
         except services.OrderingClosed as closed:
             form.add_error(None, closed.message)
         except catalogue.NoPriceError:
             form.add_error("card_type", _("This card type cannot be ordered right now."))
+        except services.AlreadyOrdered as refusal:
+            already = AlreadyOrderedNotice(
+                card=refusal.card,
+                line=refusal.line,
+                card_type_name=card_type.name(get_language()),
+            )
+            form.add_error(
+                "employee",
+                _("%(name)s already has a card of this type with you, or an order for one.")
+                % {"name": form.selected_employee().full_name},
+            )
         else:
             messages.success(request, _("The order is placed. We are checking the registers now."))
             return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
@@ -168,6 +223,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         {
             "employer": employer,
             "form": form,
+            "already": already,
             "blackout": blackout,
             "upcoming_blackouts": catalogue.blackouts_upcoming(timezone.now()),
             "price_list": billing.price_list_quotes(day=today, language=get_language()),
@@ -271,6 +327,9 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             "employer": employer,
             "card": card,
             "form": form,
+            "employee_reference": employee_reference_for(
+                national_id=card.holder_national_id, workplace_orgnr=card.workplace_orgnr
+            ),
             "lookups": lookups,
             "reason_codes": card.reason_codes_on(today),
             "today": today,

@@ -31,6 +31,7 @@ HEADER = "card_number,card_type,holder_id,employer_orgnr,issued_on,valid_until"
 TODAY = timezone.localdate()
 ISSUED = TODAY - datetime.timedelta(days=100)
 UNTIL = add_years(ISSUED, 2)
+BORN = datetime.date(1970, 1, 1)
 
 
 def orgnr(prefix: str) -> str:
@@ -514,9 +515,12 @@ def test_register_lookups_are_made_once_per_chunk(tmp_path, monkeypatch, registr
 
     monkeypatch.setattr(cards.imports, "population_register", CountingPopulationRegister)
     monkeypatch.setattr(cards.imports, "organisations_get", counting_organisations_get)
-    rows = [
-        row(f"{1_000_000_000 + i}", holders[i % 2], SUB if i == 150 else MAIN) for i in range(250)
+    # One live card per person, employer and type: 250 cards are 250 people's.
+    holders = [
+        *holders,
+        *(valid_national_id(BORN + datetime.timedelta(days=i)) for i in range(248)),
     ]
+    rows = [row(f"{1_000_000_000 + i}", holders[i], SUB if i == 150 else MAIN) for i in range(250)]
     path = write_csv(tmp_path, rows)
 
     with path.open("rb") as csv_file:
@@ -559,8 +563,8 @@ def folkeregisteret_down(settings) -> Iterator[list[str]]:
 
 
 def test_a_register_that_does_not_answer_imports_nothing(tmp_path, folkeregisteret_down):
-    holder = valid_national_id(datetime.date(1984, 3, 17))
-    path = write_csv(tmp_path, [row("1400000001", holder), row("1400000002", holder)])
+    holders = [valid_national_id(datetime.date(1984, 3, day)) for day in (17, 18)]
+    path = write_csv(tmp_path, [row("1400000001", holders[0]), row("1400000002", holders[1])])
     message = import_problems(path)
     assert "nothing was imported; a register did not answer" in message
     assert folkeregisteret_down  # the register was really asked
@@ -623,3 +627,34 @@ def test_the_status_page_and_api_find_an_imported_number(tmp_path, client, regis
     assert payload["holder_name"] == "Kari Nordmann"
     assert payload["employer_orgnr"] == MAIN
     assert payload["checked_at"] is None
+
+
+# --- One live card per person, employer and card type --------------------------------------
+
+
+def test_two_unexpired_cards_of_a_type_for_one_holder_are_refused(tmp_path, registry_rows):
+    kari = registry_rows["kari"].national_id
+    expired = TODAY - datetime.timedelta(days=1)
+    path = write_csv(
+        tmp_path,
+        [
+            row("1500000001", kari),
+            row("1500000002", kari, issued=expired - datetime.timedelta(days=700), until=expired),
+            row("1500000003", kari),
+            row("1500000004", kari, card_type="cleaning"),
+        ],
+    )
+    message = import_problems(path)
+    assert "line 4: The holder already has an unexpired card of this type" in message
+    assert "on line 2" in message
+    assert "line 3" not in message and "line 5" not in message  # expired / other type: fine
+    assert not Card.objects.exists()
+
+
+def test_a_holder_with_a_live_card_in_hmsportal_gets_no_second_one(tmp_path, registry_rows):
+    kari = registry_rows["kari"].national_id
+    CardFactory(holder_national_id=kari, employer_orgnr=MAIN, workplace_orgnr=MAIN)
+    path = write_csv(tmp_path, [row("1500000011", kari)])
+    message = import_problems(path)
+    assert "already has a live card of this type with this employer in hmsportal" in message
+    assert Card.objects.count() == 1

@@ -20,7 +20,7 @@ from cards.services import (
 )
 from registry.datasets import registry_dataset_load
 from registry.models import Employment, Organisation, Person, RegisterLookup
-from tests.cards.factories import CardFactory, CardTypeFactory
+from tests.cards.factories import CardFactory, CardTypeFactory, valid_national_id
 from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, small_dataset
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +100,25 @@ def test_shipped_cards_become_active_after_delivery_time() -> None:
     assert card.state == Card.State.ACTIVE
 
 
+def _dataset_with_workers(national_ids: list[str]) -> dict:
+    """The small dataset with these people employed at its sub-unit as well."""
+    dataset = small_dataset()
+    (worker_employment,) = [e for e in dataset["employments"] if e["person"] == WORKER]
+    for national_id in national_ids:
+        dataset["persons"].append(
+            {
+                "id": national_id,
+                "first_name": "Test",
+                "last_name": "Arbeider",
+                "birth_date": None,
+                "d_number_active": True,
+                "permit_until": None,
+            }
+        )
+        dataset["employments"].append({**worker_employment, "person": national_id})
+    return dataset
+
+
 def _card_for_worker(state: str = Card.State.ACTIVE, **fields) -> Card:
     return CardFactory(
         state=state,
@@ -168,14 +187,28 @@ def test_recheck_expires_cards_past_valid_until() -> None:
 
 def test_recheck_looks_up_each_organisation_and_person_once(django_assert_max_num_queries) -> None:
     """The number of queries does not grow with the number of cards."""
-    registry_dataset_load(dataset=small_dataset())
-    for _ in range(3):
-        _card_for_worker()
+    # One live card per person, employer and type: many cards are many people's, each one
+    # employed in the registry so that every card stays valid in both runs.
+    people = [
+        valid_national_id(datetime.date(1980, 1, 1) + datetime.timedelta(days=i)) for i in range(43)
+    ]
+    registry_dataset_load(dataset=_dataset_with_workers(people))
+
+    def card_for(national_id: str) -> Card:
+        return CardFactory(
+            state=Card.State.ACTIVE,
+            holder_national_id=national_id,
+            workplace_orgnr=SUB_UNIT,
+            employer_orgnr=EMPLOYER,
+        )
+
+    for national_id in people[:3]:
+        card_for(national_id)
     with django_assert_max_num_queries(20) as few:
         cards_recheck_all()
     few_queries = len(few.captured_queries)
-    for _ in range(40):
-        _card_for_worker()
+    for national_id in people[3:]:
+        card_for(national_id)
     with django_assert_max_num_queries(20) as many:
         summary = cards_recheck_all()
     assert summary.checked == 43
@@ -275,8 +308,18 @@ def test_a_start_beyond_30_days_makes_the_card_invalid() -> None:
 
 def test_each_organisation_and_person_is_looked_up_once_per_run() -> None:
     registry_dataset_load(dataset=small_dataset())
-    for _ in range(7):
-        _card_for_worker()
+    # The worker's two cards (one per type: one live card per person, employer and type) end
+    # up in the first and the last of four batches, with other people's cards between.
+    _card_for_worker()
+    for _ in range(5):
+        CardFactory(state=Card.State.ACTIVE, workplace_orgnr=SUB_UNIT, employer_orgnr=EMPLOYER)
+    CardFactory(
+        state=Card.State.ACTIVE,
+        card_type=CardTypeFactory(cleaning=True),
+        holder_national_id=WORKER,
+        workplace_orgnr=SUB_UNIT,
+        employer_orgnr=EMPLOYER,
+    )
     cards_recheck_all(batch_size=2)  # four batches
     keys = list(RegisterLookup.objects.values_list("register", "key"))
     assert len(keys) == len(set(keys))

@@ -31,6 +31,7 @@ class OrderLineFactory(DjangoModelFactory[OrderLine]):
         model = OrderLine
 
     order = factory.SubFactory(OrderFactory)
+    employer_orgnr = factory.LazyAttribute(lambda line: line.order.employer_orgnr)
     card_type = factory.LazyFunction(lambda: CardType.objects.get(code="construction"))
     price_incl_vat = Decimal("131.56")
     national_id = WORKER

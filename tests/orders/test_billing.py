@@ -150,7 +150,10 @@ def test_the_invoice_takes_the_vat_rate_from_the_price_list(owner_client) -> Non
 def test_two_orders_get_different_invoice_numbers_one_after_the_other() -> None:
     registry_dataset_load(dataset=small_dataset())
     first = invoice_create(order=OrderLineFactory().order)
-    second = invoice_create(order=OrderLineFactory(order=OrderFactory()).order)
+    # Another person: one open order line per person, employer and card type.
+    second = invoice_create(
+        order=OrderLineFactory(order=OrderFactory(), national_id="01017512419").order
+    )
     assert second.number == first.number + 1
     assert first.kid != second.kid
     # Looked up in Enhetsregisteret when the caller has no facts at hand.
@@ -372,7 +375,10 @@ def test_concurrent_orders_get_numbers_one_after_the_other(postgres_required) ->
 
     ensure_card_catalogue()
     registry_dataset_load(dataset=small_dataset())
-    orders = [OrderLineFactory(order=OrderFactory()).order for _ in range(6)]
+    orders = [
+        OrderLineFactory(order=OrderFactory(), national_id=f"0101751{n:04d}").order
+        for n in range(6)
+    ]
     barrier = threading.Barrier(len(orders))
     numbers: list[int] = []
     failures: list[BaseException] = []

@@ -14,11 +14,12 @@ from cards.numbers import card_number_new, display
 from cards.services import card_replace
 from hmsportal.models import User
 from hmsportal.services import user_for_person
+from orders.forms import employee_reference_for
 from orders.models import Delegation, OrderLine
 from orders.selectors import personal_data_for
 from registry.datasets import registry_dataset_load
 from registry.models import RegisterLookup
-from tests.cards.factories import CardFactory
+from tests.cards.factories import CardFactory, valid_orgnr
 from tests.datasets import EMPLOYER, WORKER, small_dataset
 from tests.orders.factories import OrderLineFactory, UserFactory
 
@@ -237,7 +238,9 @@ def test_reporting_a_card_lost_revokes_it_and_tells_the_orderer(
     client.force_login(OrderLine.objects.get(card=card).order.ordered_by)
     employer_page = client.get(f"/orders/{EMPLOYER}/cards/{card.number}/").content.decode()
     assert "Bestill nytt kort" in employer_page
-    assert f"/orders/{EMPLOYER}/new/?employee={WORKER}:{card.workplace_orgnr}" in employer_page
+    reference = employee_reference_for(national_id=WORKER, workplace_orgnr=card.workplace_orgnr)
+    assert f"/orders/{EMPLOYER}/new/?employee={reference}" in employer_page
+    assert WORKER not in employer_page  # never the identity number in a link
     client.force_login(holder)
 
     # A second report changes nothing and sends nothing.
@@ -334,6 +337,7 @@ def test_the_list_makes_no_query_per_card(client, holder):
         return len(queries)
 
     one_card = queries_for_the_list()
+    # One live card per employer and type: the other cards are from other employers.
     for _number in range(3):
-        ordered_card()
+        ordered_card(employer_orgnr=valid_orgnr())
     assert queries_for_the_list() == one_card

@@ -17,7 +17,7 @@ def seed_postage(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cards", "0004_card_valid_from"),
+        ("cards", "0005_one_live_card_per_person"),
     ]
 
     operations = [
