@@ -23,8 +23,8 @@ What makes the difference:
   less memory and a fifth less time.
 - The templates use as few elements as they can (templates/cards/pdf/base.html): memory
   grows with the number of boxes, about 15 kB each for the whole render.
-- Photos: a 300 x 400 px JPEG (363 dpi in the 21 x 28 mm frame), made with Pillow's JPEG
-  draft mode from the stored photo. WeasyPrint copies a JPEG into the PDF as it is
+- Photos: a 315 x 405 px JPEG (380 dpi in the 21 x 27 mm frame, 35:45), made with Pillow's
+  JPEG draft mode from the stored photo. (Measured with the earlier 300 x 400 px, 3:4 frame.) WeasyPrint copies a JPEG into the PDF as it is
   (DCTDecode) unless asked to re-encode it, so optimize_images and jpeg_quality stay off.
   Images reach WeasyPrint from memory through the URL fetcher (card-image:<key>) rather
   than as data: URIs in the HTML, whose base64 text the template, the parser and the image
@@ -79,13 +79,15 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 
 from cards.models import Card, CardDesign, CardType
 from cards.numbers import display
+from cards.photos import DEFAULT_CROP_CENTRING
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_FILES = {"normal": FONT_DIR / "DejaVuSans.ttf", "bold": FONT_DIR / "DejaVuSans-Bold.ttf"}
 FONT_FAMILY = "HMS Card Sans"
 
-# The photo frame is 3:4 (21 x 28 mm); 300 x 400 px prints at about 360 dpi.
-PHOTO_PIXELS = (300, 400)
+# The photo frame is 35:45, the passport photo's ratio (21 x 27 mm in the 2020 design);
+# 315 x 405 px prints at about 380 dpi. cards/photos.py stores photos in the same ratio.
+PHOTO_PIXELS = (315, 405)
 PHOTO_JPEG_QUALITY = 85
 
 # 10 px per module: a 41-module code in the 28-30 mm frame prints at about 350 dpi.
@@ -206,15 +208,19 @@ def _templates_for(cards: Sequence[Card]) -> list[str]:
 
 
 def print_photo(photo: bytes) -> bytes:
-    """The photo as printed: a small JPEG cropped to the 3:4 frame."""
+    """The photo as printed: a small JPEG cropped to the 35:45 frame."""
     with Image.open(io.BytesIO(photo)) as image:
         # JPEG draft mode decodes at 1/2, 1/4 or 1/8 scale when that still covers the frame:
-        # a stored 600 x 800 photo (cards/photos.py) decodes straight to 300 x 400.
+        # a stored 826 x 1062 photo (cards/photos.py) decodes at half size, 413 x 531.
         image.draft("RGB", PHOTO_PIXELS)
         upright = ImageOps.exif_transpose(image).convert("RGB")
-    # Faces sit in the upper part of a passport-style photo: crop a little above centre.
+    # Stored photos are already 35:45 (cards/photos.py), so this only scales them; photos
+    # stored before that (3:4) lose a strip, a little above centre where faces sit.
     framed = ImageOps.fit(
-        upright, PHOTO_PIXELS, method=Image.Resampling.LANCZOS, centering=(0.5, 0.4)
+        upright,
+        PHOTO_PIXELS,
+        method=Image.Resampling.LANCZOS,
+        centering=(0.5, DEFAULT_CROP_CENTRING),
     )
     out = io.BytesIO()
     framed.save(out, format="JPEG", quality=PHOTO_JPEG_QUALITY)

@@ -32,4 +32,9 @@ app.conf.beat_schedule = {
         "task": "orders.recheck_awaiting_order_lines",
         "schedule": crontab(hour=6, minute=0),
     },
+    # Files kept for an order form that came back with an error live an hour at most.
+    "purge-upload-stash": {
+        "task": "orders.purge_upload_stash",
+        "schedule": crontab(minute="*/10"),
+    },
 }

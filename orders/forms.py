@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
 from typing import Any, cast
 
 from django import forms
 from django.conf import settings
-from django.core.files.uploadedfile import UploadedFile
+from django.core.files.base import ContentFile
+from django.core.files.uploadedfile import SimpleUploadedFile, UploadedFile
 from django.template.defaultfilters import filesizeformat
 from django.utils.crypto import salted_hmac
 from django.utils.translation import gettext_lazy as _
 
 from cards.models import CardType
-from cards.photos import PhotoError, photo_normalise
+from cards.photos import CropBox, PhotoRejected, photo_normalise
 from cards.services import REPLACEABLE_REASONS, RevocationReason
+from hmsportal.models import User
 from orders.billing import DeliveryAddress
+from orders.models import UploadStash
 from orders.services import id_document_extension
+from orders.stash import stash_get
 from registry.facts import EmployeeListing
 from registry.identifiers import InvalidIdentifier, parse_national_id, validate_orgnr
 
@@ -61,9 +66,42 @@ def employee_choice_value(listing: EmployeeListing) -> str:
     return f"{listing.employment.national_id}:{listing.employment.workplace_orgnr}"
 
 
-class CardOrderForm(forms.Form):
-    """One card for one employee: who, which card, a photo and a copy of the ID document."""
+@dataclass(frozen=True, slots=True)
+class KeptFile:
+    """A file kept from an earlier try of the form (orders.stash): its key and name."""
 
+    key: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class FileToKeep:
+    """A valid file of a form that came back with an error, for orders.stash.stash_put."""
+
+    kind: str
+    content: bytes
+    name: str
+    content_type: str
+
+
+ID_DOCUMENT_CONTENT_TYPES = {".pdf": "application/pdf", ".jpg": "image/jpeg", ".png": "image/png"}
+
+
+class CardOrderForm(forms.Form):
+    """One card for one employee: who, which card, a photo and a copy of the ID document.
+
+    The hidden fields come first so they are cleaned before the files: the keys of files
+    kept from an earlier try (orders.stash) and the crop box the page's script wrote
+    (cards.photos.CropBox; empty without JavaScript, which means the centred crop). They are
+    never wrong in a way the person could fix, so they never carry an error: a bad key is no
+    key, a bad box is no box.
+    """
+
+    photo_stash = forms.CharField(required=False, widget=forms.HiddenInput)
+    id_document_stash = forms.CharField(required=False, widget=forms.HiddenInput)
+    crop_x = forms.CharField(required=False, widget=forms.HiddenInput)
+    crop_y = forms.CharField(required=False, widget=forms.HiddenInput)
+    crop_width = forms.CharField(required=False, widget=forms.HiddenInput)
     employee = forms.ChoiceField(
         label=_("Employee"),
         error_messages={
@@ -83,15 +121,16 @@ class CardOrderForm(forms.Form):
             "invalid_choice": _("Choose a card type from the list."),
         },
     )
-    photo = forms.ImageField(
+    # Not required as fields: a file kept from an earlier try counts (clean_photo).
+    photo = forms.FileField(
         label=_("Photo of the employee"),
-        help_text=_("A recent passport-style photo, JPEG or PNG, at most 10 MB."),
-        widget=forms.ClearableFileInput(attrs={"accept": "image/jpeg,image/png"}),
+        help_text=_(
+            "A recent passport-style photo, JPEG or PNG, at least 413 × 531 pixels, at most 10 MB."
+        ),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "image/jpeg,image/png"}),
         error_messages={
             "required": _("Upload a photo of the employee."),
-            "invalid_image": _(
-                "The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."
-            ),
             "empty": _("The photo file is empty."),
         },
     )
@@ -100,7 +139,8 @@ class CardOrderForm(forms.Form):
         help_text=_(
             "Passport, national ID card or driving licence: PDF, JPEG or PNG, at most 10 MB."
         ),
-        widget=forms.ClearableFileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
+        required=False,
+        widget=forms.FileInput(attrs={"accept": "application/pdf,image/jpeg,image/png"}),
         error_messages={
             "required": _("Upload a copy of the employee's ID document."),
             "empty": _("The ID document file is empty."),
@@ -154,9 +194,11 @@ class CardOrderForm(forms.Form):
         employees: list[EmployeeListing],
         card_types: Any,
         unit_names: dict[str, str] | None = None,
+        owner: User,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
+        self.owner = owner
         self.employees = {employee_choice_value(e): e for e in employees}
         employee_field = cast(forms.ChoiceField, self.fields["employee"])
         names = unit_names or {}
@@ -170,24 +212,78 @@ class CardOrderForm(forms.Form):
         if not self.is_bound and not self.initial.get("submission_token"):
             self.initial["submission_token"] = secrets.token_urlsafe(32)
         cast(forms.ModelChoiceField, self.fields["card_type"]).queryset = card_types
+        # Files kept from an earlier try, by kind: shown as still attached, used on submit.
+        self.kept: dict[str, KeptFile] = {}
+        self.to_keep: list[FileToKeep] = []
 
     def clean_photo(self) -> Any:
-        photo: UploadedFile = self.cleaned_data["photo"]
-        _check_size(photo)
-        try:
-            self.normalised_photo = photo_normalise(photo.read())
-        except PhotoError:
-            raise forms.ValidationError(
-                self.fields["photo"].error_messages["invalid_image"]
-            ) from None
-        return photo
+        photo: UploadedFile | None = self.cleaned_data.get("photo")
+        if photo:
+            _check_size(photo)
+            crop = CropBox.parse(
+                self.cleaned_data.get("crop_x"),
+                self.cleaned_data.get("crop_y"),
+                self.cleaned_data.get("crop_width"),
+            )
+            try:
+                self.normalised_photo = photo_normalise(photo.read(), crop=crop)
+            except PhotoRejected as rejected:
+                raise forms.ValidationError(rejected.message) from None
+            self.to_keep.append(
+                FileToKeep(
+                    kind=UploadStash.Kind.PHOTO,
+                    content=bytes(self.normalised_photo.read()),
+                    name=photo.name or "",
+                    content_type="image/jpeg",
+                )
+            )
+            self.normalised_photo.seek(0)
+            return photo
+        kept = stash_get(
+            owner=self.owner,
+            kind=UploadStash.Kind.PHOTO,
+            key=self.cleaned_data.get("photo_stash"),
+        )
+        if kept is None:
+            raise forms.ValidationError(self.fields["photo"].error_messages["required"])
+        # Kept photos were checked and cropped when they were uploaded.
+        self.normalised_photo = ContentFile(kept.content, name="photo.jpg")
+        self.kept[UploadStash.Kind.PHOTO] = KeptFile(key=kept.key, name=kept.name)
+        return None
 
     def clean_id_document(self) -> Any:
-        document: UploadedFile = self.cleaned_data["id_document"]
-        _check_size(document)
-        if id_document_extension(document) is None:
-            raise forms.ValidationError(_("The ID document must be a PDF, JPEG or PNG file."))
-        return document
+        document: UploadedFile | None = self.cleaned_data.get("id_document")
+        if document:
+            _check_size(document)
+            extension = id_document_extension(document)
+            if extension is None:
+                raise forms.ValidationError(_("The ID document must be a PDF, JPEG or PNG file."))
+            document.seek(0)
+            self.to_keep.append(
+                FileToKeep(
+                    kind=UploadStash.Kind.ID_DOCUMENT,
+                    content=bytes(document.read()),
+                    name=document.name or "",
+                    content_type=ID_DOCUMENT_CONTENT_TYPES[extension],
+                )
+            )
+            document.seek(0)
+            return document
+        kept = stash_get(
+            owner=self.owner,
+            kind=UploadStash.Kind.ID_DOCUMENT,
+            key=self.cleaned_data.get("id_document_stash"),
+        )
+        if kept is None:
+            raise forms.ValidationError(self.fields["id_document"].error_messages["required"])
+        self.kept[UploadStash.Kind.ID_DOCUMENT] = KeptFile(key=kept.key, name=kept.name)
+        return SimpleUploadedFile(
+            kept.name or "id-document", kept.content, content_type=kept.content_type
+        )
+
+    def file_kept(self, file: FileToKeep, *, key: str) -> None:
+        """Show a file kept after this try (orders.stash.stash_put) as still attached."""
+        self.kept[file.kind] = KeptFile(key=key, name=file.name)
 
     def selected_employee(self) -> EmployeeListing:
         return self.employees[self.cleaned_data["employee"]]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from decimal import Decimal
 
 from django.conf import settings
@@ -235,3 +236,27 @@ class InvoiceLine(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_type_name}: {self.person_name}"
+
+
+class UploadStash(models.Model):
+    """A valid file from an order form that came back with an error, kept (encrypted) for an
+    hour so the person need not choose it again; only the person who uploaded it can use it."""
+
+    class Kind(models.TextChoices):
+        PHOTO = "photo", _("photo")
+        ID_DOCUMENT = "id_document", _("copy of ID document")
+
+    key = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    file = models.FileField(_("file"), storage=encrypted_storage, upload_to="orders/stash/")
+    content_type = models.CharField(_("content type"), max_length=100)
+    original_name = models.CharField(_("file name"), max_length=200, blank=True)
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("kept upload")
+        verbose_name_plural = _("kept uploads")
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.key}"

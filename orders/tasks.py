@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.utils import timezone
 
-from orders import selectors, services
+from orders import selectors, services, stash
 from registry.facts import RegisterUnavailable
 
 
@@ -50,3 +51,8 @@ def tell_employer_rejected(*, line_id: int) -> None:
 )
 def tell_employer_card_reported(*, card_id: int) -> None:
     services.employer_told_card_reported(card_id=card_id)
+
+
+@shared_task(name="orders.purge_upload_stash")
+def purge_upload_stash() -> int:
+    return stash.stash_purge_expired(now=timezone.now())

@@ -6,6 +6,7 @@ app_name = "orders"
 
 urlpatterns = [
     path("", views.organisation_list, name="organisation_list"),
+    path("kept/<str:key>/photo/", views.kept_photo, name="kept_photo"),
     path("<str:orgnr>/", views.employer_overview, name="employer"),
     path("<str:orgnr>/new/", views.order_card, name="order_card"),
     path("<str:orgnr>/orders/<int:order_id>/", views.order_detail, name="order_detail"),

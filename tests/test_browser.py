@@ -12,7 +12,7 @@ from django.core import mail
 from cards.models import Card
 from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory
-from tests.datasets import SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 PHONE = {"width": 390, "height": 844}
@@ -168,3 +168,97 @@ def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings
     card.refresh_from_db()
     assert card.state == Card.State.REVOKED
     assert len(mail.outbox) == 1
+
+
+def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
+    page, live_server, settings, tmp_path
+) -> None:
+    import io
+
+    from django.test import Client
+    from PIL import Image
+
+    from hmsportal.storage import read_document
+    from orders.models import OrderLine
+    from tests.hmsportal.factories import UserFactory
+
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    # Red left half, blue right half: where the crop box sits decides the printed colour.
+    halves = Image.new("RGB", (1400, 900), (220, 30, 30))
+    halves.paste((30, 30, 220), (700, 0, 1400, 900))
+    photo = tmp_path / "ola.png"
+    halves.save(photo, format="PNG")
+    id_document = tmp_path / "pass.pdf"
+    id_document.write_bytes(b"%PDF-1.4\n%scanned passport\n")
+    client = Client()
+    client.force_login(UserFactory())
+    page.context.add_cookies(
+        [
+            {
+                "name": settings.SESSION_COOKIE_NAME,
+                "value": client.cookies[settings.SESSION_COOKIE_NAME].value,
+                "url": live_server.url,
+            }
+        ]
+    )
+    page.set_viewport_size(PHONE)
+    page.goto(f"{live_server.url}/orders/{EMPLOYER}/new/")
+
+    crop_x = page.locator("input[name=crop_x]")
+    assert not page.locator("[data-crop-ui]").is_visible()
+    page.get_by_label("Ansatt", exact=True).select_option(f"{WORKER}:{SUB_UNIT}")
+    page.get_by_label("HMS-kort bygg og anlegg").check()
+    page.get_by_label("Bilde av den ansatte").set_input_files(str(photo))
+
+    # The preview shows the centred 35:45 frame: 700 px of the 1400 px width, in the middle.
+    box = page.locator("[data-crop-box]")
+    box.wait_for(state="visible")
+    assert crop_x.input_value() == "0.25000"
+    assert page.locator("input[name=crop_width]").input_value() == "0.50000"
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # Dragged with a finger or the mouse to the left edge: red.
+    frame = box.bounding_box()
+    stage = page.locator("[data-crop-stage]").bounding_box()
+    assert frame is not None and stage is not None
+    page.mouse.move(frame["x"] + frame["width"] / 2, frame["y"] + frame["height"] / 2)
+    page.mouse.down()
+    page.mouse.move(
+        frame["x"] + frame["width"] / 2 - stage["width"], frame["y"] + frame["height"] / 2
+    )
+    page.mouse.up()
+    assert crop_x.input_value() == "0.00000"
+
+    # Then with the keyboard, all the way right: blue, in the small preview too.
+    box.focus()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    for _ in range(12):
+        box.press("Shift+ArrowRight")
+    assert crop_x.input_value() == "0.50000"
+    centre = page.evaluate(
+        """() => {
+          const canvas = document.querySelector('[data-crop-preview]');
+          return Array.from(canvas.getContext('2d').getImageData(70, 90, 1, 1).data);
+        }"""
+    )
+    assert centre[2] > 150 and centre[0] < 100
+
+    # Sent without the ID document: the error, and the photo still attached, as cropped.
+    page.get_by_label("Jeg har kontrollert").check()
+    page.get_by_role("button", name="Send bestillingen").click()
+    assert page.locator(".error-summary").is_visible()
+    assert page.get_by_text("Bildet du valgte, er fortsatt lagt ved").is_visible()
+    kept = page.locator("img.kept-photo")
+    page.wait_for_function("document.querySelector('img.kept-photo').complete")
+    assert kept.evaluate("image => image.naturalWidth") > 0
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.get_by_label("Kopi av legitimasjon").set_input_files(str(id_document))
+    page.get_by_role("button", name="Send bestillingen").click()
+    page.get_by_text("Godkjent").first.wait_for()
+
+    printed = Image.open(io.BytesIO(read_document(OrderLine.objects.get().photo))).convert("RGB")
+    assert printed.width * 45 == printed.height * 35
+    red, _green, blue = printed.getpixel((printed.width // 2, printed.height // 2))
+    assert blue > 150 and red < 100

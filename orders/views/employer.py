@@ -15,7 +15,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_safe
 
 from cards import catalogue
 from cards import selectors as card_selectors
@@ -29,7 +30,7 @@ from hmsportal.account import (
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import billing, selectors, services
+from orders import billing, selectors, services, stash
 from orders.forms import (
     CardOrderForm,
     CardRevokeForm,
@@ -38,7 +39,7 @@ from orders.forms import (
     employee_reference,
     employee_reference_for,
 )
-from orders.models import OrderLine
+from orders.models import OrderLine, UploadStash
 from registry import selectors as registry_selectors
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import order_opens_on
@@ -181,6 +182,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         employees=employees,
         card_types=card_types,
         unit_names=_unit_names(employer),
+        owner=user,
     )
     if not form.is_bound:
         form.initial["employee"] = form.choice_for_reference(request.GET.get("employee", ""))
@@ -215,8 +217,20 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
                 % {"name": form.selected_employee().full_name},
             )
         else:
+            stash.stash_discard(owner=user, keys=[kept.key for kept in form.kept.values()])
             messages.success(request, _("The order is placed. We are checking the registers now."))
             return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
+    if request.method == "POST":
+        # The form comes back with an error: the files that were fine stay attached.
+        for file in form.to_keep:
+            key = stash.stash_put(
+                owner=user,
+                kind=file.kind,
+                content=file.content,
+                name=file.name,
+                content_type=file.content_type,
+            )
+            form.file_kept(file, key=key)
     return render(
         request,
         "orders/order_card.html",
@@ -231,6 +245,22 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             "delivery_field_names": CardOrderForm.DELIVERY_FIELDS,
         },
     )
+
+
+@login_required
+@require_safe
+@never_cache
+def kept_photo(request: HttpRequest, key: str) -> HttpResponse:
+    """The photo kept from an order form that came back with an error, for its preview.
+
+    Only the person who uploaded it can see it; it is decrypted on the fly, never public.
+    """
+    kept = stash.stash_get(owner=cast(User, request.user), kind=UploadStash.Kind.PHOTO, key=key)
+    if kept is None:
+        raise Http404
+    response = HttpResponse(kept.content, content_type="image/jpeg")
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @employer_required

@@ -220,12 +220,37 @@ def test_the_photo_is_printed_and_a_card_without_one_gets_a_placeholder():
     without_photo = CardFactory(photo="")
 
     pages = pages_of(render_cards_pdf([with_photo, without_photo]))
-    # Top-left inside the 2020 design's photo frame (3 mm, 13.5 mm, 21 x 28 mm).
+    # Top-left inside the 2020 design's photo frame (3 mm, 13.5 mm, 21 x 27 mm).
     photo_corner = pixel_at_mm(image_of(pages[0], dpi=150), 5, 15.5)
     placeholder_corner = pixel_at_mm(image_of(pages[2], dpi=150), 5, 15.5)
 
     assert close_to(photo_corner, (0x4A, 0x7F, 0xB5))  # the factory photo's background
     assert close_to(placeholder_corner, (0xE4, 0xE7, 0xEB))
+
+
+@pytest.mark.parametrize(
+    "design", [CardDesign.Template.DESIGN_2018, CardDesign.Template.DESIGN_2020]
+)
+def test_the_printed_photo_has_the_passport_ratio_35_45(design):
+    card_type = CardTypeFactory()
+    CardDesignFactory(card_type=card_type, template=design)
+    # A stored photo from before the 35:45 frame (3:4) is cropped to it as well.
+    card = CardFactory(card_type=card_type, with_photo=True)
+    import pypdfium2.raw as pdfium_c
+
+    (photo,) = [
+        image
+        for image in pages_of(render_cards_pdf([card]))[0].get_objects(
+            filter=[pdfium_c.FPDF_PAGEOBJ_IMAGE]
+        )
+        if image.get_px_size()[0] < image.get_px_size()[1]  # the QR code is on the back
+    ]
+    width_px, height_px = photo.get_px_size()
+    left, bottom, right, top = photo.get_bounds()
+
+    assert (width_px, height_px) == (315, 405)
+    assert width_px * 45 == height_px * 35
+    assert abs((right - left) / (top - bottom) - 35 / 45) < 0.005
 
 
 def test_qr_svg_is_a_path_based_svg():

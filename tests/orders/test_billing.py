@@ -64,6 +64,13 @@ def _pdf_text(pdf: bytes, tmp_path: Path) -> str:
     return result.stdout
 
 
+def _assert_only_kept_uploads(settings) -> None:
+    """No order's files: only the valid uploads kept (encrypted) for the next try."""
+    media = Path(settings.MEDIA_ROOT)
+    files = [p for p in media.rglob("*") if p.is_file()] if media.exists() else []
+    assert [path for path in files if "stash" not in path.parts] == []
+
+
 # --- KID ---------------------------------------------------------------------------------
 
 
@@ -187,8 +194,7 @@ def test_nothing_is_saved_when_there_is_no_postage_to_invoice(owner_client, sett
     assert response.status_code == 200
     assert Order.objects.count() == 0 and OrderLine.objects.count() == 0
     assert Invoice.objects.count() == 0 and Card.objects.count() == 0
-    media = Path(settings.MEDIA_ROOT)
-    assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+    _assert_only_kept_uploads(settings)
 
 
 # --- Pages -------------------------------------------------------------------------------
@@ -339,8 +345,7 @@ def test_a_bad_delivery_address_is_explained_and_nothing_is_saved(
         assert f'id="id_{field}"' in body
         assert message in body
     assert Order.objects.count() == 0 and Invoice.objects.count() == 0
-    media = Path(settings.MEDIA_ROOT)
-    assert not media.exists() or not [p for p in media.rglob("*") if p.is_file()]
+    _assert_only_kept_uploads(settings)
 
 
 def test_the_price_table_speaks_english_when_english_is_chosen(owner_client) -> None:

@@ -9,7 +9,7 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 
 from cards.models import Card, CardType
-from orders.models import Order, OrderLine
+from orders.models import Order, OrderLine, UploadStash
 from registry.datasets import registry_dataset_load
 from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg, small_dataset
 from tests.hmsportal.factories import UserFactory
@@ -45,10 +45,15 @@ def _media_files(settings) -> list[Path]:
 
 
 def _assert_nothing_saved(settings) -> None:
+    """No order, and no file but the valid uploads kept (encrypted) for the next try."""
     assert Order.objects.count() == 0
     assert OrderLine.objects.count() == 0
     assert Card.objects.count() == 0
-    assert _media_files(settings) == []
+    files = _media_files(settings)
+    assert [path for path in files if "stash" not in path.parts] == []
+    assert len(files) == UploadStash.objects.count()
+    for path in files:
+        assert path.read_bytes().startswith(b"gAAAA")  # a Fernet token, not the file
 
 
 def test_order_page_lists_the_employees_of_main_and_sub_units(owner_client) -> None:

@@ -34,12 +34,13 @@ SAMPLE_DPI = 300
 
 
 def sample_photo(background: str) -> bytes:
-    """A plain portrait stand-in (coloured background, head and shoulders) as a JPEG."""
-    width, height = 600, 800
+    """A plain portrait stand-in (coloured background, head and shoulders) as a JPEG, in the
+    photo frame's 35:45 like every stored photo (cards/photos.py)."""
+    width, height = 700, 900
     image = Image.new("RGB", (width, height), background)
     draw = ImageDraw.Draw(image)
-    draw.ellipse((180, 150, 420, 440), fill="#e8c4a0")
-    draw.pieslice((70, 470, 530, 1130), 180, 360, fill="#2d3748")
+    draw.ellipse((230, 170, 470, 460), fill="#e8c4a0")
+    draw.pieslice((120, 500, 580, 1160), 180, 360, fill="#2d3748")
     out = io.BytesIO()
     image.save(out, format="JPEG", quality=90)
     return out.getvalue()

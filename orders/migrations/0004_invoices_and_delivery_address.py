@@ -10,7 +10,7 @@ def counter_create(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("orders", "0002_one_open_line_per_person"),
+        ("orders", "0003_upload_stash"),
     ]
 
     operations = [
