@@ -91,6 +91,7 @@ def production_env() -> dict[str, str]:
         "SECRET_KEY": "bench-" + Fernet.generate_key().decode(),
         "DOCUMENT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
         "ALLOWED_HOSTS": "127.0.0.1",
+        "INVOICE_ACCOUNT_NUMBER": "15030000002",
         "SECURE_SSL_REDIRECT": "0",
         "SESSION_COOKIE_SECURE": "0",
         "CSRF_COOKIE_SECURE": "0",

@@ -13,6 +13,7 @@ from cards.models import (
     CardTransition,
     CardType,
     OrderingBlackout,
+    Postage,
     PrintBatch,
     Producer,
 )
@@ -34,6 +35,11 @@ class CardDesignInline(admin.TabularInline):
 class CardTypeAdmin(admin.ModelAdmin):
     list_display = ["code", "name_nb", "requires_cleaning_approval", "is_orderable"]
     inlines = [CardPriceInline, CardDesignInline]
+
+
+@admin.register(Postage)
+class PostageAdmin(admin.ModelAdmin):
+    list_display = ["effective_from", "amount_incl_vat", "vat_rate"]
 
 
 class CardTransitionInline(admin.TabularInline):

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from django.db.models import QuerySet
 
-from cards.models import CardDesign, CardPrice, CardType, OrderingBlackout, Producer
+from cards.models import CardDesign, CardPrice, CardType, OrderingBlackout, Postage, Producer
 from registry.facts import Requirements
 
 
@@ -42,6 +42,26 @@ def price_on(card_type: CardType, day: datetime.date) -> Decimal:
     if price is None:
         raise NoPriceError(card_type.code)
     return price
+
+
+def card_price_on(card_type: CardType, day: datetime.date) -> CardPrice:
+    """The card type's price list entry in force on the day (price and VAT rate)."""
+    price = (
+        CardPrice.objects.filter(card_type=card_type, effective_from__lte=day)
+        .order_by("-effective_from")
+        .first()
+    )
+    if price is None:
+        raise NoPriceError(card_type.code)
+    return price
+
+
+def postage_on(day: datetime.date) -> Postage:
+    """The postage in force on the day, or NoPriceError: without it nothing can be billed."""
+    postage = Postage.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+    if postage is None:
+        raise NoPriceError("postage")
+    return postage
 
 
 def design_in_force(card_type: CardType, day: datetime.date) -> CardDesign | None:

@@ -7,6 +7,7 @@ employer, photo) so that an order can be deleted or anonymised without touching 
 from __future__ import annotations
 
 import datetime
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -71,6 +72,43 @@ class CardPrice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.card_type.code} {self.price_incl_vat} from {self.effective_from}"
+
+
+class Postage(models.Model):
+    """Postage added once per order (one delivery), including VAT, from a date."""
+
+    effective_from = models.DateField(_("effective from"))
+    amount_incl_vat = models.DecimalField(
+        _("postage incl. VAT (NOK)"), max_digits=10, decimal_places=2
+    )
+    vat_rate = models.DecimalField(
+        _("VAT rate"), max_digits=4, decimal_places=2, default=Decimal("0.25")
+    )
+
+    class Meta:
+        verbose_name = _("postage")
+        verbose_name_plural = _("postage")
+        ordering = ["-effective_from"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["effective_from"],
+                name="cards_postage_one_per_day",
+                violation_error_message=_("There is already a postage from this date."),
+            ),
+            models.CheckConstraint(
+                condition=Q(amount_incl_vat__gte=0),
+                name="cards_postage_not_negative",
+                violation_error_message=_("Postage cannot be negative."),
+            ),
+            models.CheckConstraint(
+                condition=Q(vat_rate__gte=0) & Q(vat_rate__lt=1),
+                name="cards_postage_vat_rate_fraction",
+                violation_error_message=_("The VAT rate is a fraction, for example 0.25."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.amount_incl_vat} from {self.effective_from}"
 
 
 class CardDesign(models.Model):

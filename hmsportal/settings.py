@@ -14,6 +14,7 @@ from pathlib import Path
 import environ
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+from stdnum.no import kontonr
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("HMSPORTAL_VAR_DIR", default=str(BASE_DIR / "var")))
@@ -356,6 +357,26 @@ ORDER_REMINDER_AFTER_DAYS: int = env.int("ORDER_REMINDER_AFTER_DAYS", default=3)
 ORDER_CONFIRMATION_VALID_DAYS: int = env.int("ORDER_CONFIRMATION_VALID_DAYS", default=90)
 # A shipped card counts as delivered (state active) this many days after shipping.
 CARD_DELIVERY_DAYS: int = env.int("CARD_DELIVERY_DAYS", default=5)
+
+# --- Invoicing. Orders are paid by invoice to the organisation: due this many days after
+# the invoice date, to the producer's bank account (11 digits, MOD11-checked at start-up;
+# a demo account in DEBUG only, so no real invoice can name a made-up account).
+INVOICE_DUE_DAYS: int = env.int("INVOICE_DUE_DAYS", default=14)
+if INVOICE_DUE_DAYS < 0:
+    raise ImproperlyConfigured("INVOICE_DUE_DAYS cannot be negative.")
+_DEMO_ACCOUNT_NUMBER = "15030000002"
+INVOICE_ACCOUNT_NUMBER: str = kontonr.compact(env.str("INVOICE_ACCOUNT_NUMBER", default=""))
+if not INVOICE_ACCOUNT_NUMBER:
+    if not DEBUG:
+        raise ImproperlyConfigured(
+            "INVOICE_ACCOUNT_NUMBER must be set when DEBUG is off (see README.md)."
+        )
+    INVOICE_ACCOUNT_NUMBER = _DEMO_ACCOUNT_NUMBER
+elif not kontonr.is_valid(INVOICE_ACCOUNT_NUMBER) or len(INVOICE_ACCOUNT_NUMBER) != 11:
+    raise ImproperlyConfigured(
+        "INVOICE_ACCOUNT_NUMBER is not a valid Norwegian bank account number "
+        "(11 digits with a MOD11 check digit)."
+    )
 
 # --- Public status check. Anonymous lookups per client address a minute (page and API
 # share the budget; API keys have their own limits), and how many proxies in front of the

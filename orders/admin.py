@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.http import HttpRequest
 
-from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
+from orders.models import Delegation, EmployeeUploadLink, Invoice, InvoiceLine, Order, OrderLine
 
 
 class OrderLineInline(admin.TabularInline):
@@ -42,4 +42,33 @@ class EmployeeUploadLinkAdmin(admin.ModelAdmin):
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
+class InvoiceLineInline(admin.TabularInline):
+    model = InvoiceLine
+    extra = 0
+    can_delete = False
+    fields = ("card_type_name", "person_name", "price_excl_vat", "vat", "price_incl_vat")
+    readonly_fields = fields
+
+    def has_add_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+
+@admin.register(Invoice)
+class InvoiceAdmin(admin.ModelAdmin):
+    """Invoices are read only: what was sent to the employer never changes."""
+
+    list_display = ["number", "customer_name", "issued_on", "due_on", "total_incl_vat", "kid"]
+    search_fields = ["number", "kid", "customer_orgnr", "customer_name"]
+    inlines = [InvoiceLineInline]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Invoice | None = None) -> bool:
         return False

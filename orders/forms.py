@@ -18,6 +18,7 @@ from cards.models import CardType
 from cards.photos import CropBox, PhotoRejected, photo_normalise
 from cards.services import REPLACEABLE_REASONS, RevocationReason
 from hmsportal.models import User
+from orders.billing import DeliveryAddress
 from orders.models import UploadStash
 from orders.services import id_document_extension
 from orders.stash import stash_get
@@ -186,6 +187,40 @@ class CardOrderForm(forms.Form):
         error_messages={"required": _("Confirm that you have checked the employee's identity.")},
     )
 
+    # Optional: left empty, the card goes to the business address in Enhetsregisteret.
+    delivery_name = forms.CharField(
+        label=_("Name or c/o (optional)"),
+        required=False,
+        max_length=200,
+        widget=forms.TextInput(attrs={"autocomplete": "shipping name"}),
+        error_messages={"max_length": _("The name can be at most 200 characters.")},
+    )
+    delivery_street = forms.CharField(
+        label=_("Street address"),
+        required=False,
+        max_length=300,
+        widget=forms.TextInput(attrs={"autocomplete": "shipping street-address"}),
+        error_messages={"max_length": _("The street address can be at most 300 characters.")},
+    )
+    delivery_postcode = forms.CharField(
+        label=_("Postcode"),
+        help_text=_("4 digits"),
+        required=False,
+        max_length=20,
+        widget=forms.TextInput(
+            attrs={"inputmode": "numeric", "autocomplete": "shipping postal-code"}
+        ),
+        error_messages={"max_length": _("The postcode has 4 digits, for example 0150.")},
+    )
+    delivery_city = forms.CharField(
+        label=_("City"),
+        required=False,
+        max_length=100,
+        widget=forms.TextInput(attrs={"autocomplete": "shipping address-level2"}),
+        error_messages={"max_length": _("The city can be at most 100 characters.")},
+    )
+    DELIVERY_FIELDS = ("delivery_name", "delivery_street", "delivery_postcode", "delivery_city")
+
     def __init__(
         self,
         *args: Any,
@@ -297,6 +332,39 @@ class CardOrderForm(forms.Form):
 
     def selected_employee(self) -> EmployeeListing:
         return self.employees[self.cleaned_data["employee"]]
+
+    def clean_delivery_postcode(self) -> str:
+        postcode: str = self.cleaned_data["delivery_postcode"].strip()
+        if postcode and not (len(postcode) == 4 and postcode.isascii() and postcode.isdigit()):
+            raise forms.ValidationError(_("The postcode has 4 digits, for example 0150."))
+        return postcode
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        given = {name: cleaned.get(name, "").strip() for name in self.DELIVERY_FIELDS}
+        if any(given.values()) or "delivery_postcode" in self.errors:
+            # Part of an address would send the card nowhere: all of it, or none of it.
+            missing = {
+                "delivery_street": _("Enter the street address for delivery."),
+                "delivery_postcode": _("Enter the postcode for delivery."),
+                "delivery_city": _("Enter the city for delivery."),
+            }
+            for name, message in missing.items():
+                if not given[name] and name not in self.errors:
+                    self.add_error(name, message)
+        return cleaned
+
+    def delivery_address(self) -> DeliveryAddress | None:
+        """The delivery address given, or None for the business address."""
+        given = {name: self.cleaned_data.get(name, "").strip() for name in self.DELIVERY_FIELDS}
+        if not any(given.values()):
+            return None
+        return DeliveryAddress(
+            name=given["delivery_name"],
+            street=given["delivery_street"],
+            postcode=given["delivery_postcode"],
+            city=given["delivery_city"],
+        )
 
     def choice_for_reference(self, reference: str) -> str:
         """The employee choice an employee_reference in a link stands for, or ""."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
@@ -27,6 +28,12 @@ class Order(models.Model):
     confirmation_mailed_at = models.DateTimeField(
         _("order confirmation e-mailed"), null=True, blank=True
     )
+    # Where the card is sent: the business address in Enhetsregisteret when the order was
+    # placed, unless the orderer gave another.
+    delivery_name = models.CharField(_("delivery name or c/o"), max_length=200, blank=True)
+    delivery_street = models.CharField(_("delivery street address"), max_length=300, blank=True)
+    delivery_postcode = models.CharField(_("delivery postcode"), max_length=4, blank=True)
+    delivery_city = models.CharField(_("delivery city"), max_length=100, blank=True)
     # The one-time token of the form that placed the order: a double click, a reload after
     # POST or a retried request carries the same token and lands on this order.
     submission_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
@@ -171,6 +178,91 @@ class Delegation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.grantee_national_id} @ {self.employer_orgnr}"
+
+
+class InvoiceNumberCounter(models.Model):
+    """The last invoice number given: one row, locked while a number is taken, so that
+    numbers follow each other without gaps (a rolled-back order gives its number back)."""
+
+    last_number = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("invoice number counter")
+        verbose_name_plural = _("invoice number counters")
+
+    def __str__(self) -> str:
+        return str(self.last_number)
+
+
+class Invoice(models.Model):
+    """The invoice for an order, to the employer. Every amount, name and address is stored
+    as it was on the issue day, so an invoice never changes when prices or registers do."""
+
+    order = models.OneToOneField(Order, on_delete=models.PROTECT, related_name="invoice")
+    number = models.PositiveIntegerField(_("invoice number"), unique=True)
+    kid = models.CharField(_("KID"), max_length=25, unique=True)
+    issued_on = models.DateField(_("invoice date"))
+    due_on = models.DateField(_("due date"))
+
+    customer_orgnr = models.CharField(_("organisation number"), max_length=9)
+    customer_name = models.CharField(_("customer"), max_length=300)
+    customer_street = models.CharField(_("street address"), max_length=300, blank=True)
+    customer_postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    customer_city = models.CharField(_("city"), max_length=100, blank=True)
+
+    issuer_name = models.CharField(_("issuer"), max_length=200)
+    issuer_orgnr = models.CharField(_("issuer's organisation number"), max_length=9, blank=True)
+    account_number = models.CharField(_("account number"), max_length=11)
+
+    postage_excl_vat = models.DecimalField(_("postage excl. VAT"), max_digits=10, decimal_places=2)
+    postage_vat = models.DecimalField(_("VAT on postage"), max_digits=10, decimal_places=2)
+    postage_vat_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2)
+    total_excl_vat = models.DecimalField(_("total excl. VAT"), max_digits=12, decimal_places=2)
+    total_vat = models.DecimalField(_("VAT"), max_digits=12, decimal_places=2)
+    total_incl_vat = models.DecimalField(_("total"), max_digits=12, decimal_places=2)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("invoice")
+        verbose_name_plural = _("invoices")
+        ordering = ["-number"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(due_on__gte=models.F("issued_on")),
+                name="orders_invoice_due_after_issue",
+                violation_error_message=_("An invoice cannot be due before it is issued."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.number} {self.customer_name}"
+
+    @property
+    def postage_incl_vat(self) -> Decimal:
+        return self.postage_excl_vat + self.postage_vat
+
+
+class InvoiceLine(models.Model):
+    """One card on an invoice: the card type and the person's name, never an identity number."""
+
+    invoice = models.ForeignKey(Invoice, on_delete=models.CASCADE, related_name="lines")
+    order_line = models.OneToOneField(
+        OrderLine, on_delete=models.PROTECT, related_name="invoice_line"
+    )
+    card_type_name = models.CharField(_("card type"), max_length=100)
+    person_name = models.CharField(_("name"), max_length=200)
+    vat_rate = models.DecimalField(_("VAT rate"), max_digits=4, decimal_places=2)
+    price_excl_vat = models.DecimalField(_("price excl. VAT"), max_digits=10, decimal_places=2)
+    vat = models.DecimalField(_("VAT"), max_digits=10, decimal_places=2)
+    price_incl_vat = models.DecimalField(_("price incl. VAT"), max_digits=10, decimal_places=2)
+
+    class Meta:
+        verbose_name = _("invoice line")
+        verbose_name_plural = _("invoice lines")
+        ordering = ["pk"]
+
+    def __str__(self) -> str:
+        return f"{self.card_type_name}: {self.person_name}"
 
 
 class UploadStash(models.Model):

@@ -24,6 +24,7 @@ from hmsportal.mail import mail_person
 from hmsportal.models import User
 from hmsportal.storage import read_document
 from orders import employee_upload, selectors
+from orders.billing import DeliveryAddress, delivery_fields, invoice_create
 from orders.models import Delegation, Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
@@ -97,6 +98,7 @@ def order_submit(
     employee_uploads: bool = False,
     employee_email: str | None = None,
     submission_token: str | None = None,
+    delivery: DeliveryAddress | None = None,
 ) -> Order:
     """Place an order for one card; the register check runs once the order is committed.
 
@@ -124,6 +126,7 @@ def order_submit(
         employer_name=employer.name,
         ordered_by=actor,
         submission_token=submission_token or None,
+        **delivery_fields(employer=employer, given=delivery),
     )
     order.full_clean()
     try:
@@ -164,16 +167,21 @@ def order_submit(
         )
         stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
     _line_save(line, stored=stored)
+    try:
+        invoice_create(order=order, customer=employer)
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    from orders.tasks import check_order_line, tell_orderer_confirmed
+
     if employee_uploads:
         issued = employee_upload.upload_link_issue(
             line=line, actor=actor, email=employee_email or ""
         )
         order.upload_links_issued[line.pk] = issued.url
-        return order
-
-    from orders.tasks import check_order_line, tell_orderer_confirmed
-
-    transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
+    else:
+        transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
     # After the check is queued: run eagerly, the mail already knows the check's outcome.
     order_id = order.pk
     transaction.on_commit(lambda: tell_orderer_confirmed.delay(order_id=order_id), robust=True)

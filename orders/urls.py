@@ -21,6 +21,7 @@ urlpatterns = [
         views.upload_link_resend,
         name="upload_link_resend",
     ),
+    path("<str:orgnr>/orders/<int:order_id>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),

@@ -89,10 +89,11 @@ def jpeg() -> bytes:
 
 
 def ensure_card_catalogue() -> None:
-    """The seed migration's card types, prices and designs (idempotent): transactional tests
+    """The seed migrations' card types, prices, designs and postage (idempotent): transactional tests
     flush the database, and the live server's thread does not see serialized rollbacks."""
     import importlib
 
     from django.apps import apps
 
     importlib.import_module("cards.migrations.0003_catalogue").load(apps, None)
+    importlib.import_module("cards.migrations.0006_postage").seed_postage(apps, None)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from django import template
+from django.utils.formats import number_format
 from django.utils.translation import get_language
 
 from cards.numbers import display
@@ -26,6 +28,14 @@ def reason_fix(code: str) -> str:
 @register.filter
 def card_number(number: str) -> str:
     return display(number)
+
+
+@register.filter
+def money(amount: Decimal | None) -> str:
+    """An amount in kroner with two decimals, in the active language's format (exact)."""
+    if amount is None:
+        return ""
+    return number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
 
 
 @register.filter

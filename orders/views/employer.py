@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -30,7 +31,7 @@ from hmsportal.middleware import not_activity
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import employee_upload, selectors, services, stash
+from orders import billing, employee_upload, selectors, services, stash
 from orders.confirmations import confirmation_filename, confirmation_pdf
 from orders.forms import (
     CardOrderForm,
@@ -219,6 +220,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
                 employee_uploads=form.employee_uploads,
                 employee_email=form.cleaned_data["employee_email"] or None,
                 submission_token=form.cleaned_data["submission_token"],
+                delivery=form.delivery_address(),
             )
         except services.OrderingClosed as closed:
             form.add_error(None, closed.message)
@@ -268,6 +270,9 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             "already": already,
             "blackout": blackout,
             "upcoming_blackouts": catalogue.blackouts_upcoming(timezone.now()),
+            "price_list": billing.price_list_quotes(day=today, language=get_language()),
+            "invoice_due_days": settings.INVOICE_DUE_DAYS,
+            "delivery_field_names": CardOrderForm.DELIVERY_FIELDS,
         },
     )
 
@@ -411,6 +416,7 @@ def _order_page(
     resend_line_id: int | None = None,
 ) -> HttpResponse:
     lines = list(order.lines.all())
+    invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order.pk)
     live_links = selectors.upload_links_live(order=order)
     new_links = _upload_links_take(request, lines)
     awaiting = [
@@ -431,7 +437,13 @@ def _order_page(
     return render(
         request,
         "orders/order_detail.html",
-        {**_lines_context(employer, order), "awaiting": awaiting, "form": resend_form},
+        {
+            **_lines_context(employer, order),
+            "awaiting": awaiting,
+            "form": resend_form,
+            "invoice": invoice,
+            "quote": billing.invoice_quote(invoice) if invoice else None,
+        },
         status=200 if resend_form is None else 400,
     )
 
@@ -604,3 +616,15 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
             "delegations": selectors.delegations_for_employer(employer_orgnr=employer.orgnr),
         },
     )
+
+
+@employer_required
+@require_safe
+def invoice_pdf(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
+    invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
+    if invoice is None:
+        raise Http404
+    response = HttpResponse(billing.invoice_pdf(invoice=invoice), content_type="application/pdf")
+    response["Content-Disposition"] = f'inline; filename="invoice-{invoice.number}.pdf"'
+    response["Cache-Control"] = "private, no-store"
+    return response

@@ -18,6 +18,7 @@ PRODUCTION = {
     "DOCUMENT_ENCRYPTION_KEY": Fernet.generate_key().decode(),
     "ALLOWED_HOSTS": "hms.example.no",
     "PORTAL_BASE_URL": "https://hms.example.no",
+    "INVOICE_ACCOUNT_NUMBER": "9710.05.00004",
 }
 
 
@@ -35,12 +36,21 @@ def manage(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-@pytest.mark.parametrize("missing", ["SECRET_KEY", "DOCUMENT_ENCRYPTION_KEY"])
+@pytest.mark.parametrize(
+    "missing", ["SECRET_KEY", "DOCUMENT_ENCRYPTION_KEY", "INVOICE_ACCOUNT_NUMBER"]
+)
 def test_production_without_a_secret_stops_and_names_it(missing) -> None:
     env = {k: v for k, v in PRODUCTION.items() if k != missing}
     result = manage("check", **env)
     assert result.returncode != 0
     assert f"{missing} must be set when DEBUG is off" in result.stderr
+
+
+@pytest.mark.parametrize("account", ["9710.05.00005", "1234", "abcdefghijk"])
+def test_an_invoice_account_number_that_fails_its_check_stops_start_up(account) -> None:
+    result = manage("check", **{**PRODUCTION, "INVOICE_ACCOUNT_NUMBER": account})
+    assert result.returncode != 0
+    assert "INVOICE_ACCOUNT_NUMBER is not a valid Norwegian bank account number" in result.stderr
 
 
 def test_the_development_login_is_refused_in_production() -> None:

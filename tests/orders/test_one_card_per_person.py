@@ -219,7 +219,7 @@ def _race(*, first_token: str, second_token: str):
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_orders_for_one_person_at_the_same_moment_end_in_one(postgres_required):
     ensure_card_catalogue()
     registry_dataset_load(dataset=small_dataset())
@@ -231,7 +231,7 @@ def test_two_orders_for_one_person_at_the_same_moment_end_in_one(postgres_requir
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_form_sent_twice_at_the_same_moment_places_one_order(postgres_required):
     ensure_card_catalogue()
     registry_dataset_load(dataset=small_dataset())
