@@ -125,7 +125,7 @@ def main() -> int:
         "CELERY_RESULT_BACKEND": options.redis,
         "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
-    with bench_database("bench_order") as url:
+    with bench_database("bench_order") as url, tempfile.TemporaryFile(mode="w+") as worker_log:
         django_setup(url, **celery_env)
         from django.core.files.uploadedfile import SimpleUploadedFile
         from django.test import Client
@@ -155,7 +155,6 @@ def main() -> int:
             Role.objects.create(
                 organisation=Organisation.objects.get(orgnr=EMPLOYER), person=owner, code="DAGL"
             )
-        worker_log = tempfile.TemporaryFile(mode="w+")
         worker = subprocess.Popen(
             [
                 PYTHON,

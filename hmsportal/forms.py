@@ -7,6 +7,12 @@ from django.utils.translation import gettext_lazy as _
 
 from hmsportal.phone import mobile_normalise
 
+# What every e-mail field in the portal says about a bad address.
+EMAIL_ERROR_MESSAGES = {
+    "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
+    "max_length": _("The e-mail address is too long."),
+}
+
 
 class ContactDetailsForm(forms.Form):
     """The person's e-mail address (required) and mobile number (optional)."""
@@ -18,11 +24,7 @@ class ContactDetailsForm(forms.Form):
         ),
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "email"}),
-        error_messages={
-            "required": _("Enter your e-mail address."),
-            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
-            "max_length": _("The e-mail address is too long."),
-        },
+        error_messages={"required": _("Enter your e-mail address."), **EMAIL_ERROR_MESSAGES},
     )
     mobile = forms.CharField(
         label=_("Mobile number (optional)"),

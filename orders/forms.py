@@ -17,6 +17,7 @@ from django.utils.translation import gettext_lazy as _
 from cards.models import CardType
 from cards.photos import CropBox, PhotoRejected, photo_normalise
 from cards.services import REPLACEABLE_REASONS, RevocationReason
+from hmsportal.forms import EMAIL_ERROR_MESSAGES
 from hmsportal.models import User
 from orders.billing import DeliveryAddress
 from orders.models import UploadStash
@@ -174,10 +175,7 @@ class CardOrderForm(forms.Form):
         required=False,
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        error_messages={
-            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
-            "max_length": _("The e-mail address is too long."),
-        },
+        error_messages=EMAIL_ERROR_MESSAGES,
     )
     # A one-time token per form (orders.services.order_submit): sending the same form again
     # lands on the order it placed.
@@ -567,8 +565,5 @@ class UploadLinkResendForm(forms.Form):
         required=False,
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
-        error_messages={
-            "invalid": _("The e-mail address is not valid. Write it like this: name@example.no"),
-            "max_length": _("The e-mail address is too long."),
-        },
+        error_messages=EMAIL_ERROR_MESSAGES,
     )

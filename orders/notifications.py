@@ -102,22 +102,32 @@ def orderers_told_shipped(*, card_ids: list[int], tracking_reference: str) -> in
     )
 
 
-@transaction.atomic
-def _order_told_shipped(*, order_id: int, card_ids: list[int], tracking_reference: str) -> bool:
+def _lines_claimed(condition: Q, *, mark: str) -> list[OrderLine]:
+    """The order lines that match, locked and marked as mailed now, in the caller's
+    transaction: the mail goes once, and a rerun (or a second worker) finds none."""
     lines = list(
         OrderLine.objects.select_for_update(of=("self",))
-        .filter(order_id=order_id, card_id__in=card_ids, shipped_mailed_at__isnull=True)
+        .filter(condition)
         .select_related("order__ordered_by", "card", "card_type")
         .order_by("pk")
+    )
+    now = timezone.now()
+    for line in lines:
+        setattr(line, mark, now)
+    OrderLine.objects.bulk_update(lines, [mark])
+    return lines
+
+
+@transaction.atomic
+def _order_told_shipped(*, order_id: int, card_ids: list[int], tracking_reference: str) -> bool:
+    lines = _lines_claimed(
+        Q(order_id=order_id, card_id__in=card_ids, shipped_mailed_at__isnull=True),
+        mark="shipped_mailed_at",
     )
     if not lines:
         return False
     order = lines[0].order
     orderer = order.ordered_by
-    now = timezone.now()
-    for line in lines:
-        line.shipped_mailed_at = now
-        line.save(update_fields=["shipped_mailed_at"])
     return mail_person(
         user=orderer,
         template_prefix="orders/email/cards_shipped",
@@ -165,20 +175,14 @@ def orderers_reminded(*, today: datetime.date | None = None) -> int:
 
 @transaction.atomic
 def _order_reminded(*, order_id: int, today: datetime.date) -> bool:
-    lines = list(
-        OrderLine.objects.select_for_update(of=("self",))
-        .filter(_waiting_too_long(today), order_id=order_id, reminder_mailed_at__isnull=True)
-        .select_related("order__ordered_by", "card", "card_type")
-        .order_by("pk")
+    lines = _lines_claimed(
+        _waiting_too_long(today) & Q(order_id=order_id, reminder_mailed_at__isnull=True),
+        mark="reminder_mailed_at",
     )
     if not lines:
         return False
     order = lines[0].order
     orderer = order.ordered_by
-    now = timezone.now()
-    for line in lines:
-        line.reminder_mailed_at = now
-        line.save(update_fields=["reminder_mailed_at"])
     waiting: dict[str, list[OrderLine]] = defaultdict(list)
     for line in lines:
         waiting[line.state].append(line)
