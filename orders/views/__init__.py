@@ -1,4 +1,6 @@
-"""Ordering pages, split by who uses them: the employer's pages and the cardholder's own."""
+"""Ordering pages, split by what they are for: the employer's organisation, cards and access
+(employer), placing and following an order (ordering), the cardholder's own page
+(cardholder) and the public order confirmation (public)."""
 
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
@@ -6,13 +8,15 @@ from orders.views.employer import (
     card_list,
     delegation_list,
     employer_overview,
+    organisation_list,
+)
+from orders.views.ordering import (
     invoice_pdf,
     kept_photo,
     order_card,
     order_confirmation_pdf,
     order_detail,
     order_lines,
-    organisation_list,
     upload_link_resend,
 )
 from orders.views.public import order_confirmation

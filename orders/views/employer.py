@@ -6,62 +6,38 @@ import datetime
 from dataclasses import dataclass
 from typing import cast
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
-from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
 
-from cards import catalogue
 from cards import selectors as card_selectors
 from cards import services as card_services
 from cards.models import Card
 from hmsportal.account import (
     contact_confirmation_redirect,
-    contact_confirmed_required,
     contact_details_url,
 )
-from hmsportal.middleware import not_activity
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import billing, employee_upload, selectors, services, stash
-from orders.confirmations import confirmation_filename, confirmation_pdf
+from orders import selectors, services
 from orders.forms import (
-    CardOrderForm,
     CardRevokeForm,
     DelegationForm,
     OrganisationLookupForm,
-    UploadLinkResendForm,
     employee_reference,
     employee_reference_for,
 )
-from orders.models import EmployeeUploadLink, Order, OrderLine, UploadStash
-from orders.progress import Step, line_progress, order_progress
+from orders.models import OrderLine
 from registry import selectors as registry_selectors
 from registry.facts import EmployeeListing, OrganisationFacts, RegisterUnavailable
 from registry.rules import order_opens_on
-
-
-@dataclass(frozen=True)
-class AwaitingLine:
-    """An order line waiting for the employee's files, its live link and the form to resend."""
-
-    line: OrderLine
-    link: EmployeeUploadLink | None
-    # The link's address, only right after it was made (only its hash is stored).
-    new_url: str
-    form: UploadLinkResendForm
-
-    @property
-    def expired(self) -> bool:
-        return self.link is not None and self.link.expires_at <= timezone.now()
 
 
 @dataclass(frozen=True)
@@ -77,15 +53,6 @@ class EmployeeRow:
     def open_line(self) -> OrderLine | None:
         """The person's newest order line while it is not decided yet."""
         return self.line if self.line and self.line.state in OrderLine.OPEN_STATES else None
-
-
-@dataclass(frozen=True)
-class AlreadyOrderedNotice:
-    """Why an order was refused: the person's live card of the type, or their open order."""
-
-    card: Card | None
-    line: OrderLine | None
-    card_type_name: str
 
 
 def _unit_names(employer: OrganisationFacts) -> dict[str, str]:
@@ -174,321 +141,6 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
             "orders": selectors.orders_for_employer(employer_orgnr=employer.orgnr)[:20],
         },
     )
-
-
-@employer_required
-@contact_confirmed_required
-def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
-    today = timezone.localdate()
-    # New hires can be ordered for from 30 days before they start (seed page).
-    employees = [
-        e
-        for e in registry_selectors.employees_list(main_orgnr=employer.orgnr)
-        if order_opens_on(e.employment.start) <= today
-    ]
-    card_types = catalogue.orderable_card_types()
-    user = cast(User, request.user)
-    placed = selectors.order_for_submission(
-        submission_token=request.POST.get("submission_token", ""), actor=user
-    )
-    if placed is not None and placed.employer_orgnr == employer.orgnr:
-        # A double click, a reload after sending, a retried request: the order is placed.
-        messages.info(request, _("This order has already been sent. Here it is."))
-        return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=placed.pk)
-    form = CardOrderForm(
-        request.POST or None,
-        request.FILES or None,
-        employees=employees,
-        card_types=card_types,
-        unit_names=_unit_names(employer),
-        owner=user,
-    )
-    if not form.is_bound:
-        form.initial["employee"] = form.choice_for_reference(request.GET.get("employee", ""))
-    blackout = catalogue.blackout_at(timezone.now())
-    already: AlreadyOrderedNotice | None = None
-    if request.method == "POST" and form.is_valid():
-        card_type = form.cleaned_data["card_type"]
-        try:
-            order = services.order_submit(
-                actor=user,
-                employer=employer,
-                employee=form.selected_employee(),
-                card_type=card_type,
-                photo=None if form.employee_uploads else form.normalised_photo,
-                id_document=form.cleaned_data["id_document"],
-                employee_uploads=form.employee_uploads,
-                employee_email=form.cleaned_data["employee_email"] or None,
-                submission_token=form.cleaned_data["submission_token"],
-                delivery=form.delivery_address(),
-            )
-        except services.OrderingClosed as closed:
-            form.add_error(None, closed.message)
-        except catalogue.NoPriceError:
-            form.add_error("card_type", _("This card type cannot be ordered right now."))
-        except services.AlreadyOrdered as refusal:
-            already = AlreadyOrderedNotice(
-                card=refusal.card,
-                line=refusal.line,
-                card_type_name=card_type.name(get_language()),
-            )
-            form.add_error(
-                "employee",
-                _("%(name)s already has a card of this type with you, or an order for one.")
-                % {"name": form.selected_employee().full_name},
-            )
-        else:
-            stash.stash_discard(owner=user, keys=[kept.key for kept in form.kept.values()])
-            if form.employee_uploads:
-                _upload_links_remember(request, order.upload_links_issued)
-                messages.success(
-                    request,
-                    _(
-                        "The order is placed. It waits for the employee to upload the photo and ID document."
-                    ),
-                )
-            else:
-                _tell_what_happened(request, order)
-            return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
-    if request.method == "POST":
-        # The form comes back with an error: the files that were fine stay attached.
-        for file in form.to_keep:
-            key = stash.stash_put(
-                owner=user,
-                kind=file.kind,
-                content=file.content,
-                name=file.name,
-                content_type=file.content_type,
-            )
-            form.file_kept(file, key=key)
-    return render(
-        request,
-        "orders/order_card.html",
-        {
-            "employer": employer,
-            "form": form,
-            "already": already,
-            "blackout": blackout,
-            "upcoming_blackouts": catalogue.blackouts_upcoming(timezone.now()),
-            "price_list": billing.price_list_quotes(day=today, language=get_language()),
-            "invoice_due_days": settings.INVOICE_DUE_DAYS,
-            "delivery_field_names": CardOrderForm.DELIVERY_FIELDS,
-        },
-    )
-
-
-def _tell_what_happened(request: HttpRequest, order: Order) -> None:
-    """The message after submitting says what the register check has done so far: run in the
-    web process (the embedded default) the line may already be approved or rejected."""
-    steps = {p.step for p in order_progress(selectors.order_lines_with_cards(order=order)).lines}
-    if steps & {Step.APPROVED, Step.IN_PRODUCTION}:
-        messages.success(
-            request,
-            _(
-                "The order is placed and the card is approved. We send the order confirmation to your e-mail address."
-            ),
-        )
-    elif Step.CHECKING in steps:
-        messages.success(
-            request,
-            _(
-                "The order is placed. We are checking the registers now; this page shows the result."
-            ),
-        )
-    elif Step.AWAITING_REGISTRATION in steps:
-        messages.info(
-            request,
-            _(
-                "The order is placed, but Aa-registeret does not show the employment yet. We check again every day and tell you by e-mail."
-            ),
-        )
-    elif Step.REJECTED in steps:
-        messages.warning(
-            request,
-            _(
-                "The order was not approved after the register check. See why and what fixes it below."
-            ),
-        )
-    else:
-        messages.success(request, _("The order is placed."))
-
-
-def _order_or_404(employer: OrganisationFacts, order_id: int) -> Order:
-    order = selectors.order_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
-    if order is None:
-        raise Http404
-    return order
-
-
-def _lines_context(employer: OrganisationFacts, order: Order) -> dict[str, object]:
-    progress = order_progress(selectors.order_lines_with_cards(order=order))
-    return {"employer": employer, "order": order, "progress": progress}
-
-
-@employer_required
-def order_detail(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
-    return _order_page(request, employer, _order_or_404(employer, order_id))
-
-
-@not_activity
-@employer_required
-@require_safe
-def order_lines(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
-    """The order page's lines, for htmx to poll: 204 while nothing has changed since `v`.
-
-    Asked for without htmx (a bookmark, no JavaScript), it sends the person to the whole page.
-    """
-    order = _order_or_404(employer, order_id)
-    # request.htmx is django-htmx's (HtmxMiddleware); it is true for htmx's own requests.
-    if not getattr(request, "htmx", False):
-        return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
-    progress = order_progress(selectors.order_lines_with_cards(order=order))
-    if request.GET.get("v") == progress.version:
-        return HttpResponse(status=204)
-    response = render(
-        request,
-        "orders/_order_lines.html",
-        {"employer": employer, "order": order, "progress": progress, "polled": True},
-    )
-    response["Cache-Control"] = "no-store"
-    return response
-
-
-@employer_required
-@require_safe
-def order_confirmation_pdf(
-    request: HttpRequest, employer: OrganisationFacts, order_id: int, line_id: int
-) -> HttpResponse:
-    """One order line's order confirmation as a PDF (none for a rejected line)."""
-    line = selectors.order_line_for_employer(
-        employer_orgnr=employer.orgnr, order_id=order_id, line_id=line_id
-    )
-    if line is None or not line_progress(line).documents_order:
-        raise Http404
-    response = HttpResponse(confirmation_pdf(line), content_type="application/pdf")
-    response["Content-Disposition"] = f'attachment; filename="{confirmation_filename(line)}"'
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-@login_required
-@require_safe
-@never_cache
-def kept_photo(request: HttpRequest, key: str) -> HttpResponse:
-    """The photo kept from an order form that came back with an error, for its preview.
-
-    Only the person who uploaded it can see it; it is decrypted on the fly, never public.
-    """
-    kept = stash.stash_get(owner=cast(User, request.user), kind=UploadStash.Kind.PHOTO, key=key)
-    if kept is None:
-        raise Http404
-    response = HttpResponse(kept.content, content_type="image/jpeg")
-    response["Cache-Control"] = "private, no-store"
-    return response
-
-
-# Upload links just made, by order line id, until the order page has shown them once: only
-# their hashes are stored, so the session is the one place the orderer's link lives meanwhile.
-UPLOAD_LINKS_SESSION_KEY = "orders.upload_links"
-
-
-def _upload_links_remember(request: HttpRequest, links: dict[int, str]) -> None:
-    shown = dict(request.session.get(UPLOAD_LINKS_SESSION_KEY, {}))
-    shown.update({str(line_id): url for line_id, url in links.items()})
-    request.session[UPLOAD_LINKS_SESSION_KEY] = shown
-
-
-def _upload_links_take(request: HttpRequest, lines: list[OrderLine]) -> dict[int, str]:
-    """The links made for these lines that the orderer has not been shown yet (shown once)."""
-    waiting: dict[str, str] = dict(request.session.get(UPLOAD_LINKS_SESSION_KEY, {}))
-    taken = {line.pk: waiting.pop(str(line.pk)) for line in lines if str(line.pk) in waiting}
-    if taken:
-        request.session[UPLOAD_LINKS_SESSION_KEY] = waiting
-    return taken
-
-
-def _order_page(
-    request: HttpRequest,
-    employer: OrganisationFacts,
-    order: Order,
-    *,
-    resend_form: UploadLinkResendForm | None = None,
-    resend_line_id: int | None = None,
-) -> HttpResponse:
-    lines = list(order.lines.all())
-    invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order.pk)
-    live_links = selectors.upload_links_live(order=order)
-    new_links = _upload_links_take(request, lines)
-    awaiting = [
-        AwaitingLine(
-            line=line,
-            link=live_links.get(line.pk),
-            new_url=new_links.get(line.pk, ""),
-            form=resend_form
-            if resend_form is not None and resend_line_id == line.pk
-            else UploadLinkResendForm(
-                prefix=f"line{line.pk}",
-                initial={"email": link.email if (link := live_links.get(line.pk)) else ""},
-            ),
-        )
-        for line in lines
-        if line.state == OrderLine.State.AWAITING_FILES
-    ]
-    return render(
-        request,
-        "orders/order_detail.html",
-        {
-            **_lines_context(employer, order),
-            "awaiting": awaiting,
-            "form": resend_form,
-            "invoice": invoice,
-            "quote": billing.invoice_quote(invoice) if invoice else None,
-        },
-        status=200 if resend_form is None else 400,
-    )
-
-
-@employer_required
-@require_POST
-def upload_link_resend(
-    request: HttpRequest, employer: OrganisationFacts, order_id: int, line_id: int
-) -> HttpResponse:
-    """Send the employee a new upload link; the old one stops working."""
-    order = selectors.order_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
-    line = order.lines.filter(pk=line_id).first() if order is not None else None
-    if order is None or line is None:
-        raise Http404
-    form = UploadLinkResendForm(request.POST, prefix=f"line{line.pk}")
-    if not form.is_valid():
-        return _order_page(request, employer, order, resend_form=form, resend_line_id=line.pk)
-    email = form.cleaned_data["email"]
-    try:
-        issued = employee_upload.upload_link_resend(
-            line=line, actor=cast(User, request.user), email=email
-        )
-    except employee_upload.NotAwaitingFiles:
-        messages.info(request, _("The employee's photo and ID document are in already."))
-    except employee_upload.TooManyLinks as too_many:
-        messages.error(
-            request,
-            ngettext(
-                "You have made many links in a short time. Wait %(seconds)d second and try again.",
-                "You have made many links in a short time. Wait %(seconds)d seconds and try again.",
-                too_many.retry_after,
-            )
-            % {"seconds": too_many.retry_after},
-        )
-    else:
-        _upload_links_remember(request, {line.pk: issued.url})
-        if email:
-            messages.success(
-                request,
-                _("A new link is sent to %(email)s. The old link no longer works.")
-                % {"email": email},
-            )
-        else:
-            messages.success(request, _("A new link is made. The old link no longer works."))
-    return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
 
 
 @employer_required
@@ -616,15 +268,3 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
             "delegations": selectors.delegations_for_employer(employer_orgnr=employer.orgnr),
         },
     )
-
-
-@employer_required
-@require_safe
-def invoice_pdf(request: HttpRequest, employer: OrganisationFacts, order_id: int) -> HttpResponse:
-    invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order_id)
-    if invoice is None:
-        raise Http404
-    response = HttpResponse(billing.invoice_pdf(invoice=invoice), content_type="application/pdf")
-    response["Content-Disposition"] = f'inline; filename="invoice-{invoice.number}.pdf"'
-    response["Cache-Control"] = "private, no-store"
-    return response
