@@ -1,5 +1,6 @@
 """Ordering pages, split by who uses them: the employer's pages and the cardholder's own."""
 
+from orders.views.card_ending import card_end
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
     card_detail,
@@ -19,6 +20,7 @@ from orders.views.public import order_confirmation
 
 __all__ = [
     "card_detail",
+    "card_end",
     "card_list",
     "delegation_list",
     "employer_overview",
