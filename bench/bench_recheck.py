@@ -187,6 +187,7 @@ def run_command(url: str, environment: dict[str, str]) -> dict[str, Any]:
         "became_invalid": int(number("became invalid")),
         "became_valid": int(number("became valid again")),
         "failed_lookups": int(number("failed lookups")),
+        "ended": int(number("ended, employment over in Aa-registeret")),
         "took": number("took"),
         "wall": wall,
     }
@@ -378,7 +379,8 @@ def report(
         f"persons, {registry_size['employments']:,} employments; batch size {BATCH_SIZE}; "
         "DEBUG off",
         "",
-        "first run: 1 % of the cards start invalid, about 16 % become invalid; again: the same",
+        "first run: 1 % of the cards start invalid, about 16 % become invalid or end (revoked:",
+        "Aa-registeret shows the employment ended); again: the same",
         "command right after, when nothing changes (a quiet night)",
         "",
     ]
@@ -427,7 +429,8 @@ def report(
         command = result["command"]
         lines.append(
             f"{result['size']:,} cards: checked {command['checked']:,}, became invalid "
-            f"{command['became_invalid']:,}, became valid again {command['became_valid']:,}, "
+            f"{command['became_invalid']:,}, ended {command['ended']:,}, "
+            f"became valid again {command['became_valid']:,}, "
             f"failed lookups {command['failed_lookups']:,}"
         )
     largest = results[-1]

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.db import connection
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Max, OuterRef, Q, QuerySet, Subquery
 from django.utils.translation import gettext_lazy
 
-from cards.models import Card, CardType
+from cards.models import Card, CardTransition, CardType
 from cards.numbers import NumberForm, classify, normalise
+from cards.services import RevocationReason
 
 # The status in general terms, as the public status check and the holder's own page say it:
 # the detailed register reasons are for the employer and the holder, not the public.
@@ -22,6 +23,34 @@ STATUS_EXPLANATIONS = {
     "revoked": gettext_lazy("The card has been revoked."),
     "invalid": gettext_lazy("The register requirements are not met."),
 }
+
+# Why a revoked card was revoked, as its employer reads it: above all, who ended a card whose
+# employment ended, the employer or the nightly re-check (Aa-registeret shows the end).
+REVOCATION_EXPLANATIONS = {
+    RevocationReason.LOST: gettext_lazy("Revoked: reported lost"),
+    RevocationReason.STOLEN: gettext_lazy("Revoked: reported stolen"),
+    RevocationReason.EMPLOYMENT_ENDED: gettext_lazy(
+        "Ended by the employer: the employment has ended"
+    ),
+    RevocationReason.EMPLOYMENT_ENDED_IN_REGISTER: gettext_lazy(
+        "Ended automatically: Aa-registeret shows that the employment has ended"
+    ),
+    RevocationReason.RETURNED: gettext_lazy("Revoked: returned"),
+    RevocationReason.WITHDRAWN: gettext_lazy("Withdrawn by the card issuer"),
+}
+
+
+def revocation_explanation(reason: str) -> str:
+    """The employer's words for a revocation reason code ("" for none, the code if unknown)."""
+    if not reason:
+        return ""
+    return str(REVOCATION_EXPLANATIONS.get(reason, reason))
+
+
+def revocation_reason(card: Card) -> str:
+    """The reason code of the card's revocation, from its prefetched transitions ("" if none)."""
+    revocations = [t for t in card.transitions.all() if t.to_state == Card.State.REVOKED]
+    return revocations[-1].reason if revocations else ""
 
 
 def card_for_status(*, number: str) -> Card | None:
@@ -193,11 +222,21 @@ def _convert(value: Any, converters: list[Any]) -> Any:
 
 
 def cards_for_employer(*, employer_orgnr: str) -> QuerySet[Card]:
-    """The employer's cards, newest first (sub-units' cards carry the main unit's number)."""
+    """The employer's cards, newest first (sub-units' cards carry the main unit's number).
+
+    Each card carries `revocation_reason`: the reason code of its revocation ("" or None when
+    it is not revoked), read by the same query, so the list can say who ended a card.
+    """
+    revocation = (
+        CardTransition.objects.filter(card=OuterRef("pk"), to_state=Card.State.REVOKED)
+        .order_by("-at", "-pk")
+        .values("reason")[:1]
+    )
     return (
         Card.objects.filter(employer_orgnr=employer_orgnr)
         .select_related("card_type")
         .defer("reason_codes")
+        .annotate(revocation_reason=Subquery(revocation))
         .order_by("holder_last_name", "holder_first_name", "-issued_on")
     )
 

@@ -203,6 +203,8 @@ class RecheckSummary:
     became_invalid: int = 0
     became_valid: int = 0
     expired: int = 0
+    # Ended (revoked) because Aa-registeret shows the employment has ended.
+    ended: int = 0
     failed_lookups: int = 0
     failed_registers: set[str] = field(default_factory=set)
 
@@ -211,6 +213,7 @@ class RecheckSummary:
         self.became_invalid += other.became_invalid
         self.became_valid += other.became_valid
         self.expired += other.expired
+        self.ended += other.ended
         self.failed_lookups += other.failed_lookups
         self.failed_registers |= other.failed_registers
 
@@ -245,6 +248,12 @@ Outcome = tuple[str, tuple[str, ...], bool, datetime.date | None]
 def _acceptable(verdict: Verdict) -> bool:
     """The card may stay (or become) valid: eligible now, or once the employment starts."""
     return verdict.eligible or verdict.eligible_from_start
+
+
+def _employment_ended(verdict: Verdict) -> bool:
+    """Aa-registeret shows the employment with the employer has ended (its end date passed)
+    and none that carries on or starts soon: the rules engine's employment_ended."""
+    return not _acceptable(verdict) and "employment_ended" in verdict.reason_codes
 
 
 def cards_recheck(
@@ -323,7 +332,23 @@ def cards_recheck(
                 if card.state != Card.State.INVALID:
                     changed.append(card)
                     continue
-            if not _acceptable(verdict) and card.state != Card.State.INVALID:
+            if _employment_ended(verdict):
+                # DOMAIN.md rule 3: the card is tied to the employment. Once Aa-registeret
+                # shows it has ended, the card ends for good (a new employment needs a new
+                # card), so it is revoked rather than left invalid to come back.
+                transitions.append(
+                    _transition_entry(
+                        card,
+                        Card.State.REVOKED,
+                        actor=None,
+                        reason=RevocationReason.EMPLOYMENT_ENDED_IN_REGISTER,
+                    )
+                )
+                card.state = Card.State.REVOKED
+                card.reason_codes = verdict.reason_codes
+                changed.append(card)
+                summary.ended += 1
+            elif not _acceptable(verdict) and card.state != Card.State.INVALID:
                 transitions.append(
                     _transition_entry(
                         card,
@@ -414,11 +439,17 @@ class RevocationReason:
 
     LOST = "lost"
     STOLEN = "stolen"
+    # The employer (an administrator) ended the card because the person has left.
     EMPLOYMENT_ENDED = "employment_ended"
+    # The nightly re-check ended it because Aa-registeret shows the employment has ended
+    # (recorded without an actor).
+    EMPLOYMENT_ENDED_IN_REGISTER = "employment_ended_aa_registeret"
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"  # by the back office
 
-    ALL = (LOST, STOLEN, EMPLOYMENT_ENDED, RETURNED, WITHDRAWN)
+    ALL = (LOST, STOLEN, EMPLOYMENT_ENDED, EMPLOYMENT_ENDED_IN_REGISTER, RETURNED, WITHDRAWN)
+    # Both ways a card ends with the employment.
+    EMPLOYMENT_ENDINGS = (EMPLOYMENT_ENDED, EMPLOYMENT_ENDED_IN_REGISTER)
 
 
 # Only a lost or stolen card gets a replacement with a new number.

@@ -47,6 +47,7 @@ def recheck_all_cards() -> dict[str, int]:
         "became_invalid": summary.became_invalid,
         "became_valid": summary.became_valid,
         "expired": summary.expired,
+        "ended": summary.ended,
         "failed_lookups": summary.failed_lookups,
         "activated": activated,
     }

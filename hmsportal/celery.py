@@ -42,4 +42,10 @@ app.conf.beat_schedule = {
         "task": "orders.remind_waiting_orderers",
         "schedule": crontab(hour=7, minute=0),
     },
+    # Each organisation's administrators get one digest of what needs them, once a day after
+    # the night's re-check and the morning's retry of waiting order lines.
+    "administrator-digests-daily": {
+        "task": "orders.send_administrator_digests",
+        "schedule": crontab(hour=7, minute=30),
+    },
 }

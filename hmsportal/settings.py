@@ -352,6 +352,10 @@ EMPLOYEE_UPLOAD_LINK_DAYS: int = env.int("EMPLOYEE_UPLOAD_LINK_DAYS", default=7)
 # A line that waits (for Aa-registeret, or for the employee's files) longer than this reminds
 # the person who ordered it, once.
 ORDER_REMINDER_AFTER_DAYS: int = env.int("ORDER_REMINDER_AFTER_DAYS", default=3)
+# The administrators' daily digest lists the cards that expire within this many days.
+REMINDER_EXPIRY_DAYS: int = env.int("REMINDER_EXPIRY_DAYS", default=60)
+if REMINDER_EXPIRY_DAYS < 0:
+    raise ImproperlyConfigured("REMINDER_EXPIRY_DAYS cannot be negative.")
 # The public page an order confirmation's QR code leads to answers for this many days after
 # the confirmation was made; an older one says only that it has expired.
 ORDER_CONFIRMATION_VALID_DAYS: int = env.int("ORDER_CONFIRMATION_VALID_DAYS", default=90)

@@ -439,12 +439,12 @@ class DelegationForm(forms.Form):
 
 
 class CardRevokeForm(forms.Form):
-    """Revoke a card, or replace a lost or stolen one."""
+    """Revoke a card, or replace a lost or stolen one. A card whose holder has left is ended
+    with CardEndForm, on a page of its own."""
 
     REASONS = [
         (RevocationReason.LOST, _("Lost")),
         (RevocationReason.STOLEN, _("Stolen")),
-        (RevocationReason.EMPLOYMENT_ENDED, _("The employment has ended")),
         (RevocationReason.RETURNED, _("Returned")),
     ]
     reason = forms.ChoiceField(
@@ -465,6 +465,16 @@ class CardRevokeForm(forms.Form):
         if cleaned.get("replace") and cleaned.get("reason") not in REPLACEABLE_REASONS:
             self.add_error("replace", _("Only a lost or stolen card can be replaced."))
         return cleaned
+
+
+class CardEndForm(forms.Form):
+    """End a card because the holder no longer works for the employer (GOV.UK: a question
+    page that asks the person to confirm before a change that cannot be undone)."""
+
+    confirm = forms.BooleanField(
+        label=_("Yes, the employment has ended. End the card."),
+        error_messages={"required": _("Confirm that the employment has ended.")},
+    )
 
 
 class CardReportForm(forms.Form):

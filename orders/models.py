@@ -334,3 +334,40 @@ class EmployeeUploadLink(models.Model):
 
     def __str__(self) -> str:
         return f"upload link {self.pk} for order line {self.order_line_id}"
+
+
+class DigestItemSent(models.Model):
+    """One item of the administrators' daily digest, sent to one person: each item (a card
+    expiring, a card that became invalid, an order line waiting) reaches a person once."""
+
+    class Kind(models.TextChoices):
+        EXPIRING = "expiring", _("card expiring soon")
+        INVALID = "invalid", _("card became invalid")
+        WAITING = "waiting", _("order waiting")
+
+    employer_orgnr = models.CharField(_("employer organisation number"), max_length=9)
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        related_name="+",
+        verbose_name=_("sent to"),
+    )
+    kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
+    # What makes the item this item: the card and its valid-until, the card and the step that
+    # made it invalid, the order line and what it waits for.
+    item_key = models.CharField(_("item"), max_length=100)
+    sent_at = models.DateTimeField(_("sent"))
+
+    class Meta:
+        verbose_name = _("digest item sent")
+        verbose_name_plural = _("digest items sent")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["employer_orgnr", "recipient", "kind", "item_key"],
+                name="orders_digest_item_once_per_recipient",
+                violation_error_message=_("This item has already been sent to this person."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.item_key} → {self.recipient_id}"

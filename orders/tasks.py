@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders import employee_upload, notifications, selectors, services, stash
+from orders import digests, employee_upload, notifications, selectors, services, stash
 from registry.facts import RegisterUnavailable
 
 
@@ -99,3 +99,9 @@ def tell_orderers_shipped(card_ids: list[int], tracking_reference: str) -> None:
 @shared_task(name="orders.remind_waiting_orderers", acks_late=True)
 def remind_waiting_orderers() -> int:
     return notifications.orderers_reminded()
+
+
+@shared_task(name="orders.send_administrator_digests", acks_late=True)
+def send_administrator_digests() -> int:
+    # Safe to run again: each item is recorded per person in the transaction that mails it.
+    return digests.administrator_digests_send()

@@ -24,5 +24,6 @@ urlpatterns = [
     path("<str:orgnr>/orders/<int:order_id>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
+    path("<str:orgnr>/cards/<str:number>/end/", views.card_end, name="card_end"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),
 ]

@@ -38,6 +38,16 @@ def organisations_where_key_role(*, national_id: str) -> list[str]:
     return business_register().organisations_with_role(national_id, KEY_ROLE_CODES)
 
 
+def key_role_national_ids(*, orgnr: str) -> set[str]:
+    """Identity numbers of the people who hold a key role in the unit (those Enhetsregisteret
+    names by identity number: the open API gives none); RegisterUnavailable propagates."""
+    return {
+        role.national_id
+        for role in business_register().roles(orgnr)
+        if role.code in KEY_ROLE_CODES and role.national_id
+    }
+
+
 def person_get(*, national_id: str) -> PersonFacts | None:
     """One person from Folkeregisteret, or None; RegisterUnavailable propagates."""
     return population_register().persons([national_id]).get(national_id)

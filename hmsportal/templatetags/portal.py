@@ -10,6 +10,7 @@ from django.utils.formats import number_format
 from django.utils.translation import get_language
 
 from cards.numbers import display
+from cards.selectors import revocation_explanation
 from registry.rules import REASONS, Reason
 
 register = template.Library()
@@ -42,3 +43,9 @@ def money(amount: Decimal | None) -> str:
 def card_type_name(card_type: Any) -> str:
     """A card type's name in the language of the page (card types are data: both names)."""
     return str(card_type.name(get_language()))
+
+
+@register.filter
+def revocation_text(reason: str | None) -> str:
+    """Why a card was revoked, in the page's language: who ended it, and why."""
+    return revocation_explanation(reason or "")

@@ -29,6 +29,9 @@ REVOCATION_TEXTS = {
     RevocationReason.LOST: gettext_lazy("Reported lost"),
     RevocationReason.STOLEN: gettext_lazy("Reported stolen"),
     RevocationReason.EMPLOYMENT_ENDED: gettext_lazy("The employment has ended"),
+    RevocationReason.EMPLOYMENT_ENDED_IN_REGISTER: gettext_lazy(
+        "Aa-registeret shows that the employment has ended"
+    ),
     RevocationReason.RETURNED: gettext_lazy("Returned"),
     RevocationReason.WITHDRAWN: gettext_lazy("Withdrawn by the card issuer"),
 }

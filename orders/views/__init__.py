@@ -2,6 +2,7 @@
 (employer), placing and following an order (ordering), the cardholder's own page
 (cardholder) and the public order confirmation (public)."""
 
+from orders.views.card_ending import card_end
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
     card_detail,
@@ -23,6 +24,7 @@ from orders.views.public import order_confirmation
 
 __all__ = [
     "card_detail",
+    "card_end",
     "card_list",
     "delegation_list",
     "employer_overview",

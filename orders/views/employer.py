@@ -209,6 +209,7 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             ),
             "lookups": lookups,
             "reason_codes": card.reason_codes_on(today),
+            "revocation_reason": card_selectors.revocation_reason(card),
             "today": today,
             "can_revoke": card.state in card_services.REVOCABLE_STATES,
         },

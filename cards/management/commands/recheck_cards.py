@@ -32,6 +32,7 @@ class Command(BaseCommand):
             f"became invalid: {summary.became_invalid}\n"
             f"became valid again: {summary.became_valid}\n"
             f"expired: {summary.expired}\n"
+            f"ended, employment over in Aa-registeret: {summary.ended}\n"
             f"failed lookups: {summary.failed_lookups}"
             + (
                 f" ({', '.join(sorted(summary.failed_registers))})"
