@@ -171,8 +171,7 @@ def employee_files_receive(
     Once the line has both files the link is used up and the line goes to the register check,
     as if the orderer had uploaded them. Raises UploadLinkRefused when the link does not work.
     """
-    from orders.services import id_document_extension
-    from orders.tasks import check_order_line
+    from orders.services import id_document_extension, order_line_check_queue
 
     if photo is None and id_document is None:
         raise ValueError("no file to receive")
@@ -213,8 +212,7 @@ def employee_files_receive(
     if complete:
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
-        line_id = line.pk
-        transaction.on_commit(lambda: check_order_line.delay(line_id=line_id))
+        order_line_check_queue(line=line)
     return line
 
 

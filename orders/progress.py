@@ -30,6 +30,7 @@ from registry.rules import REASONS, Reason
 
 
 class Step(StrEnum):
+    AWAITING_FILES = "awaiting_files"
     CHECKING = "checking"
     AWAITING_REGISTRATION = "awaiting_registration"
     REJECTED = "rejected"
@@ -45,6 +46,7 @@ class Step(StrEnum):
 
 
 LABELS: dict[Step, Promise] = {
+    Step.AWAITING_FILES: gettext_lazy("Waiting for the employee's photo and ID"),
     Step.CHECKING: gettext_lazy("Checking the registers"),
     Step.AWAITING_REGISTRATION: gettext_lazy("Waiting for Aa-registeret"),
     Step.REJECTED: gettext_lazy("Rejected"),
@@ -77,7 +79,6 @@ DOCUMENTING_STEPS = frozenset(
         Step.IN_PRODUCTION,
         Step.SHIPPED,
         Step.DELIVERED,
-        Step.OTHER,
     }
 )
 # The register check takes seconds; everything else (Aa-registeret, the employee's files,
@@ -115,6 +116,8 @@ def _explained(codes: list[str]) -> list[Explained]:
 
 def step_of(line: OrderLine) -> Step:
     """The step the line is at (its card's state once it has one)."""
+    if line.state == OrderLine.State.AWAITING_FILES:
+        return Step.AWAITING_FILES
     if line.state == OrderLine.State.SUBMITTED:
         return Step.CHECKING
     if line.state == OrderLine.State.AWAITING_REGISTRATION:
@@ -152,7 +155,11 @@ def line_progress(line: OrderLine, *, today: datetime.date | None = None) -> Lin
     label = str(LABELS[step]) if step in LABELS else line.get_state_display()
     reasons: list[Explained] = []
     detail = ""
-    if step == Step.CHECKING:
+    if step == Step.AWAITING_FILES:
+        detail = _(
+            "The employee has a link to upload the photo and ID document. The registers are checked when both are in."
+        )
+    elif step == Step.CHECKING:
         detail = _("We are asking the registers. This usually takes a few seconds.")
     elif step == Step.AWAITING_REGISTRATION:
         since = line.awaiting_since or today

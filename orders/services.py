@@ -173,19 +173,30 @@ def order_submit(
         for storage, name in stored:
             storage.delete(name)
         raise
-    from orders.tasks import check_order_line, tell_orderer_confirmed
-
     if employee_uploads:
+        # The confirmation waits for the files: until then nothing shows the card is coming.
         issued = employee_upload.upload_link_issue(
             line=line, actor=actor, email=employee_email or ""
         )
         order.upload_links_issued[line.pk] = issued.url
-    else:
-        transaction.on_commit(lambda: check_order_line.delay(line_id=line.pk))
-    # After the check is queued: run eagerly, the mail already knows the check's outcome.
-    order_id = order.pk
-    transaction.on_commit(lambda: tell_orderer_confirmed.delay(order_id=order_id), robust=True)
+        return order
+    order_line_check_queue(line=line)
     return order
+
+
+def order_line_check_queue(*, line: OrderLine) -> None:
+    """After commit: the line's register check, then the order confirmation mail.
+
+    Both robust: a broker (or, run eagerly, a register) that fails must not turn a committed
+    order into an error page. A line left submitted is checked again by the daily re-check,
+    and the confirmation is sent once, whenever it is first asked for.
+    """
+    from orders.tasks import check_order_line, tell_orderer_confirmed
+
+    line_id, order_id = line.pk, line.order_id
+    transaction.on_commit(lambda: check_order_line.delay(line_id=line_id), robust=True)
+    # Queued after the check: run eagerly, the mail already knows the check's outcome.
+    transaction.on_commit(lambda: tell_orderer_confirmed.delay(order_id=order_id), robust=True)
 
 
 def _line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
@@ -200,16 +211,15 @@ def _line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
     except IntegrityError as error:
         for storage, name in stored:
             storage.delete(name)
-        # Another order for the person was placed between the check and this one.
-        if "orders_line_one_open_per_person" in str(error):
-            raise AlreadyOrdered(
-                card=None,
-                line=selectors.open_line_for(
-                    national_id=line.national_id,
-                    employer_orgnr=line.employer_orgnr,
-                    card_type=line.card_type,
-                ),
-            ) from error
+        # Another order for the person was placed between the check and this one (asked of
+        # the database, not of the error's text, which each database words its own way).
+        other = selectors.open_line_for(
+            national_id=line.national_id,
+            employer_orgnr=line.employer_orgnr,
+            card_type=line.card_type,
+        )
+        if other is not None:
+            raise AlreadyOrdered(card=None, line=other) from error
         raise
     except BaseException:
         for storage, name in stored:

@@ -127,7 +127,9 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         else:
             stash.stash_discard(owner=user, keys=[kept.key for kept in form.kept.values()])
             if form.employee_uploads:
-                _upload_links_remember(request, order.upload_links_issued)
+                # A repeated request returns the order without its link: keep the first's.
+                if order.upload_links_issued:
+                    _upload_links_remember(request, order.upload_links_issued)
                 messages.success(
                     request,
                     _(

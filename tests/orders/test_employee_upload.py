@@ -371,3 +371,25 @@ def test_a_line_past_the_wait_must_have_both_files() -> None:
     OrderLine.objects.filter(pk=line.pk).update(photo="orders/photos/x.jpg")
     with pytest.raises(IntegrityError), transaction.atomic():
         OrderLine.objects.filter(pk=line.pk).update(state=OrderLine.State.SUBMITTED)
+
+
+def test_the_order_confirmation_waits_for_the_employees_files(
+    owner_client, client, mailed_token, django_capture_on_commit_callbacks
+) -> None:
+    # Placed with a link: nothing yet shows a card is coming, so no confirmation to show.
+    assert [m for m in mail.outbox if "/u/" not in m.body] == []
+    line = OrderLine.objects.get()
+    order_page = owner_client.get(f"/orders/{EMPLOYER}/orders/{line.order_id}/").content.decode()
+    assert "Venter på bilde og legitimasjon fra den ansatte" in order_page
+    assert "confirmation.pdf" not in order_page
+    pdf_url = f"/orders/{EMPLOYER}/orders/{line.order_id}/lines/{line.pk}/confirmation.pdf"
+    assert owner_client.get(pdf_url).status_code == 404
+    # Both files in: the register check, then the confirmation with its PDF, once.
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/u/{mailed_token}/", {"photo": _photo(), "id_document": _id_document()})
+    (confirmation,) = [m for m in mail.outbox if "/u/" not in m.body]
+    assert confirmation.to == ["kari@fjordbygg.example"]
+    assert [name for name, _content, _type in confirmation.attachments] == [
+        f"ordrebekreftelse-{line.order_id}-{line.pk}.pdf"
+    ]
+    assert owner_client.get(pdf_url).status_code == 200
