@@ -37,7 +37,11 @@ logger = logging.getLogger(__name__)
 
 # Order lines that wait for something from the employer's side: the employee's own photo and
 # ID document, or the employment to appear in Aa-registeret (the a-melding).
-WAITING_STATES = (OrderLine.State.AWAITING_FILES, OrderLine.State.AWAITING_REGISTRATION)
+WAITING_STATES = (
+    OrderLine.State.AWAITING_FILES,
+    OrderLine.State.AWAITING_ID_CHECK,
+    OrderLine.State.AWAITING_REGISTRATION,
+)
 
 
 @dataclass(frozen=True)

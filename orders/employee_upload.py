@@ -28,6 +28,7 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from hmsportal import ratelimit
+from hmsportal.mail import mail_person
 from hmsportal.models import User
 from orders.models import EmployeeUploadLink, OrderLine
 
@@ -171,7 +172,8 @@ def employee_files_receive(
     Once the line has both files the link is used up and the line goes to the register check,
     as if the orderer had uploaded them. Raises UploadLinkRefused when the link does not work.
     """
-    from orders.services import id_document_extension, order_line_check_queue
+    from orders.services import id_document_extension
+    from orders.tasks import tell_orderer_files_received
 
     if photo is None and id_document is None:
         raise ValueError("no file to receive")
@@ -200,7 +202,9 @@ def employee_files_receive(
             stored.append(line.id_document.name)
         complete = bool(line.photo and line.id_document)
         if complete:
-            line.state = OrderLine.State.SUBMITTED
+            # The employer's duty to check the identity stays theirs (DOMAIN.md): the orderer
+            # looks at the ID the employee sent before the registers are asked.
+            line.state = OrderLine.State.AWAITING_ID_CHECK
         line.full_clean()
         line.save(update_fields=["photo", "id_document", "state"])
     except BaseException:
@@ -212,8 +216,48 @@ def employee_files_receive(
     if complete:
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
-        order_line_check_queue(line=line)
+        line_id = line.pk
+        transaction.on_commit(
+            lambda: tell_orderer_files_received.delay(line_id=line_id), robust=True
+        )
     return line
+
+
+class IdentityNotAwaited(Exception):
+    """The line is not waiting for the orderer to check the employee's ID."""
+
+
+@transaction.atomic
+def order_line_identity_confirm(*, line: OrderLine, actor: User) -> OrderLine:
+    """The orderer has checked the ID the employee uploaded: on to the register check."""
+    from orders.services import order_line_check_queue
+
+    line = OrderLine.objects.select_for_update().get(pk=line.pk)
+    if line.state != OrderLine.State.AWAITING_ID_CHECK:
+        raise IdentityNotAwaited(f"line {line.pk} is {line.state}")
+    line.state = OrderLine.State.SUBMITTED
+    line.save(update_fields=["state"])
+    order_line_check_queue(line=line)
+    return line
+
+
+def orderer_told_files_received(*, line_id: int) -> bool:
+    """E-mail the orderer: the employee's files are in, and the ID waits for their check."""
+    line = OrderLine.objects.select_related("order__ordered_by").get(pk=line_id)
+    if line.state != OrderLine.State.AWAITING_ID_CHECK:
+        return False
+    return mail_person(
+        user=line.order.ordered_by,
+        template_prefix="orders/email/employee_files_received",
+        context={
+            "line": line,
+            "order_url": settings.PORTAL_BASE_URL
+            + reverse(
+                "orders:order_detail",
+                kwargs={"orgnr": line.order.employer_orgnr, "order_id": line.order_id},
+            ),
+        },
+    )
 
 
 def employee_told_upload_link(*, link_id: int, token: str) -> bool:

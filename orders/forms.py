@@ -180,8 +180,12 @@ class CardOrderForm(forms.Form):
     # A one-time token per form (orders.services.order_submit): sending the same form again
     # lands on the order it placed.
     submission_token = forms.CharField(widget=forms.HiddenInput, max_length=64, required=False)
+    # Required when the orderer uploads the ID now; with a link the orderer checks the ID the
+    # employee sends before the registers are asked (orders.employee_upload).
     identity_checked = forms.BooleanField(
         label=_("I have checked the employee's identity against the ID document."),
+        help_text=_("When the employee uploads the ID, you check it on the order page first."),
+        required=False,
         error_messages={"required": _("Confirm that you have checked the employee's identity.")},
     )
 
@@ -339,6 +343,10 @@ class CardOrderForm(forms.Form):
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}
+        if not self.employee_uploads and not cleaned.get("identity_checked"):
+            self.add_error(
+                "identity_checked", self.fields["identity_checked"].error_messages["required"]
+            )
         given = {name: cleaned.get(name, "").strip() for name in self.DELIVERY_FIELDS}
         if any(given.values()) or "delivery_postcode" in self.errors:
             # Part of an address would send the card nowhere: all of it, or none of it.
@@ -576,4 +584,13 @@ class UploadLinkResendForm(forms.Form):
         max_length=254,
         widget=forms.EmailInput(attrs={"autocomplete": "off", "spellcheck": "false"}),
         error_messages=EMAIL_ERROR_MESSAGES,
+    )
+
+
+class IdentityConfirmForm(forms.Form):
+    """The orderer confirms having checked the ID document the employee uploaded."""
+
+    identity_checked = forms.BooleanField(
+        label=_("I have checked the employee's identity against the ID document."),
+        error_messages={"required": _("Confirm that you have checked the employee's identity.")},
     )

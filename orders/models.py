@@ -57,6 +57,8 @@ class OrderLine(models.Model):
 
     class State(models.TextChoices):
         AWAITING_FILES = "awaiting_files", _("Waiting for the employee's photo and ID")
+        # The employee uploaded their own ID: the orderer checks it before the register check.
+        AWAITING_ID_CHECK = "awaiting_id_check", _("Waiting for you to check the ID")
         SUBMITTED = "submitted", _("Ordered, register check pending")
         AWAITING_REGISTRATION = "awaiting_registration", _("Waiting for Aa-registeret")
         APPROVED = "approved", _("Approved, card issued")
@@ -64,7 +66,12 @@ class OrderLine(models.Model):
 
     # A line in one of these states is an order not yet decided: it counts as the person's
     # card of its type with the employer, like a live card does (one card per person).
-    OPEN_STATES = (State.AWAITING_FILES, State.SUBMITTED, State.AWAITING_REGISTRATION)
+    OPEN_STATES = (
+        State.AWAITING_FILES,
+        State.AWAITING_ID_CHECK,
+        State.SUBMITTED,
+        State.AWAITING_REGISTRATION,
+    )
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="lines")
     # The order's employer, kept on the line too so the database can hold the rule of one
@@ -124,7 +131,14 @@ class OrderLine(models.Model):
             # Two orders for the same person placed at the same moment: one line, not two.
             models.UniqueConstraint(
                 fields=["national_id", "employer_orgnr", "card_type"],
-                condition=Q(state__in=["awaiting_files", "submitted", "awaiting_registration"]),
+                condition=Q(
+                    state__in=[
+                        "awaiting_files",
+                        "awaiting_id_check",
+                        "submitted",
+                        "awaiting_registration",
+                    ]
+                ),
                 name="orders_line_one_open_per_person",
                 violation_error_message=_(
                     "This person already has an order of this card type with this employer."

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 REMINDED_STATES: tuple[str, ...] = (
     OrderLine.State.AWAITING_REGISTRATION,
     OrderLine.State.AWAITING_FILES,
+    OrderLine.State.AWAITING_ID_CHECK,
 )
 
 

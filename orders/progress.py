@@ -31,6 +31,7 @@ from registry.rules import REASONS, Reason
 
 class Step(StrEnum):
     AWAITING_FILES = "awaiting_files"
+    AWAITING_ID_CHECK = "awaiting_id_check"
     CHECKING = "checking"
     AWAITING_REGISTRATION = "awaiting_registration"
     REJECTED = "rejected"
@@ -47,6 +48,7 @@ class Step(StrEnum):
 
 LABELS: dict[Step, Promise] = {
     Step.AWAITING_FILES: gettext_lazy("Waiting for the employee's photo and ID"),
+    Step.AWAITING_ID_CHECK: gettext_lazy("Waiting for you to check the ID"),
     Step.CHECKING: gettext_lazy("Checking the registers"),
     Step.AWAITING_REGISTRATION: gettext_lazy("Waiting for Aa-registeret"),
     Step.REJECTED: gettext_lazy("Rejected"),
@@ -118,6 +120,8 @@ def step_of(line: OrderLine) -> Step:
     """The step the line is at (its card's state once it has one)."""
     if line.state == OrderLine.State.AWAITING_FILES:
         return Step.AWAITING_FILES
+    if line.state == OrderLine.State.AWAITING_ID_CHECK:
+        return Step.AWAITING_ID_CHECK
     if line.state == OrderLine.State.SUBMITTED:
         return Step.CHECKING
     if line.state == OrderLine.State.AWAITING_REGISTRATION:
@@ -158,6 +162,10 @@ def line_progress(line: OrderLine, *, today: datetime.date | None = None) -> Lin
     if step == Step.AWAITING_FILES:
         detail = _(
             "The employee has a link to upload the photo and ID document. The registers are checked when both are in."
+        )
+    elif step == Step.AWAITING_ID_CHECK:
+        detail = _(
+            "The employee has sent the photo and ID. Check the ID below; then we check the registers."
         )
     elif step == Step.CHECKING:
         detail = _("We are asking the registers. This usually takes a few seconds.")

@@ -105,3 +105,13 @@ def remind_waiting_orderers() -> int:
 def send_administrator_digests() -> int:
     # Safe to run again: each item is recorded per person in the transaction that mails it.
     return digests.administrator_digests_send()
+
+
+@shared_task(
+    name="orders.tell_orderer_files_received",
+    acks_late=True,
+    autoretry_for=(OSError,),
+    retry_backoff=60,
+)
+def tell_orderer_files_received(*, line_id: int) -> bool:
+    return employee_upload.orderer_told_files_received(line_id=line_id)

@@ -17,6 +17,16 @@ urlpatterns = [
         name="order_confirmation_pdf",
     ),
     path(
+        "<str:orgnr>/orders/<int:order_id>/lines/<int:line_id>/document/<str:kind>/",
+        views.line_document,
+        name="line_document",
+    ),
+    path(
+        "<str:orgnr>/orders/<int:order_id>/lines/<int:line_id>/identity/",
+        views.identity_confirm,
+        name="identity_confirm",
+    ),
+    path(
         "<str:orgnr>/orders/<int:order_id>/lines/<int:line_id>/upload-link/",
         views.upload_link_resend,
         name="upload_link_resend",

@@ -326,9 +326,16 @@ def test_an_employee_uploads_their_own_files_on_a_phone(
     ).is_visible()
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     line = OrderLine.objects.get()
+    assert not User.objects.filter(national_id=WORKER).exists()  # no login was needed
+    # The orderer checks the ID the employee sent, then the registers are asked.
+    assert line.state == OrderLine.State.AWAITING_ID_CHECK
+    orderer.post(
+        f"/orders/{EMPLOYER}/orders/{line.order_id}/lines/{line.pk}/identity/",
+        {f"id{line.pk}-identity_checked": "on"},
+    )
+    line.refresh_from_db()
     assert line.state == OrderLine.State.APPROVED
     assert Card.objects.filter(holder_national_id=WORKER).count() == 1
-    assert not User.objects.filter(national_id=WORKER).exists()  # no login was needed
 
     # The link stops working once both files are in.
     page.goto(link)

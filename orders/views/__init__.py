@@ -12,8 +12,10 @@ from orders.views.employer import (
     organisation_list,
 )
 from orders.views.ordering import (
+    identity_confirm,
     invoice_pdf,
     kept_photo,
+    line_document,
     order_card,
     order_confirmation_pdf,
     order_detail,
@@ -28,8 +30,10 @@ __all__ = [
     "card_list",
     "delegation_list",
     "employer_overview",
+    "identity_confirm",
     "invoice_pdf",
     "kept_photo",
+    "line_document",
     "my_card_detail",
     "my_card_report",
     "my_cards",

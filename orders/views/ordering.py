@@ -25,10 +25,12 @@ from hmsportal.account import (
 from hmsportal.middleware import not_activity
 from hmsportal.models import User
 from hmsportal.permissions import employer_required
+from hmsportal.storage import read_document
 from orders import billing, employee_upload, selectors, services, stash
 from orders.confirmations import confirmation_filename, confirmation_pdf
 from orders.forms import (
     CardOrderForm,
+    IdentityConfirmForm,
     UploadLinkResendForm,
 )
 from orders.models import EmployeeUploadLink, Order, OrderLine, UploadStash
@@ -303,8 +305,20 @@ def _order_page(
     *,
     resend_form: UploadLinkResendForm | None = None,
     resend_line_id: int | None = None,
+    identity_form: IdentityConfirmForm | None = None,
+    identity_line_id: int | None = None,
 ) -> HttpResponse:
     lines = list(order.lines.all())
+    id_checks = [
+        (
+            line,
+            identity_form
+            if identity_form is not None and identity_line_id == line.pk
+            else IdentityConfirmForm(prefix=f"id{line.pk}"),
+        )
+        for line in lines
+        if line.state == OrderLine.State.AWAITING_ID_CHECK
+    ]
     invoice = billing.invoice_for_employer(employer_orgnr=employer.orgnr, order_id=order.pk)
     live_links = selectors.upload_links_live(order=order)
     new_links = _upload_links_take(request, lines)
@@ -329,12 +343,67 @@ def _order_page(
         {
             **_lines_context(employer, order),
             "awaiting": awaiting,
-            "form": resend_form,
+            "id_checks": id_checks,
+            "form": resend_form or identity_form,
             "invoice": invoice,
             "quote": billing.invoice_quote(invoice) if invoice else None,
         },
-        status=200 if resend_form is None else 400,
+        status=200 if resend_form is None and identity_form is None else 400,
     )
+
+
+def _line_of_employer(employer: OrganisationFacts, order_id: int, line_id: int) -> OrderLine:
+    line = selectors.order_line_for_employer(
+        employer_orgnr=employer.orgnr, order_id=order_id, line_id=line_id
+    )
+    if line is None:
+        raise Http404
+    return line
+
+
+@employer_required
+@require_safe
+@never_cache
+def line_document(
+    request: HttpRequest, employer: OrganisationFacts, order_id: int, line_id: int, kind: str
+) -> HttpResponse:
+    """The photo or ID document of one of the employer's order lines, decrypted on the fly
+    for the orderer's check; never a public URL, never cached."""
+    line = _line_of_employer(employer, order_id, line_id)
+    document = {"photo": line.photo, "id-document": line.id_document}.get(kind)
+    if not document:
+        raise Http404
+    extension = document.name.rsplit(".", 1)[-1].lower()
+    content_type = {"pdf": "application/pdf", "png": "image/png"}.get(extension, "image/jpeg")
+    response = HttpResponse(read_document(document), content_type=content_type)
+    response["Content-Disposition"] = "inline"
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@employer_required
+@require_POST
+def identity_confirm(
+    request: HttpRequest, employer: OrganisationFacts, order_id: int, line_id: int
+) -> HttpResponse:
+    """The orderer has checked the ID the employee uploaded: the registers are asked next."""
+    line = _line_of_employer(employer, order_id, line_id)
+    form = IdentityConfirmForm(request.POST, prefix=f"id{line.pk}")
+    if not form.is_valid():
+        return _order_page(
+            request,
+            employer,
+            _order_or_404(employer, order_id),
+            identity_form=form,
+            identity_line_id=line.pk,
+        )
+    try:
+        employee_upload.order_line_identity_confirm(line=line, actor=cast(User, request.user))
+    except employee_upload.IdentityNotAwaited:
+        messages.info(request, _("This line does not wait for an identity check."))
+    else:
+        messages.success(request, _("Thank you. We are checking the registers now."))
+    return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order_id)
 
 
 @employer_required

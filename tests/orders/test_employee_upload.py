@@ -18,6 +18,7 @@ from hmsportal.models import User
 from orders.employee_upload import upload_token_hash
 from orders.models import EmployeeUploadLink, OrderLine
 from registry.datasets import registry_dataset_load
+from tests.cards.factories import valid_national_id
 from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg, small_dataset
 from tests.hmsportal.factories import UserFactory
 from tests.orders.factories import OrderLineFactory
@@ -128,8 +129,15 @@ def test_the_upload_page_shows_whose_card_and_employer_but_no_identity_number(
     assert response["Cache-Control"].startswith("max-age=0")
 
 
+def _orderer_checks_the_id(owner_client, line: OrderLine, django_capture_on_commit_callbacks):
+    """The orderer looks at the ID the employee sent and confirms it (the order page)."""
+    base = f"/orders/{EMPLOYER}/orders/{line.order_id}/lines/{line.pk}"
+    with django_capture_on_commit_callbacks(execute=True):
+        return owner_client.post(f"{base}/identity/", {f"id{line.pk}-identity_checked": "on"})
+
+
 def test_both_files_move_the_line_to_the_register_check_and_it_is_approved(
-    client, mailed_token, django_capture_on_commit_callbacks
+    owner_client, client, mailed_token, django_capture_on_commit_callbacks
 ) -> None:
     # One file, then come back for the other: the link keeps working in between.
     with django_capture_on_commit_callbacks(execute=True):
@@ -148,6 +156,25 @@ def test_both_files_move_the_line_to_the_register_check_and_it_is_approved(
     assert response["Location"] == "/u/received/"
     assert "Takk" in client.get("/u/received/").content.decode()
     line.refresh_from_db()
+    # The employer's identity check comes first: the orderer sees the ID, then confirms.
+    assert line.state == OrderLine.State.AWAITING_ID_CHECK and line.card is None
+    base = f"/orders/{EMPLOYER}/orders/{line.order_id}/lines/{line.pk}"
+    order_page = owner_client.get(f"/orders/{EMPLOYER}/orders/{line.order_id}/").content.decode()
+    assert "Kontroller legitimasjonen til Ola Snekker" in order_page
+    document = owner_client.get(f"{base}/document/id-document/")
+    assert document.status_code == 200 and document["Content-Type"] == "application/pdf"
+    assert "no-store" in document["Cache-Control"]
+    assert owner_client.get(f"{base}/document/photo/")["Content-Type"] == "image/jpeg"
+    assert owner_client.get(f"{base}/document/other/").status_code == 404
+    assert Client().get(f"{base}/document/id-document/").status_code == 302  # not logged in
+    unchecked = owner_client.post(f"{base}/identity/", {})
+    assert unchecked.status_code == 400
+    assert "Bekreft at du har kontrollert identiteten" in unchecked.content.decode()
+    assert (
+        _orderer_checks_the_id(owner_client, line, django_capture_on_commit_callbacks).status_code
+        == 302
+    )
+    line.refresh_from_db()
     assert line.state == OrderLine.State.APPROVED
     assert line.card is not None and line.card.holder_national_id == WORKER
     assert line.photo.name.endswith(".jpg") and line.id_document.name.endswith(".pdf")
@@ -159,13 +186,14 @@ def test_the_link_is_refused_once_both_files_are_in(
 ) -> None:
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/u/{mailed_token}/", {"photo": _photo(), "id_document": _id_document()})
-    assert OrderLine.objects.get().state == OrderLine.State.APPROVED
+    line = OrderLine.objects.get()
+    assert line.state == OrderLine.State.AWAITING_ID_CHECK
     response = client.get(f"/u/{mailed_token}/")
     assert response.status_code == 410
     assert "Lenken virker ikke" in response.content.decode()
     response = client.post(f"/u/{mailed_token}/", {"photo": _photo()})
     assert response.status_code == 410
-    assert Card.objects.count() == 1
+    assert OrderLine.objects.get().photo.name == line.photo.name  # nothing replaced
 
 
 def test_an_expired_link_is_refused(client, mailed_token) -> None:
@@ -295,7 +323,7 @@ def test_a_link_to_copy_is_shown_once_and_a_new_link_replaces_the_old(
     assert client.get(f"/u/{new_token}/").status_code == 410
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/u/{mailed}/", {"photo": _photo(), "id_document": _id_document()})
-    assert OrderLine.objects.get().state == OrderLine.State.APPROVED
+    assert OrderLine.objects.get().state == OrderLine.State.AWAITING_ID_CHECK
 
 
 def test_a_bad_address_for_the_new_link_is_explained(owner_client) -> None:
@@ -387,9 +415,38 @@ def test_the_order_confirmation_waits_for_the_employees_files(
     # Both files in: the register check, then the confirmation with its PDF, once.
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"/u/{mailed_token}/", {"photo": _photo(), "id_document": _id_document()})
-    (confirmation,) = [m for m in mail.outbox if "/u/" not in m.body]
+    # The orderer is told the files are in, and checks the ID: then the confirmation.
+    (files_in,) = [m for m in mail.outbox if "/u/" not in m.body]
+    assert "kontrollere identiteten" in files_in.body
+    assert owner_client.get(pdf_url).status_code == 404
+    line.refresh_from_db()
+    _orderer_checks_the_id(owner_client, line, django_capture_on_commit_callbacks)
+    (confirmation,) = [m for m in mail.outbox if "/u/" not in m.body and m is not files_in]
     assert confirmation.to == ["kari@fjordbygg.example"]
     assert [name for name, _content, _type in confirmation.attachments] == [
         f"ordrebekreftelse-{line.order_id}-{line.pk}.pdf"
     ]
     assert owner_client.get(pdf_url).status_code == 200
+
+
+def test_another_employer_cannot_see_or_confirm_the_employees_id(
+    client, mailed_token, django_capture_on_commit_callbacks
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/u/{mailed_token}/", {"photo": _photo(), "id_document": _id_document()})
+    line = OrderLine.objects.get()
+    stranger = UserFactory(username="per", national_id=valid_national_id(datetime.date(1977, 5, 5)))
+    client.force_login(stranger)
+    base = f"/orders/{EMPLOYER}/orders/{line.order_id}/lines/{line.pk}"
+    assert client.get(f"{base}/document/id-document/").status_code == 404
+    assert (
+        client.post(f"{base}/identity/", {f"id{line.pk}-identity_checked": "on"}).status_code == 404
+    )
+    line.refresh_from_db()
+    assert line.state == OrderLine.State.AWAITING_ID_CHECK
+
+
+def test_with_a_link_the_order_form_needs_no_identity_check_yet(owner_client) -> None:
+    response = _order_with_link(owner_client, identity_checked="")
+    assert response.status_code == 302
+    assert OrderLine.objects.get().state == OrderLine.State.AWAITING_FILES
