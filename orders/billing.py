@@ -17,6 +17,7 @@ from django.utils import timezone
 from stdnum import luhn
 
 from cards import catalogue
+from cards.models import CardType
 from cards.pricing import Amounts, PriceItem, Quote, QuoteLine, quote_from_amounts, quote_make
 from hmsportal.pdf import render_pdf
 from orders.models import Invoice, InvoiceLine, InvoiceNumberCounter, Order
@@ -181,35 +182,30 @@ def invoice_for_employer(*, employer_orgnr: str, order_id: int) -> Invoice | Non
     )
 
 
+def card_type_quote(
+    *, card_type: CardType, day: datetime.date, language: str | None
+) -> Quote | None:
+    """What one card of the type costs on the day, postage included; None without a price."""
+    try:
+        postage = catalogue.postage_on(day)
+        price = catalogue.card_price_on(card_type, day)
+    except catalogue.NoPriceError:
+        return None
+    name = card_type.name(language)
+    return quote_make(
+        [PriceItem(description=name, incl_vat=price.price_incl_vat, vat_rate=price.vat_rate)],
+        PriceItem(description="", incl_vat=postage.amount_incl_vat, vat_rate=postage.vat_rate),
+    )
+
+
 def price_list_quotes(*, day: datetime.date, language: str | None) -> list[tuple[str, Quote]]:
     """What one card of each orderable type costs on the day, postage included, by type
     name: the price table of the order form. Types without a price are left out."""
-    try:
-        postage = catalogue.postage_on(day)
-    except catalogue.NoPriceError:
-        return []
     quotes = []
     for card_type in catalogue.orderable_card_types():
-        try:
-            price = catalogue.card_price_on(card_type, day)
-        except catalogue.NoPriceError:
-            continue
-        name = card_type.name(language)
-        quotes.append(
-            (
-                name,
-                quote_make(
-                    [
-                        PriceItem(
-                            description=name, incl_vat=price.price_incl_vat, vat_rate=price.vat_rate
-                        )
-                    ],
-                    PriceItem(
-                        description="", incl_vat=postage.amount_incl_vat, vat_rate=postage.vat_rate
-                    ),
-                ),
-            )
-        )
+        quote = card_type_quote(card_type=card_type, day=day, language=language)
+        if quote is not None:
+            quotes.append((card_type.name(language), quote))
     return quotes
 
 

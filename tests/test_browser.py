@@ -50,7 +50,7 @@ def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path)
     page.goto(f"{live_server.url}{unquote(order_page)}")
 
     # An empty form: the error summary gets focus and links to each field.
-    page.get_by_role("button", name="Send bestillingen").click()
+    page.get_by_role("button", name="Fortsett").click()
     summary = page.locator(".error-summary")
     assert summary.is_visible()
     assert page.evaluate("document.activeElement.classList.contains('error-summary')")
@@ -62,6 +62,12 @@ def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path)
     page.get_by_label("Bilde av den ansatte").set_input_files(str(photo))
     page.get_by_label("Kopi av legitimasjon").set_input_files(str(id_document))
     page.get_by_label("Jeg har kontrollert").check()
+    page.get_by_role("button", name="Fortsett").click()
+    # Check your answers: the whole order and what it costs, then send.
+    assert page.get_by_role(
+        "heading", name="Kontroller bestillingen før du sender den"
+    ).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("button", name="Send bestillingen").click()
 
     card = Card.objects.get(holder_national_id=WORKER)
@@ -247,7 +253,7 @@ def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
 
     # Sent without the ID document: the error, and the photo still attached, as cropped.
     page.get_by_label("Jeg har kontrollert").check()
-    page.get_by_role("button", name="Send bestillingen").click()
+    page.get_by_role("button", name="Fortsett").click()
     assert page.locator(".error-summary").is_visible()
     assert page.get_by_text("Bildet du valgte, er fortsatt lagt ved").is_visible()
     kept = page.locator("img.kept-photo")
@@ -256,6 +262,12 @@ def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
     page.get_by_label("Kopi av legitimasjon").set_input_files(str(id_document))
+    page.get_by_role("button", name="Fortsett").click()
+    # Check your answers: the whole order and what it costs, then send.
+    assert page.get_by_role(
+        "heading", name="Kontroller bestillingen før du sender den"
+    ).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("button", name="Send bestillingen").click()
     page.get_by_text("Godkjent").first.wait_for()
 
@@ -369,6 +381,12 @@ def test_an_orderer_gets_a_link_to_copy_for_an_sms_on_a_phone(page, live_server,
     page.get_by_label("HMS-kort bygg og anlegg").check()
     page.get_by_label("Send den ansatte en lenke").check()
     page.get_by_label("Jeg har kontrollert").check()
+    page.get_by_role("button", name="Fortsett").click()
+    # Check your answers: the whole order and what it costs, then send.
+    assert page.get_by_role(
+        "heading", name="Kontroller bestillingen før du sender den"
+    ).is_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     page.get_by_role("button", name="Send bestillingen").click()
 
     assert page.get_by_text("Venter på bilde og legitimasjon fra den ansatte").first.is_visible()

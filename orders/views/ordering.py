@@ -3,6 +3,7 @@ its documents (confirmations, invoice) and the employee's upload link."""
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 from typing import cast
 
@@ -96,7 +97,14 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         form.initial["employee"] = form.choice_for_reference(request.GET.get("employee", ""))
     blackout = catalogue.blackout_at(timezone.now())
     already: AlreadyOrderedNotice | None = None
-    if request.method == "POST" and form.is_valid():
+    step = request.POST.get("step", "send")
+    if request.method == "POST" and step in ("review", "change") and form.is_valid():
+        # Check your answers (GOV.UK) before anything is ordered or billed: the files that
+        # were chosen are kept (orders.stash) and travel on as keys.
+        _files_keep(user, form)
+        if step == "review":
+            return _order_check_page(request, employer, form, today=today)
+    elif request.method == "POST" and form.is_valid():
         card_type = form.cleaned_data["card_type"]
         try:
             order = services.order_submit(
@@ -141,17 +149,9 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             else:
                 _tell_what_happened(request, order)
             return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
-    if request.method == "POST":
+    if request.method == "POST" and step != "change":
         # The form comes back with an error: the files that were fine stay attached.
-        for file in form.to_keep:
-            key = stash.stash_put(
-                owner=user,
-                kind=file.kind,
-                content=file.content,
-                name=file.name,
-                content_type=file.content_type,
-            )
-            form.file_kept(file, key=key)
+        _files_keep(user, form)
     return render(
         request,
         "orders/order_card.html",
@@ -164,6 +164,47 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             "price_list": billing.price_list_quotes(day=today, language=get_language()),
             "invoice_due_days": settings.INVOICE_DUE_DAYS,
             "delivery_field_names": CardOrderForm.DELIVERY_FIELDS,
+        },
+    )
+
+
+def _files_keep(user: User, form: CardOrderForm) -> None:
+    """Keep the files chosen in this try (encrypted, an hour) and show them as attached."""
+    for file in form.to_keep:
+        key = stash.stash_put(
+            owner=user,
+            kind=file.kind,
+            content=file.content,
+            name=file.name,
+            content_type=file.content_type,
+        )
+        form.file_kept(file, key=key)
+    form.to_keep = []
+
+
+def _order_check_page(
+    request: HttpRequest, employer: OrganisationFacts, form: CardOrderForm, *, today: datetime.date
+) -> HttpResponse:
+    """Everything the order will be, and what it costs, before it is sent."""
+    card_type = form.cleaned_data["card_type"]
+    employee = form.selected_employee()
+    delivery = billing.delivery_fields(employer=employer, given=form.delivery_address())
+    return render(
+        request,
+        "orders/order_check.html",
+        {
+            "employer": employer,
+            "form": form,
+            "employee": employee,
+            "unit_name": _unit_names(employer).get(employee.employment.workplace_orgnr, ""),
+            "card_type_name": card_type.name(get_language()),
+            "delivery": delivery,
+            "quote": billing.card_type_quote(
+                card_type=card_type, day=today, language=get_language()
+            ),
+            "photo_kept": form.kept.get(UploadStash.Kind.PHOTO),
+            "id_document_kept": form.kept.get(UploadStash.Kind.ID_DOCUMENT),
+            "invoice_due_days": settings.INVOICE_DUE_DAYS,
         },
     )
 

@@ -415,4 +415,4 @@ def test_the_form_refuses_more_ids_than_a_batch_holds_should_django_let_them_thr
 
     with translation.override("en"):
         assert not form.is_valid()
-    assert form.errors["cards"] == ["Choose at most 1000 cards for one batch."]
+        assert form.errors["cards"] == ["Choose at most 1000 cards for one batch."]
