@@ -3,6 +3,8 @@
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
     card_detail,
+    card_export_csv,
+    card_export_xlsx,
     card_list,
     delegation_list,
     employer_overview,
@@ -19,6 +21,8 @@ from orders.views.public import order_confirmation
 
 __all__ = [
     "card_detail",
+    "card_export_csv",
+    "card_export_xlsx",
     "card_list",
     "delegation_list",
     "employer_overview",
