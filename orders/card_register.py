@@ -51,6 +51,16 @@ def status_text(status: str) -> str:
     return str(dict(STATUS_CHOICES).get(status, status))
 
 
+class _CardTypeField(forms.ModelChoiceField):
+    def to_python(self, value: Any) -> Any:
+        # A code with NUL in it is not on the list (Django's own message says "null character").
+        if isinstance(value, str) and "\x00" in value:
+            raise forms.ValidationError(
+                self.error_messages["invalid_choice"], code="invalid_choice"
+            )
+        return super().to_python(value)
+
+
 class CardRegisterForm(forms.Form):
     """What the employer searches, filters and sorts the card register by (all optional)."""
 
@@ -59,7 +69,10 @@ class CardRegisterForm(forms.Form):
         required=False,
         max_length=SEARCH_MAX_LENGTH,
         error_messages={
-            "max_length": gettext_lazy("The search can be at most %(limit_value)d characters.")
+            "max_length": gettext_lazy("The search can be at most %(limit_value)d characters."),
+            "null_characters_not_allowed": gettext_lazy(
+                "The search can only have ordinary characters."
+            ),
         },
     )
     status = forms.ChoiceField(
@@ -68,7 +81,7 @@ class CardRegisterForm(forms.Form):
         choices=STATUS_CHOICES,
         error_messages={"invalid_choice": gettext_lazy("Choose a status from the list.")},
     )
-    card_type = forms.ModelChoiceField(
+    card_type = _CardTypeField(
         label=gettext_lazy("Card type"),
         required=False,
         queryset=CardType.objects.all(),
