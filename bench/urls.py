@@ -1,14 +1,55 @@
-"""The portal's URLs plus two bench-only views, the status benchmark's baselines.
+"""The portal's URLs plus bench-only views, the benchmarks' baselines.
 
 bench-ok/ is a bare view answering "ok" through the same middleware: everything a request
 costs in Django and nothing else. bench-floor/<number>/ is the least a status lookup can
 cost: one indexed SELECT by card number and one Redis INCR, answered as JSON.
+bench-register-bare/ is the card register's layout with 50 fixed rows and no query of its
+own (bench_register.py's baseline).
 """
+
+import datetime
+import functools
 
 from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.template import engines
 from django.urls import include, path
+
+# The register's page (templates/orders/card_list.html) without the filter form's choices
+# and without the cards: the base template, the heading and a table-stack table of 50 rows.
+BARE_REGISTER = """{% extends "base.html" %}{% load i18n portal %}
+{% block content %}<h1>Benkbygg AS</h1><h2 class="h4">{% translate "Card register" %}</h2>
+<div class="table-responsive"><table class="table align-middle table-stack">
+<thead><tr><th scope="col">{% translate "Holder" %}</th><th scope="col">{% translate "Card number" %}</th><th scope="col">{% translate "Card type" %}</th><th scope="col">{% translate "Unit" %}</th><th scope="col">{% translate "Valid until" %}</th><th scope="col">{% translate "Status" %}</th></tr></thead>
+<tbody>{% for row in rows %}<tr>
+<td data-label="{% translate 'Holder' %}">{{ row.name }}</td>
+<td data-label="{% translate 'Card number' %}"><a href="/status/{{ row.number }}/">{{ row.number|card_number }}</a></td>
+<td data-label="{% translate 'Card type' %}">{{ row.card_type }}</td>
+<td data-label="{% translate 'Unit' %}">{{ row.unit }}</td>
+<td data-label="{% translate 'Valid until' %}">{{ row.valid_until|date:"d.m.Y" }}</td>
+<td data-label="{% translate 'Status' %}">{{ row.status }}</td>
+</tr>{% endfor %}</tbody></table></div>{% endblock %}"""
+
+
+@functools.cache
+def _bare_rows() -> list[dict[str, object]]:
+    return [
+        {
+            "name": f"Ola Hansen {index}",
+            "number": f"{100000000000 + index}",
+            "card_type": "Bygg og anlegg",
+            "unit": "Benkbygg AS",
+            "valid_until": datetime.date(2027, 1, 1) + datetime.timedelta(days=index),
+            "status": "Gyldig",
+        }
+        for index in range(50)
+    ]
+
+
+def register_bare(request: HttpRequest) -> HttpResponse:
+    template = engines["django"].from_string(BARE_REGISTER)
+    return HttpResponse(template.render({"rows": _bare_rows()}, request))
 
 
 def ok(request: HttpRequest) -> HttpResponse:
@@ -32,5 +73,6 @@ def floor(request: HttpRequest, number: str) -> HttpResponse:
 urlpatterns = [
     path("bench-ok/", ok),
     path("bench-floor/<str:number>/", floor),
+    path("bench-register-bare/", register_bare),
     path("", include("hmsportal.urls")),
 ]

@@ -260,7 +260,19 @@ class Card(models.Model):
                 ),
             ),
         ]
-        indexes = [models.Index(fields=["state", "employer_orgnr"])]
+        indexes = [
+            models.Index(fields=["state", "employer_orgnr"]),
+            # The employer's card register filters by employer, then sorts or ranges by these
+            # (orders/views/employer.py card_list; bench/bench_register.py).
+            models.Index(
+                fields=["employer_orgnr", "valid_until"], name="cards_employer_valid_until"
+            ),
+            models.Index(
+                fields=["employer_orgnr", "holder_last_name", "holder_first_name"],
+                name="cards_employer_holder_name",
+            ),
+            models.Index(fields=["employer_orgnr", "number"], name="cards_employer_number"),
+        ]
 
     def __str__(self) -> str:
         return self.number

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import wraps
-from typing import Any, Concatenate, ParamSpec
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -24,6 +25,8 @@ from registry.facts import OrganisationFacts, RegisterUnavailable
 from registry.identifiers import is_valid_orgnr
 
 P = ParamSpec("P")
+# A view returns a response: a page, or a stream (exports).
+R = TypeVar("R", bound=HttpResponseBase)
 
 
 def organisations_for(user: User) -> list[OrganisationFacts]:
@@ -54,13 +57,13 @@ def employer_for(user: User, orgnr: str) -> OrganisationFacts | None:
 
 
 def employer_required(
-    view: Callable[Concatenate[HttpRequest, OrganisationFacts, P], HttpResponse],
-) -> Callable[..., HttpResponse]:
+    view: Callable[Concatenate[HttpRequest, OrganisationFacts, P], R],
+) -> Callable[..., R | HttpResponse]:
     """Resolve the URL's orgnr to an employer the user may act for (else 404) and pass it on."""
 
     @login_required
     @wraps(view)
-    def wrapper(request: HttpRequest, orgnr: str, *args: Any, **kwargs: Any) -> HttpResponse:
+    def wrapper(request: HttpRequest, orgnr: str, *args: Any, **kwargs: Any) -> R | HttpResponse:
         if not is_valid_orgnr(orgnr) or not isinstance(request.user, User):
             raise Http404("No such organisation.")
         try:

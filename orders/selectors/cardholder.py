@@ -12,33 +12,19 @@ from dataclasses import dataclass
 from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.formats import date_format
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from cards import history
 from cards import selectors as card_selectors
-from cards.imports import IMPORT_REASON
+from cards.history import REVOCATION_TEXTS, HistoryEntry
 from cards.models import Card
 from cards.numbers import NumberForm, classify, normalise
-from cards.services import RevocationReason
 from hmsportal.models import User
 from orders.models import OrderLine
+from registry import selectors as registry_selectors
+from registry.models import RegisterLookup
 from registry.rules import REASONS, Reason
-
-# How a revoked card's reason code reads to its holder.
-REVOCATION_TEXTS = {
-    RevocationReason.LOST: gettext_lazy("Reported lost"),
-    RevocationReason.STOLEN: gettext_lazy("Reported stolen"),
-    RevocationReason.EMPLOYMENT_ENDED: gettext_lazy("The employment has ended"),
-    RevocationReason.EMPLOYMENT_ENDED_IN_REGISTER: gettext_lazy(
-        "Aa-registeret shows that the employment has ended"
-    ),
-    RevocationReason.RETURNED: gettext_lazy("Returned"),
-    RevocationReason.WITHDRAWN: gettext_lazy("Withdrawn by the card issuer"),
-}
-HOLDER_REPORTED_TEXTS = {
-    RevocationReason.LOST: gettext_lazy("You reported the card lost. It was blocked at once."),
-    RevocationReason.STOLEN: gettext_lazy("You reported the card stolen. It was blocked at once."),
-}
 
 
 @dataclass(frozen=True)
@@ -58,14 +44,6 @@ class HolderCard:
     def reportable(self) -> bool:
         """Whether the holder can still report the card lost or stolen (it is live)."""
         return self.card.state in Card.CHECKED_STATES
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    """One step in a card's life, told to its holder."""
-
-    at: datetime.datetime
-    text: str
 
 
 def _holder_cards_queryset(*, national_id: str) -> QuerySet[Card]:
@@ -155,44 +133,21 @@ def holder_card(
     return None if card is None else _holder_card(card, by_pk=by_pk, today=today)
 
 
-def _failed_reasons(reason: str) -> str:
-    codes = [code.strip() for code in reason.partition(":")[2].split(",") if code.strip()]
-    return " ".join(Reason(code).text() if code in REASONS else code for code in codes)
-
-
 def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
-    """The card's life in plain words, oldest first (from its prefetched transitions)."""
-    entries = []
-    for step in card.transitions.all():
-        to_state = step.to_state
-        if not step.from_state:
-            text = (
-                _("The card was taken over from the previous card producer.")
-                if step.reason == IMPORT_REASON
-                else _("The registers were checked and the card was approved.")
-            )
-        elif to_state == Card.State.REVOKED:
-            own_report = step.actor_id is not None and step.actor_id == viewer.pk
-            if own_report and step.reason in HOLDER_REPORTED_TEXTS:
-                text = str(HOLDER_REPORTED_TEXTS[step.reason])
-            else:
-                reason = str(REVOCATION_TEXTS.get(step.reason, step.reason))
-                text = _("The card was revoked: %(reason)s.") % {"reason": reason.lower()}
-        elif to_state == Card.State.EXPIRED:
-            text = _("The card expired: the valid-until date has passed.")
-        elif to_state == Card.State.INVALID:
-            text = _("The card stopped being valid. %(reasons)s") % {
-                "reasons": _failed_reasons(step.reason)
-            }
-        elif step.from_state == Card.State.INVALID:
-            text = _("The registers were in order again, and the card became valid again.")
-        elif to_state == Card.State.IN_PRODUCTION:
-            text = _("The card was sent to the card producer for printing.")
-        elif to_state == Card.State.SHIPPED:
-            text = _("The card was printed and sent.")
-        elif to_state == Card.State.ACTIVE:
-            text = _("The card counts as delivered and is in use.")
-        else:
-            text = str(Card.State(to_state).label) if to_state in Card.State else to_state
-        entries.append(HistoryEntry(at=step.at, text=text.strip()))
-    return entries
+    """The card's life in plain words for its holder (cards/history.py tells it)."""
+    return history.card_history(card=card, viewer_id=viewer.pk)
+
+
+def card_register_checks(*, card: Card, limit: int = 20) -> list[RegisterLookup]:
+    """The register lookups behind this card: about its holder and its units, since it was
+    ordered (a card taken over or replaced: since it was made). Lookups from before belong to
+    earlier cards and orders, not to this one."""
+    line = order_line_behind(card)
+    since = line.order.created_at if line is not None else card.created_at
+    # The check that approved the card ran just before the card was made.
+    since -= datetime.timedelta(minutes=1)
+    return registry_selectors.lookups_for(
+        keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr],
+        limit=limit,
+        since=since,
+    )

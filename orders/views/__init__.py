@@ -6,6 +6,8 @@ from orders.views.card_ending import card_end
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
     card_detail,
+    card_export_csv,
+    card_export_xlsx,
     card_list,
     delegation_list,
     employer_overview,
@@ -27,6 +29,8 @@ from orders.views.public import order_confirmation
 __all__ = [
     "card_detail",
     "card_end",
+    "card_export_csv",
+    "card_export_xlsx",
     "card_list",
     "delegation_list",
     "employer_overview",

@@ -20,7 +20,6 @@ from hmsportal.models import User
 from orders import selectors, services
 from orders.forms import CardReportForm
 from orders.selectors import HolderCard
-from registry import selectors as registry_selectors
 
 
 def _own_card(request: HttpRequest, number: str) -> tuple[User, HolderCard]:
@@ -50,10 +49,8 @@ def my_cards(request: HttpRequest) -> HttpResponse:
 def my_card_detail(request: HttpRequest, number: str) -> HttpResponse:
     user, holder_card = _own_card(request, number)
     card = holder_card.card
-    # The same register checks the employer's card page shows (registry/selectors.py).
-    lookups = registry_selectors.lookups_for(
-        keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr], limit=20
-    )
+    # The same register checks the employer's card page shows.
+    lookups = selectors.card_register_checks(card=card)
     return render(
         request,
         "orders/my_card_detail.html",

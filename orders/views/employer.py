@@ -9,12 +9,21 @@ from typing import cast
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
+from django.http import (
+    FileResponse,
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBase,
+    StreamingHttpResponse,
+)
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
-from django.views.decorators.http import require_http_methods
+from django.views.decorators.http import require_http_methods, require_safe
 
 from cards import selectors as card_selectors
 from cards import services as card_services
@@ -26,7 +35,8 @@ from hmsportal.account import (
 from hmsportal.models import User
 from hmsportal.permissions import can_delegate, employer_required, organisations_for
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import selectors, services
+from orders import card_register, selectors, services
+from orders.card_register import CardRegisterForm
 from orders.forms import (
     CardRevokeForm,
     DelegationForm,
@@ -143,14 +153,114 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
     )
 
 
-@employer_required
-def card_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
-    cards = card_selectors.cards_for_employer(employer_orgnr=employer.orgnr)
+def _register_form(
+    request: HttpRequest, employer: OrganisationFacts
+) -> tuple[CardRegisterForm, dict[str, str]]:
+    """The register's filter form from the query string, and the employer's units by number."""
+    try:
+        sub_units = registry_selectors.sub_units_list(main_orgnr=employer.orgnr)
+    except RegisterUnavailable:
+        sub_units = []  # the cards can still be listed; only the unit names are missing
+    unit_names = {unit.orgnr: unit.name for unit in sub_units}
+    unit_names[employer.orgnr] = employer.name
+    return CardRegisterForm(request.GET, employer=employer, sub_units=sub_units), unit_names
+
+
+def _register_page(
+    request: HttpRequest,
+    employer: OrganisationFacts,
+    form: CardRegisterForm,
+    unit_names: dict[str, str],
+) -> HttpResponse:
+    valid = form.is_valid()
+    today = timezone.localdate()
+    cards = card_selectors.card_register(
+        employer_orgnr=employer.orgnr, wanted=form.register_filter(), today=today
+    )
+    page = Paginator(cards, card_register.PAGE_SIZE).get_page(form.page_number())
+    # The pager's and the exports' links keep the filter; the page number is the pager's.
+    query = request.GET.copy()
+    query.pop("page", None)
     return render(
         request,
         "orders/card_list.html",
-        {"employer": employer, "cards": cards, "today": timezone.localdate()},
+        {
+            "employer": employer,
+            "form": form,
+            "page": page,
+            "rows": card_register.register_rows(
+                page.object_list, today=today, unit_names=unit_names
+            ),
+            "today": today,
+            "query": query.urlencode(),
+        },
+        status=200 if valid else 400,
     )
+
+
+@employer_required
+@require_safe
+def card_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
+    """The card register: every card of the employer, searched, filtered, sorted, paged."""
+    form, unit_names = _register_form(request, employer)
+    return _register_page(request, employer, form, unit_names)
+
+
+def _export(
+    request: HttpRequest, employer: OrganisationFacts
+) -> tuple[QuerySet[Card], dict[str, str]] | HttpResponse:
+    """The cards to export (the register's filter), or the register page with the errors."""
+    form, unit_names = _register_form(request, employer)
+    if not form.is_valid():
+        return _register_page(request, employer, form, unit_names)
+    cards = card_selectors.card_register(
+        employer_orgnr=employer.orgnr, wanted=form.register_filter(), today=timezone.localdate()
+    )
+    return cards, unit_names
+
+
+def _export_filename(employer: OrganisationFacts, extension: str) -> str:
+    return f"hms-cards-{employer.orgnr}-{timezone.localdate():%Y-%m-%d}.{extension}"
+
+
+@employer_required
+@require_safe
+def card_export_csv(request: HttpRequest, employer: OrganisationFacts) -> HttpResponseBase:
+    """The filtered register as CSV for Excel (UTF-8 with BOM, semicolons), streamed."""
+    found = _export(request, employer)
+    if isinstance(found, HttpResponse):
+        return found
+    cards, unit_names = found
+    rows = card_register.export_rows(
+        cards, unit_names=unit_names, language=get_language(), today=timezone.localdate()
+    )
+    response = StreamingHttpResponse(
+        card_register.csv_chunks(rows), content_type="text/csv; charset=utf-8"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_export_filename(employer, "csv")}"'
+    response["Cache-Control"] = "private, no-store"
+    return response
+
+
+@employer_required
+@require_safe
+def card_export_xlsx(request: HttpRequest, employer: OrganisationFacts) -> HttpResponseBase:
+    """The filtered register as an Excel workbook (openpyxl, write-only), streamed from disk."""
+    found = _export(request, employer)
+    if isinstance(found, HttpResponse):
+        return found
+    cards, unit_names = found
+    rows = card_register.export_rows(
+        cards, unit_names=unit_names, language=get_language(), today=timezone.localdate()
+    )
+    response = FileResponse(
+        card_register.xlsx_file(rows),
+        as_attachment=True,
+        filename=_export_filename(employer, "xlsx"),
+        content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
+    response["Cache-Control"] = "private, no-store"
+    return response
 
 
 @employer_required
@@ -194,9 +304,6 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                 )
                 return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
     today = timezone.localdate()
-    lookups = registry_selectors.lookups_for(
-        keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr], limit=20
-    )
     return render(
         request,
         "orders/card_detail.html",
@@ -207,7 +314,9 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             "employee_reference": employee_reference_for(
                 national_id=card.holder_national_id, workplace_orgnr=card.workplace_orgnr
             ),
-            "lookups": lookups,
+            "history": selectors.card_history(card=card, viewer=cast(User, request.user)),
+            "lookups": selectors.card_register_checks(card=card),
+            "unit_name": _unit_names(employer).get(card.workplace_orgnr, ""),
             "reason_codes": card.reason_codes_on(today),
             "revocation_reason": card_selectors.revocation_reason(card),
             "today": today,
