@@ -150,12 +150,14 @@ def audit_record_many(entries: Iterable[AuditEntry]) -> int:
 
 
 def audit_fields(instance: models.Model, *names: str) -> dict[str, Any]:
-    """The named fields' current values, for before/after (foreign keys by id)."""
+    """A snapshot of the named fields' values now, for before/after (foreign keys by id).
+
+    Taken as plain values at once: a file field is the same object after it is saved anew.
+    """
     values: dict[str, Any] = {}
     for name in names:
         field = instance._meta.get_field(name)
-        attname = getattr(field, "attname", name)
-        values[name] = getattr(instance, attname)
+        values[name] = _plain(getattr(instance, getattr(field, "attname", name)))
     return values
 
 

@@ -305,7 +305,10 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
             subject_label=line.full_name,
             organisation_orgnr=line.employer_orgnr,
             before=before,
-            after=audit_fields(line, "state", "reason_codes", "card"),
+            after={
+                **audit_fields(line, "state", "reason_codes"),
+                "card": line.card.number if line.card else None,
+            },
         )
     return line
 

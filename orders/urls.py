@@ -25,4 +25,5 @@ urlpatterns = [
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),
+    path("<str:orgnr>/audit/", views.organisation_audit, name="audit"),
 ]

@@ -1,5 +1,6 @@
 """Ordering pages, split by who uses them: the employer's pages and the cardholder's own."""
 
+from orders.views.audit import organisation_audit
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
     card_detail,
@@ -32,6 +33,7 @@ __all__ = [
     "order_confirmation_pdf",
     "order_detail",
     "order_lines",
+    "organisation_audit",
     "organisation_list",
     "upload_link_resend",
 ]
