@@ -19,8 +19,8 @@ from django.db import models
 from django.db.models import QuerySet
 from django.utils import formats, timezone
 from django.utils.dateparse import parse_date, parse_datetime
+from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
 
 from hmsportal.models import AuditEntry
 from registry.rules import REASONS, Reason
@@ -35,6 +35,9 @@ SUBJECT_KINDS = {
     "hmsportal.user": gettext_lazy("Person"),
     "orders.uploadstash": gettext_lazy("Kept file"),
 }
+
+# An order's entry describes its line: its values are the line's fields.
+FIELDS_FROM = {"orders.order": "orders.orderline"}
 
 # Keys that are no field of the entry's model.
 KEY_LABELS = {
@@ -125,13 +128,14 @@ def _start_of(day: datetime.date) -> datetime.datetime:
 
 def audit_rows(entries: list[AuditEntry]) -> list[AuditRow]:
     """The entries in plain words, in the active language."""
+    card_types = _card_type_names()
     return [
         AuditRow(
             entry=entry,
             who=_who(entry),
             what=str(entry.get_action_display()),
             subject=_subject(entry),
-            changes=_changes(entry),
+            changes=_changes(entry, card_types),
         )
         for entry in entries
     ]
@@ -156,9 +160,17 @@ def _subject(entry: AuditEntry) -> str:
     return f"{kind} {entry.subject_label}".strip() if kind else entry.subject_label
 
 
+def _card_type_names() -> dict[str, str]:
+    """Card types by code, named in the active language (one query for the whole page)."""
+    card_type = apps.get_model("cards", "CardType")
+    language = get_language()
+    return {kind.code: kind.name(language) for kind in card_type.objects.all()}
+
+
 def _model(entry: AuditEntry) -> type[models.Model] | None:
+    subject_type = FIELDS_FROM.get(entry.subject_type, entry.subject_type)
     try:
-        return apps.get_model(entry.subject_type) if entry.subject_type else None
+        return apps.get_model(subject_type) if subject_type else None
     except (LookupError, ValueError):
         return None
 
@@ -173,34 +185,38 @@ def _field(model: type[models.Model] | None, key: str) -> models.Field[Any, Any]
     return field if isinstance(field, models.Field) else None
 
 
-def _changes(entry: AuditEntry) -> list[Change]:
+def _changes(entry: AuditEntry, card_types: dict[str, str]) -> list[Change]:
     before = entry.before if isinstance(entry.before, dict) else {}
     after = entry.after if isinstance(entry.after, dict) else {}
     model = _model(entry)
     keys = [*after, *(key for key in before if key not in after)]
     changes = []
     for key in keys:
+        if key in before and key in after and before[key] == after[key]:
+            continue
         field = _field(model, key)
         label = str(KEY_LABELS.get(key) or (field.verbose_name if field else key))
         changes.append(
             Change(
                 label=label[:1].upper() + label[1:],
-                before=_value(before.get(key), field) if key in before else "",
-                after=_value(after.get(key), field) if key in after else "",
+                before=_value(before.get(key), field, card_types) if key in before else "",
+                after=_value(after.get(key), field, card_types) if key in after else "",
             )
         )
     return changes
 
 
-def _value(value: Any, field: models.Field[Any, Any] | None) -> str:
+def _value(value: Any, field: models.Field[Any, Any] | None, card_types: dict[str, str]) -> str:
     if value is None or value == "" or value == []:
         return "–"
+    if isinstance(value, str) and value in card_types and (field is None or field.is_relation):
+        return card_types[value]
     if isinstance(value, list):
         if field is not None and field.name == "reason_codes":
             return "; ".join(
                 Reason(code).text() if code in REASONS else str(code) for code in value
             )
-        return ", ".join(_value(item, None) for item in value)
+        return ", ".join(_value(item, None, card_types) for item in value)
     if isinstance(value, bool):
         return _("yes") if value else _("no")
     if field is not None and field.choices:

@@ -103,6 +103,11 @@ def test_placing_an_order_records_who_where_what_and_from_which_address(
     assert issued.actor == owner and issued.subject_label == line.card.number
     assert issued.after["state"] == "approved"
     assert_no_identity_number_in_the_trail()
+    # On the organisation's page, in plain words: the card type by name, no raw codes.
+    html = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    assert "Bestilling sendt" in html and "Godkjent etter registerkontroll" in html
+    assert "Korttype: HMS-kort bygg og anlegg" in html
+    assert "construction" not in html and CLIENT_IP in html
 
 
 def test_a_line_waiting_for_aa_registeret_is_recorded_once_then_its_rejection(
