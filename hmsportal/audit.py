@@ -28,6 +28,7 @@ from django.http import HttpRequest
 
 from hmsportal.models import AuditEntry, User
 from hmsportal.ratelimit import client_address
+from registry.identifiers import is_valid_national_id
 
 # The client address of the request being served, so services deep in a call can record it
 # without every view passing it on. Empty outside a request (Celery workers, commands).
@@ -37,14 +38,28 @@ _request_address: contextvars.ContextVar[str] = contextvars.ContextVar(
 
 # Eleven digits in a row (optionally with a space after the date part): a fødselsnummer or
 # D-number. The date part is masked too (with the individual digits it narrows a person down);
-# only the two check digits stay, so two entries can be told apart by eye.
+# only the two check digits stay, so two entries can be told apart by eye. Standing alone, any
+# eleven digits are masked (a mistyped number is still someone's); inside a longer word (a
+# generated name, say) only those that are valid identity numbers.
 _IDENTITY_NUMBER = re.compile(r"(?<!\d)\d{6} ?\d{5}(?!\d)")
+_WORD_CHARACTER = re.compile(r"[0-9A-Za-z]")
 _MAX_TEXT = 500
 
 
 def identity_number_masked(value: str) -> str:
     """The text with every identity number in it masked ("*********38")."""
-    return _IDENTITY_NUMBER.sub(lambda m: "*" * 9 + m.group(0)[-2:], value)
+
+    def mask(match: re.Match[str]) -> str:
+        start, end = match.span()
+        inside_word = (start > 0 and _WORD_CHARACTER.match(value[start - 1])) or (
+            end < len(value) and _WORD_CHARACTER.match(value[end])
+        )
+        digits = match.group(0).replace(" ", "")
+        if inside_word and not is_valid_national_id(digits):
+            return match.group(0)
+        return "*" * 9 + digits[-2:]
+
+    return _IDENTITY_NUMBER.sub(mask, value)
 
 
 def _plain(value: Any) -> Any:
@@ -58,6 +73,7 @@ def _plain(value: Any) -> Any:
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
     if isinstance(value, FieldFile):
+        # Stored names are generated (a random name or the card number), never the upload's.
         return value.name or ""
     if isinstance(value, bytes | bytearray | memoryview):
         raise TypeError("the audit trail records files by name, never their content")

@@ -86,6 +86,7 @@ class AuditEntry(models.Model):
         CARD_STATE_CHANGED = "card.state_changed", _("Card changed state")
         CARD_REVOKED = "card.revoked", _("Card revoked")
         CARD_REPLACED = "card.replaced", _("Card replaced")
+        CARD_IMPORTED = "card.imported", _("Card imported from the previous producer")
         UPLOAD_LINK_ISSUED = "upload.link_issued", _("Upload link sent to the employee")
         UPLOAD_FILES_RECEIVED = "upload.files_received", _("Files uploaded by the employee")
         UPLOAD_KEPT = "upload.kept", _("Uploaded file kept for the order form")

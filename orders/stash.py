@@ -72,7 +72,7 @@ def stash_put(
         action=AuditEntry.Action.UPLOAD_KEPT,
         subject=entry,
         subject_label=kind,
-        after={"kind": kind, "file": entry.file.name, "content_type": content_type},
+        after={"kind": kind, "file": entry.file, "content_type": content_type},
     )
     return str(entry.key)
 

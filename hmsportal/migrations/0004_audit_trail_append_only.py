@@ -89,6 +89,7 @@ class Migration(migrations.Migration):
                             ("card.state_changed", "Card changed state"),
                             ("card.revoked", "Card revoked"),
                             ("card.replaced", "Card replaced"),
+                            ("card.imported", "Card imported from the previous producer"),
                             ("upload.link_issued", "Upload link sent to the employee"),
                             ("upload.files_received", "Files uploaded by the employee"),
                             ("upload.kept", "Uploaded file kept for the order form"),

@@ -337,6 +337,10 @@ def test_identity_numbers_are_masked_wherever_a_caller_puts_them() -> None:
     assert_no_identity_number_in_the_trail()
     assert entry.after == {"id": "*********38", "orgnr": EMPLOYER}  # 9 digits stay
     assert identity_number_masked("card 1234 5678 9012") == "card 1234 5678 9012"
+    # Inside a generated name only a valid identity number is masked.
+    assert identity_number_masked("cdada84989224039bf.jpg") == "cdada84989224039bf.jpg"
+    assert identity_number_masked(f"x{WORKER}y") == "x*********38y"
+    assert identity_number_masked("id 12345678901") == "id *********01"
     with pytest.raises(TypeError):
         audit_record(actor=None, action=A.UPLOAD_KEPT, after={"photo": jpeg()})
     with pytest.raises(ValueError, match="unknown audit action"):
@@ -407,3 +411,20 @@ def test_postgresql_refuses_update_and_delete_of_the_trail(postgres_required) ->
     assert stored.subject_label == "" and stored.after == {"method": "admin"}
     # Adding stays possible.
     assert audit_record(actor=None, action=A.LOGIN_FAILED) is not None
+
+
+def test_an_idporten_login_and_a_refused_one_are_recorded(client, idporten) -> None:
+    from tests.hmsportal.test_idporten import log_in
+
+    assert log_in(client).status_code == 302
+    login = _entry(A.LOGIN)
+    assert login.actor is not None and login.actor.national_id == OWNER
+    assert login.after == {"method": "idporten"} and login.request_ip == "127.0.0.1"
+    client.logout()
+    idporten.claim_overrides = {"pid": "15108695089"}  # a forged token
+    assert log_in(client).status_code == 403
+    refused = _entry(A.LOGIN_FAILED)
+    assert refused.actor is None
+    assert refused.after == {"method": "idporten", "reason": "person"}
+    assert_no_identity_number_in_the_trail()
+    assert "15108695089" not in json.dumps([refused.before, refused.after, refused.subject_label])
