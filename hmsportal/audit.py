@@ -22,7 +22,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from django.db import models, transaction
+from django.db import models
 from django.db.models.fields.files import FieldFile
 from django.http import HttpRequest
 
@@ -155,8 +155,7 @@ def audit_record(
         request_ip=request_ip,
         subject_label=subject_label,
     )
-    with transaction.atomic():
-        entry.save()
+    entry.save()
     return entry
 
 

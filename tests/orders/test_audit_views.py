@@ -138,3 +138,24 @@ def test_the_trail_pages_and_reads_in_english(client, trail) -> None:
     assert "Card revoked" in second and "employment ended" in second
     assert "State: Approved, waiting for production → Revoked" in second
     assert "Audit trail" in second
+
+
+def test_the_page_costs_the_same_queries_for_few_entries_and_many(client, trail) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    url = f"/orders/{EMPLOYER}/audit/"
+    client.get(url)  # caches (the organisation's register answers) warm
+    with CaptureQueriesContext(connection) as few:
+        client.get(url)
+    for number in range(40):
+        audit_record(
+            actor=trail["owner"],
+            action=A.CONTACT_CHANGED,
+            organisation_orgnr=EMPLOYER,
+            after={"n": number},
+        )
+    with CaptureQueriesContext(connection) as many:
+        html = client.get(url).content.decode()
+    assert html.count("data-audit-entry=") == 41
+    assert len(many.captured_queries) == len(few.captured_queries)
