@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from cards.models import Card, CardTransition, CardType
 from cards.numbers import LEGACY_NUMBER_LENGTH, normalise
-from hmsportal.models import User
+from hmsportal.audit import audit_entry, audit_record_many
+from hmsportal.models import AuditEntry, User
 from registry.clients import population_register
 from registry.facts import OrganisationFacts, PersonFacts
 from registry.identifiers import InvalidIdentifier, NationalId, parse_national_id, validate_orgnr
@@ -563,6 +564,16 @@ def _write_chunk(
             for card in cards
         ],
         batch_size=len(cards),
+    )
+    audit_record_many(
+        audit_entry(
+            actor=actor,
+            action=AuditEntry.Action.CARD_IMPORTED,
+            subject=card,
+            organisation_orgnr=card.employer_orgnr,
+            after={"state": card.state, "valid_until": card.valid_until},
+        )
+        for card in cards
     )
     summary.imported += len(cards)
     summary.expired += sum(card.state == Card.State.EXPIRED for card in cards)

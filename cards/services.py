@@ -16,7 +16,8 @@ from django.utils import timezone
 from cards import catalogue
 from cards.models import Card, CardTransition, CardType, PrintBatch
 from cards.numbers import card_number_new
-from hmsportal.models import User
+from hmsportal.audit import audit_entry, audit_fields, audit_record, audit_record_many
+from hmsportal.models import AuditEntry, User
 from hmsportal.storage import read_document
 from registry.facts import RegisterUnavailable
 from registry.rules import Purpose, Verdict
@@ -71,10 +72,25 @@ def card_transition(*, card: Card, to_state: str, actor: User | None, reason: st
     card = Card.objects.select_for_update().get(pk=card.pk)
     if to_state not in ALLOWED_TRANSITIONS[card.state]:
         raise TransitionNotAllowed(f"{card.state} → {to_state}")
-    _transition_entry(card, to_state, actor=actor, reason=reason).save()
+    transition = _transition_entry(card, to_state, actor=actor, reason=reason)
+    transition.save()
     card.state = to_state
     card.save(update_fields=["state"])
+    audit_record_many([_card_change(transition)])
     return card
+
+
+def _card_change(transition: CardTransition) -> AuditEntry:
+    """The audit entry of a card's state change (recorded one by one or in bulk)."""
+    revoked = transition.to_state == Card.State.REVOKED
+    return audit_entry(
+        actor=transition.actor,
+        action=AuditEntry.Action.CARD_REVOKED if revoked else AuditEntry.Action.CARD_STATE_CHANGED,
+        subject=transition.card,
+        organisation_orgnr=transition.card.employer_orgnr,
+        before={"state": transition.from_state},
+        after={"state": transition.to_state, "reason": transition.reason},
+    )
 
 
 def cards_transition_bulk(
@@ -85,20 +101,15 @@ def cards_transition_bulk(
     if to_state not in ALLOWED_TRANSITIONS[from_state]:
         raise TransitionNotAllowed(f"{from_state} → {to_state}")
     ids = [card.pk for card in cards if card.state == from_state]
-    CardTransition.objects.bulk_create(
-        [
-            CardTransition(
-                card_id=card_id,
-                from_state=from_state,
-                to_state=to_state,
-                actor=actor,
-                reason=reason[:300],
-            )
-            for card_id in ids
-        ],
-        batch_size=1000,
-    )
+    transitions = [
+        CardTransition(
+            card=card, from_state=from_state, to_state=to_state, actor=actor, reason=reason[:300]
+        )
+        for card in Card.objects.filter(pk__in=ids).only("pk", "number", "employer_orgnr")
+    ]
+    CardTransition.objects.bulk_create(transitions, batch_size=1000)
     Card.objects.filter(pk__in=ids).update(state=to_state)
+    audit_record_many(_card_change(t) for t in transitions)
     return len(ids)
 
 
@@ -150,6 +161,17 @@ def card_issue(
         to_state=Card.State.APPROVED,
         actor=actor,
         reason="register check passed",
+    )
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CARD_ISSUED,
+        subject=card,
+        organisation_orgnr=employer_orgnr,
+        after={
+            "card_type": card_type.code,
+            **audit_fields(card, "state", "holder_first_name", "holder_last_name"),
+            **audit_fields(card, "workplace_orgnr", "valid_from", "valid_until", "photo"),
+        },
     )
     from cards.tasks import render_card_pdf
 
@@ -395,6 +417,7 @@ def cards_recheck(
             Card.objects.filter(pk__in=ids).update(**fields)
         if transitions:
             CardTransition.objects.bulk_create(transitions, batch_size=1000)
+            audit_record_many(_card_change(t) for t in transitions)
         if checked_ids:
             Card.objects.filter(pk__in=checked_ids).update(checked_at=now)
     return summary
@@ -493,6 +516,14 @@ def card_replace(*, card: Card, actor: User | None, reason: str = RevocationReas
     )
     replacement.replaces = card
     replacement.save(update_fields=["replaces"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.CARD_REPLACED,
+        subject=replacement,
+        organisation_orgnr=card.employer_orgnr,
+        before={"card": card.number},
+        after={"card": replacement.number, "reason": reason},
+    )
     return replacement
 
 

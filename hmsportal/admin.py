@@ -1,7 +1,8 @@
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
+from django.http import HttpRequest
 
-from hmsportal.models import User
+from hmsportal.models import AuditEntry, User
 
 
 @admin.register(User)
@@ -24,3 +25,24 @@ class PortalUserAdmin(UserAdmin):
     )
     list_display = ["username", "full_name", "national_id", "is_staff"]
     search_fields = ["username", "full_name", "national_id"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The audit trail, to read only: nobody adds, changes or deletes an entry here."""
+
+    list_display = ["at", "action", "actor_name", "organisation_orgnr", "subject_label"]
+    list_filter = ["action"]
+    search_fields = ["organisation_orgnr", "actor_name", "subject_label"]
+    date_hierarchy = "at"
+    readonly_fields = [field.name for field in AuditEntry._meta.fields]
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False

@@ -7,6 +7,18 @@ class HmsportalConfig(AppConfig):
     name = "hmsportal"
     verbose_name = "HMS-kortportalen"
 
+    def ready(self) -> None:
+        from django.contrib.auth.signals import user_logged_in, user_login_failed
+
+        from hmsportal import audit
+
+        # Logins reach the audit trail through Django's own signals: every way in (ID-porten,
+        # the development login, the admin) passes through auth.login or authenticate.
+        user_logged_in.connect(audit.login_recorded, dispatch_uid="hmsportal.audit.login")
+        user_login_failed.connect(
+            audit.login_failure_recorded, dispatch_uid="hmsportal.audit.login_failed"
+        )
+
 
 class PortalAdminConfig(admin_apps.AdminConfig):
     """Django's admin on the portal's admin site, which asks staff for a second factor."""

@@ -21,7 +21,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from hmsportal import ratelimit
-from hmsportal.models import User
+from hmsportal.audit import audit_fields, audit_record
+from hmsportal.models import AuditEntry, User
 
 CONFIRMATION_SALT = "hmsportal.contact.email-confirmation"
 # Links a person may have sent a minute: the form must not become a way to flood someone
@@ -111,10 +112,18 @@ def email_confirm(*, token: str) -> User:
     """Make the address the link names the person's confirmed address; LinkRefused if not."""
     link = _confirmation_link_check(token=token, lock=True)
     user = link.user
+    before = audit_fields(user, "email", "pending_email")
     user.email = link.email
     user.email_confirmed_at = timezone.now()
     user.pending_email = ""
     _save(user, ["email", "email_confirmed_at", "pending_email"])
+    audit_record(
+        actor=user,
+        action=AuditEntry.Action.EMAIL_CONFIRMED,
+        subject=user,
+        before=before,
+        after=audit_fields(user, "email", "pending_email"),
+    )
     return user
 
 
@@ -130,10 +139,18 @@ def contact_details_update(*, user: User, email: str, mobile: str, language: str
     email = email_normalise(email)
     if email not in (user.confirmed_email, ""):
         _confirmation_budget_draw(user)
+    before = audit_fields(user, "pending_email", "mobile", "language")
     user.mobile = mobile
     user.language = language
     user.pending_email = "" if email == user.confirmed_email else email
     _save(user, ["mobile", "language", "pending_email"])
+    audit_record(
+        actor=user,
+        action=AuditEntry.Action.CONTACT_CHANGED,
+        subject=user,
+        before=before,
+        after=audit_fields(user, "pending_email", "mobile", "language"),
+    )
     if user.pending_email:
         _confirmation_send_on_commit(user)
     return user
@@ -157,8 +174,16 @@ def user_language_set(*, user: User, language: str) -> User:
     """Remember the language the person chose: mail to them is written in it."""
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.language != language:
+        before = {"language": user.language}
         user.language = language
         _save(user, ["language"])
+        audit_record(
+            actor=user,
+            action=AuditEntry.Action.CONTACT_CHANGED,
+            subject=user,
+            before=before,
+            after={"language": language},
+        )
     return user
 
 

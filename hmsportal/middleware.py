@@ -11,6 +11,8 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRefresh
 
+from hmsportal.audit import audit_request_address
+from hmsportal.ratelimit import client_address
 from registry.clients.http import person_waiting
 
 P = ParamSpec("P")
@@ -23,6 +25,19 @@ def registers_answer_people_quickly(
 
     def middleware(request: HttpRequest) -> HttpResponse:
         with person_waiting():
+            return get_response(request)
+
+    return middleware
+
+
+def audit_client_address(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Audit entries written while serving a request carry its client address (the one
+    TRUSTED_PROXY_COUNT points at in X-Forwarded-For, as for rate limits)."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        with audit_request_address(client_address(request)):
             return get_response(request)
 
     return middleware

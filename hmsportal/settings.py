@@ -64,6 +64,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    # The client address on audit entries written while a request is served.
+    "hmsportal.middleware.audit_client_address",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     # Django's, except that a background poll does not keep an idle session alive.
     "hmsportal.middleware.SessionMiddleware",

@@ -4,6 +4,7 @@ from django.urls import include, path
 from hmsportal import views
 from hmsportal.views import errors
 from hmsportal.views import login as login_views
+from hmsportal.views.audit import backoffice_audit
 from orders import views as order_views
 
 urlpatterns = [
@@ -24,6 +25,7 @@ urlpatterns = [
     path("account/contact/confirm/<str:token>/", views.contact_confirm, name="contact_confirm"),
     # Without CSRF (see views.set_language): the display language, remembered on the user.
     path("i18n/setlang/", views.set_language, name="set_language"),
+    path("backoffice/audit/", backoffice_audit, name="backoffice_audit"),
     path("orders/", include("orders.urls")),
     path("my-cards/", include("orders.cardholder_urls")),
     # The employee's own upload of photo and ID document, by the personal link (no login).

@@ -28,8 +28,9 @@ from django.urls import reverse
 from django.utils import timezone, translation
 
 from hmsportal import ratelimit
+from hmsportal.audit import audit_fields, audit_record
 from hmsportal.mail import mail_person
-from hmsportal.models import User
+from hmsportal.models import AuditEntry, User
 from orders.models import EmployeeUploadLink, OrderLine
 
 TOKEN_BYTES = 32
@@ -110,6 +111,14 @@ def upload_link_issue(*, line: OrderLine, actor: User, email: str = "") -> Issue
     )
     link.full_clean()
     link.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.UPLOAD_LINK_ISSUED,
+        subject=line,
+        subject_label=line.full_name,
+        organisation_orgnr=line.employer_orgnr,
+        after={"link": link.pk, "email": email, "expires_at": link.expires_at},
+    )
     if email:
         from orders.tasks import send_employee_upload_link
 
@@ -181,6 +190,7 @@ def employee_files_receive(
     line = OrderLine.objects.select_for_update().get(pk=link.order_line_id)
     if line.state != OrderLine.State.AWAITING_FILES:
         raise UploadLinkRefused(LinkProblem.USED)
+    before = audit_fields(line, "photo", "id_document", "state")
     superseded: list[str] = []
     stored: list[str] = []
     # Files are not part of the transaction: if the order line is not saved, delete them.
@@ -211,6 +221,16 @@ def employee_files_receive(
         for name in stored:
             line.photo.storage.delete(name)
         raise
+    # The employee is no portal user: no actor; the files are recorded by their stored names.
+    audit_record(
+        actor=None,
+        action=AuditEntry.Action.UPLOAD_FILES_RECEIVED,
+        subject=line,
+        subject_label=line.full_name,
+        organisation_orgnr=line.employer_orgnr,
+        before=before,
+        after=audit_fields(line, "photo", "id_document", "state"),
+    )
     storage = line.photo.storage
     transaction.on_commit(lambda: [storage.delete(name) for name in superseded], robust=True)
     if complete:
@@ -237,6 +257,14 @@ def order_line_identity_confirm(*, line: OrderLine, actor: User) -> OrderLine:
         raise IdentityNotAwaited(f"line {line.pk} is {line.state}")
     line.state = OrderLine.State.SUBMITTED
     line.save(update_fields=["state"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.IDENTITY_CHECKED,
+        subject=line,
+        organisation_orgnr=line.employer_orgnr,
+        before={"state": OrderLine.State.AWAITING_ID_CHECK.value},
+        after={"state": line.state},
+    )
     order_line_check_queue(line=line)
     return line
 

@@ -20,8 +20,9 @@ from cards import selectors as card_selectors
 from cards.models import Card, CardTransition, CardType
 from cards.numbers import display
 from cards.services import Holder, RevocationReason, card_issue, card_revoke
+from hmsportal.audit import audit_fields, audit_record
 from hmsportal.mail import mail_person
-from hmsportal.models import User
+from hmsportal.models import AuditEntry, User
 from hmsportal.storage import read_document
 from orders import employee_upload, selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
@@ -173,6 +174,18 @@ def order_submit(
         for storage, name in stored:
             storage.delete(name)
         raise
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.ORDER_PLACED,
+        subject=order,
+        organisation_orgnr=employer.orgnr,
+        after={
+            "line": line.pk,
+            "card_type": card_type.code,
+            **audit_fields(line, "first_name", "last_name", "workplace_orgnr", "state"),
+            **audit_fields(line, "price_incl_vat", "photo", "id_document"),
+        },
+    )
     if employee_uploads:
         # The confirmation waits for the files: until then nothing shows the card is coming.
         issued = employee_upload.upload_link_issue(
@@ -255,6 +268,7 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
         )
         if line.state not in (OrderLine.State.SUBMITTED, OrderLine.State.AWAITING_REGISTRATION):
             return line
+        before = audit_fields(line, "state", "reason_codes", "card")
         line.checked_at = timezone.now()
         if verdict.eligible and verdict.valid_until and verdict.employer:
             person = verdict.person
@@ -293,6 +307,19 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
                 lambda: tell_employer_rejected.delay(line_id=line_id), robust=True
             )
         line.save(update_fields=["state", "reason_codes", "awaiting_since", "checked_at", "card"])
+        # Nothing is recorded when a daily retry finds the line waiting just as before.
+        audit_record(
+            actor=None,
+            action=f"order_line.{line.state}",
+            subject=line,
+            subject_label=line.full_name,
+            organisation_orgnr=line.employer_orgnr,
+            before=before,
+            after={
+                **audit_fields(line, "state", "reason_codes"),
+                "card": line.card.number if line.card else None,
+            },
+        )
     return line
 
 
@@ -384,6 +411,16 @@ def delegation_grant(
     )
     delegation.full_clean()
     delegation.save()
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.DELEGATION_GRANTED,
+        subject=delegation,
+        subject_label=grantee_name,
+        organisation_orgnr=employer.orgnr,
+        after=audit_fields(
+            delegation, "grantee_national_id", "grantee_name", "valid_from", "valid_until"
+        ),
+    )
     return delegation
 
 
@@ -395,6 +432,15 @@ def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
         delegation.revoked_at = timezone.now()
         delegation.revoked_by = actor
         delegation.save(update_fields=["revoked_at", "revoked_by"])
+        audit_record(
+            actor=actor,
+            action=AuditEntry.Action.DELEGATION_REVOKED,
+            subject=delegation,
+            subject_label=delegation.grantee_name,
+            organisation_orgnr=delegation.employer_orgnr,
+            before={"revoked_at": None},
+            after=audit_fields(delegation, "revoked_at"),
+        )
     return delegation
 
 

@@ -17,7 +17,8 @@ from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
 
-from hmsportal.models import User
+from hmsportal.audit import audit_record
+from hmsportal.models import AuditEntry, User
 from hmsportal.storage import DocumentDecryptionError, read_document
 from orders.models import UploadStash
 
@@ -66,6 +67,13 @@ def stash_put(
     except BaseException:
         entry.file.storage.delete(entry.file.name)
         raise
+    audit_record(
+        actor=owner,
+        action=AuditEntry.Action.UPLOAD_KEPT,
+        subject=entry,
+        subject_label=kind,
+        after={"kind": kind, "file": entry.file, "content_type": content_type},
+    )
     return str(entry.key)
 
 

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.contrib import auth
 from django.contrib.auth import login
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.signals import user_login_failed
 from django.core.exceptions import SuspiciousOperation
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -51,6 +52,9 @@ def login_refused(request: HttpRequest, refusal: LoginRefused) -> HttpResponse:
     """A clear page in the person's language; the log says why, never who."""
     # The detail may hold text from the query string: %r keeps it on one line.
     logger.warning("ID-porten login refused: %s %r", refusal.reason, refusal.detail)
+    user_login_failed.send(
+        __name__, credentials={"method": "idporten", "reason": str(refusal.reason)}, request=request
+    )
     status = 503 if refusal.reason == RefusalReason.PROVIDER_UNAVAILABLE else 403
     return render(
         request,

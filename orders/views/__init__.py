@@ -2,6 +2,7 @@
 (employer), placing and following an order (ordering), the cardholder's own page
 (cardholder) and the public order confirmation (public)."""
 
+from orders.views.audit import organisation_audit
 from orders.views.card_ending import card_end
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
@@ -46,6 +47,7 @@ __all__ = [
     "order_confirmation_pdf",
     "order_detail",
     "order_lines",
+    "organisation_audit",
     "organisation_list",
     "upload_link_resend",
 ]

@@ -19,7 +19,7 @@ from cards.imports import CardImportError, cards_import
 from cards.models import Card, CardTransition
 from cards.numbers import NumberForm, classify
 from cards.services import cards_recheck_all
-from hmsportal.models import User
+from hmsportal.models import AuditEntry, User
 from registry.identifiers import orgnr_with_check_digit, parse_national_id
 from registry.models import Employment, Organisation, Person
 from registry.rules import add_years
@@ -492,6 +492,10 @@ def test_the_service_takes_rows_as_mappings_numbered_as_if_after_a_header(regist
     card = Card.objects.get(number="9800000001")
     assert (card.card_type.code, card.issuer_name) == ("cleaning", "IDEMIA")
     assert card.transitions.get().actor == operator
+    # The audit trail records the import per card, with the identity number masked.
+    imported = AuditEntry.objects.get(action=AuditEntry.Action.CARD_IMPORTED)
+    assert (imported.actor, imported.subject_label) == (operator, "9800000001")
+    assert imported.organisation_orgnr == MAIN and kari not in str(imported.after)
 
 
 def test_register_lookups_are_made_once_per_chunk(tmp_path, monkeypatch, registry_rows):
