@@ -152,6 +152,10 @@ CACHES["template_fragments"] = {
 # --- Celery: a broker URL means real workers; none means tasks run eagerly in-process.
 CELERY_BROKER_URL: str = env.str("CELERY_BROKER_URL", default=REDIS_URL)
 CELERY_TASK_ALWAYS_EAGER: bool = not CELERY_BROKER_URL
+if CELERY_TASK_ALWAYS_EAGER:
+    # Tasks run in the web process; an in-memory transport keeps kombu from looking for (and
+    # warning about) a broker on localhost that the embedded default never has.
+    CELERY_BROKER_URL = "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND: str | None = env.str("CELERY_RESULT_BACKEND", default="") or None
 # One queue unless told otherwise; tests run each worker on a queue of its own.

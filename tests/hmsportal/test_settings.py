@@ -103,13 +103,15 @@ def test_with_no_environment_the_portal_runs_on_the_embedded_default() -> None:
         if k not in {"DATABASE_URL", "REDIS_URL", "CELERY_BROKER_URL", "EMAIL_URL", "DEBUG"}
     }
     shown = _settings_print(
-        "s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.EMAIL_BACKEND,"
-        " s.CACHES['default']['BACKEND'], s.REGISTRY_BACKEND, s.DEV_LOGIN_ENABLED",
+        "s.DATABASES['default']['ENGINE'], s.CELERY_TASK_ALWAYS_EAGER, s.CELERY_BROKER_URL,"
+        " s.EMAIL_BACKEND, s.CACHES['default']['BACKEND'], s.REGISTRY_BACKEND,"
+        " s.DEV_LOGIN_ENABLED",
         empty,
     )
     assert shown.split() == [
         "django.db.backends.sqlite3",
         "True",
+        "memory://localhost/",
         "django.core.mail.backends.console.EmailBackend",
         "django.core.cache.backends.locmem.LocMemCache",
         "embedded",
