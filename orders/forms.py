@@ -417,6 +417,21 @@ class DelegationForm(forms.Form):
         max_length=200,
         error_messages={"required": _("Enter the person's name.")},
     )
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("We tell the person about the access at this address."),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"inputmode": "email", "autocomplete": "off"}),
+        error_messages={
+            "required": _("Enter the person's e-mail address."),
+            "invalid": _("Enter an e-mail address like name@example.no."),
+            "max_length": _("Enter an e-mail address like name@example.no."),
+        },
+    )
+    may_grant_further = forms.BooleanField(
+        label=_("May give others access too"),
+        required=False,
+    )
     valid_from = forms.DateField(
         label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}),

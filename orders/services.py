@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,13 @@ from hmsportal.models import AuditEntry, User
 from hmsportal.storage import read_document
 from orders import employee_upload, selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
-from orders.models import Delegation, Order, OrderLine
+
+# Delegations live in orders.delegations; re-exported for the callers that know them here.
+from orders.delegations import DelegationError as DelegationError
+from orders.delegations import delegation_confirm as delegation_confirm
+from orders.delegations import delegation_grant as delegation_grant
+from orders.delegations import delegation_revoke as delegation_revoke
+from orders.models import Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
 from registry.services import register_check
@@ -369,79 +375,6 @@ def employer_told_rejected(*, line_id: int) -> None:
             "order_url": _order_url(line),
         },
     )
-
-
-class DelegationError(ValueError):
-    """The delegation cannot be given as asked."""
-
-
-@transaction.atomic
-def delegation_grant(
-    *,
-    actor: User,
-    employer: OrganisationFacts,
-    grantee_national_id: str,
-    grantee_name: str,
-    valid_from: datetime.date,
-    valid_until: datetime.date | None,
-) -> Delegation:
-    """Give someone the right to order and administer cards for the employer."""
-    if actor.national_id == grantee_national_id:
-        raise DelegationError(_("You cannot give access to yourself."))
-    existing = Delegation.objects.select_for_update().filter(
-        employer_orgnr=employer.orgnr,
-        grantee_national_id=grantee_national_id,
-        revoked_at__isnull=True,
-    )
-    # Two periods overlap when each starts before the other ends (open ends never end).
-    overlapping = existing.filter(
-        models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from)
-    )
-    if valid_until is not None:
-        overlapping = overlapping.filter(valid_from__lte=valid_until)
-    if overlapping.exists():
-        raise DelegationError(_("This person already has access in this period."))
-    delegation = Delegation(
-        employer_orgnr=employer.orgnr,
-        grantee_national_id=grantee_national_id,
-        grantee_name=grantee_name,
-        granted_by=actor,
-        valid_from=valid_from,
-        valid_until=valid_until,
-    )
-    delegation.full_clean()
-    delegation.save()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.DELEGATION_GRANTED,
-        subject=delegation,
-        subject_label=grantee_name,
-        organisation_orgnr=employer.orgnr,
-        after=audit_fields(
-            delegation, "grantee_national_id", "grantee_name", "valid_from", "valid_until"
-        ),
-    )
-    return delegation
-
-
-@transaction.atomic
-def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
-    """End a delegation now."""
-    delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
-    if delegation.revoked_at is None:
-        delegation.revoked_at = timezone.now()
-        delegation.revoked_by = actor
-        delegation.save(update_fields=["revoked_at", "revoked_by"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.DELEGATION_REVOKED,
-            subject=delegation,
-            subject_label=delegation.grantee_name,
-            organisation_orgnr=delegation.employer_orgnr,
-            before={"revoked_at": None},
-            after=audit_fields(delegation, "revoked_at"),
-        )
-    return delegation
 
 
 # --- The cardholder reports their own card ---------------------------------------------

@@ -38,5 +38,10 @@ urlpatterns = [
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
     path("<str:orgnr>/cards/<str:number>/end/", views.card_end, name="card_end"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),
+    path(
+        "<str:orgnr>/access/<int:delegation_id>/confirm/",
+        views.delegation_confirm,
+        name="delegation_confirm",
+    ),
     path("<str:orgnr>/audit/", views.organisation_audit, name="audit"),
 ]

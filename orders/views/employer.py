@@ -6,6 +6,7 @@ import datetime
 from dataclasses import dataclass
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -33,7 +34,12 @@ from hmsportal.account import (
     contact_details_url,
 )
 from hmsportal.models import User
-from hmsportal.permissions import can_delegate, employer_required, organisations_for
+from hmsportal.permissions import (
+    delegating_grant,
+    employer_required,
+    is_key_role_holder,
+    organisations_for,
+)
 from hmsportal.services import LookupsExhausted, organisation_claim
 from orders import card_register, selectors, services
 from orders.card_register import CardRegisterForm
@@ -328,7 +334,8 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
 @employer_required
 def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     actor = cast(User, request.user)
-    may_delegate = can_delegate(actor, employer)
+    key_role = is_key_role_holder(actor, employer)
+    may_delegate = key_role or delegating_grant(actor, employer) is not None
     form = DelegationForm(request.POST or None, initial={"valid_from": timezone.localdate()})
     if request.method == "POST":
         if not may_delegate:
@@ -342,7 +349,8 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
                 if revoke_id.isascii() and revoke_id.isdigit() and len(revoke_id) < 18
                 else None
             )
-            if delegation is None:
+            # A delegate who may give access removes only what they gave themselves.
+            if delegation is None or not (key_role or delegation.granted_by_id == actor.pk):
                 raise Http404
             services.delegation_revoke(actor=actor, delegation=delegation)
             messages.success(request, _("The access is removed."))
@@ -358,8 +366,11 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
                     employer=employer,
                     grantee_national_id=form.cleaned_data["national_id"],
                     grantee_name=form.cleaned_data["name"],
+                    grantee_email=form.cleaned_data["email"],
+                    may_grant_further=form.cleaned_data["may_grant_further"],
                     valid_from=form.cleaned_data["valid_from"],
                     valid_until=form.cleaned_data["valid_until"],
+                    through=None if key_role else delegating_grant(actor, employer),
                 )
             except services.DelegationError as error:
                 form.add_error(None, str(error))
@@ -373,8 +384,52 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
             "employer": employer,
             "form": form,
             "may_delegate": may_delegate,
+            "key_role": key_role,
             "contact_confirmed": bool(actor.confirmed_email),
             "contact_details_url": contact_details_url(request.get_full_path()),
             "delegations": selectors.delegations_for_employer(employer_orgnr=employer.orgnr),
+        },
+    )
+
+
+@employer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def delegation_confirm(
+    request: HttpRequest, employer: OrganisationFacts, delegation_id: int
+) -> HttpResponse:
+    """A current key-role holder confirms or removes a flagged grant (the nightly review
+    flags those whose grantor no longer holds a key role)."""
+    actor = cast(User, request.user)
+    if not is_key_role_holder(actor, employer):
+        raise Http404
+    delegation = (
+        selectors.delegations_for_employer(employer_orgnr=employer.orgnr)
+        .filter(pk=delegation_id)
+        .first()
+    )
+    if delegation is None:
+        raise Http404
+    if delegation.revoked_at is not None or delegation.flagged_at is None:
+        messages.info(request, _("This access needs no confirmation."))
+        return redirect("orders:delegations", orgnr=employer.orgnr)
+    if request.method == "POST":
+        if request.POST.get("decision") == "confirm":
+            services.delegation_confirm(actor=actor, delegation=delegation)
+            messages.success(request, _("The access is confirmed."))
+            return redirect("orders:delegations", orgnr=employer.orgnr)
+        if request.POST.get("decision") == "revoke":
+            services.delegation_revoke(actor=actor, delegation=delegation)
+            messages.success(request, _("The access is removed."))
+            return redirect("orders:delegations", orgnr=employer.orgnr)
+        messages.error(request, _("Choose whether to keep or remove the access."))
+    return render(
+        request,
+        "orders/delegation_confirm.html",
+        {
+            "employer": employer,
+            "delegation": delegation,
+            "ends_on": timezone.localtime(
+                delegation.flagged_at + datetime.timedelta(days=settings.DELEGATION_CONFIRM_DAYS)
+            ).date(),
         },
     )
