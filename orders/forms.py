@@ -609,3 +609,22 @@ class IdentityConfirmForm(forms.Form):
         label=_("I have checked the employee's identity against the ID document."),
         error_messages={"required": _("Confirm that you have checked the employee's identity.")},
     )
+
+
+class RenewalForm(forms.Form):
+    """Which of the expiring cards to renew in one order (all are ticked to begin with)."""
+
+    cards = forms.TypedMultipleChoiceField(
+        label=_("Cards to renew"),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Choose at least one card to renew."),
+            "invalid_choice": _("A card you chose can no longer be renewed. Check the list."),
+        },
+    )
+
+    def __init__(self, *args: Any, card_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cards_field = cast(forms.TypedMultipleChoiceField, self.fields["cards"])
+        cards_field.choices = [(card_id, str(card_id)) for card_id in card_ids]

@@ -103,6 +103,10 @@ class OrderLine(models.Model):
     reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
     awaiting_since = models.DateField(_("waiting since"), null=True, blank=True)
     checked_at = models.DateTimeField(_("last register check"), null=True, blank=True)
+    # The card this line renews (issue 10, renewals): it stays live beside the new one.
+    renews = models.ForeignKey(
+        "cards.Card", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     card = models.OneToOneField(
         "cards.Card", on_delete=models.SET_NULL, null=True, blank=True, related_name="order_line"
     )
@@ -122,7 +126,10 @@ class OrderLine(models.Model):
                 violation_error_message=_("An approved order line must have a card."),
             ),
             models.CheckConstraint(
-                condition=Q(state="awaiting_files") | (~Q(photo="") & ~Q(id_document="")),
+                # A renewal reuses the renewed card's photo and needs no new ID document:
+                # the identity was checked when that card was first ordered.
+                condition=Q(state="awaiting_files")
+                | (~Q(photo="") & (~Q(id_document="") | Q(renews__isnull=False))),
                 name="orders_line_files_unless_awaiting",
                 violation_error_message=_(
                     "An order line needs a photo and an ID document unless it waits for the employee to upload them."

@@ -33,6 +33,7 @@ urlpatterns = [
     ),
     path("<str:orgnr>/orders/<int:order_id>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
+    path("<str:orgnr>/cards/renew/", views.card_renew, name="card_renew"),
     path("<str:orgnr>/cards/export.csv", views.card_export_csv, name="card_export_csv"),
     path("<str:orgnr>/cards/export.xlsx", views.card_export_xlsx, name="card_export_xlsx"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),

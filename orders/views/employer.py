@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import cast
 
 from django.conf import settings
@@ -41,12 +42,13 @@ from hmsportal.permissions import (
     organisations_for,
 )
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import card_register, selectors, services
+from orders import billing, card_register, selectors, services
 from orders.card_register import CardRegisterForm
 from orders.forms import (
     CardRevokeForm,
     DelegationForm,
     OrganisationLookupForm,
+    RenewalForm,
     employee_reference,
     employee_reference_for,
 )
@@ -431,5 +433,96 @@ def delegation_confirm(
             "ends_on": timezone.localtime(
                 delegation.flagged_at + datetime.timedelta(days=settings.DELEGATION_CONFIRM_DAYS)
             ).date(),
+        },
+    )
+
+
+@employer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def card_renew(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
+    """Renew the cards expiring within 60 days in one order, after seeing them and the price."""
+    actor = cast(User, request.user)
+    today = timezone.localdate()
+    cards = list(selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today))
+    form = RenewalForm(
+        request.POST if request.method == "POST" else None,
+        card_ids=[card.pk for card in cards],
+        initial={"cards": [card.pk for card in cards]},
+    )
+    if request.method == "POST":
+        gate = contact_confirmation_redirect(request)
+        if gate is not None:
+            return gate
+        if form.is_valid():
+            chosen = set(form.cleaned_data["cards"])
+            try:
+                order = services.order_submit_renewals(
+                    actor=actor,
+                    employer=employer,
+                    cards=[card for card in cards if card.pk in chosen],
+                )
+            except (services.NothingToRenew, services.OrderingClosed) as error:
+                form.add_error(None, getattr(error, "message", str(error)))
+            except services.AlreadyOrdered:
+                form.add_error(None, _("A card you chose was ordered meanwhile. Check the list."))
+            else:
+                waiting = len(order.upload_links_issued)
+                messages.success(
+                    request,
+                    ngettext(
+                        "The renewal is ordered.",
+                        "The renewals are ordered.",
+                        len(chosen),
+                    ),
+                )
+                if waiting:
+                    messages.info(
+                        request,
+                        ngettext(
+                            "%(count)s card needs a new photo: send the employee the link "
+                            "from the order.",
+                            "%(count)s cards need a new photo: send the employees the link "
+                            "from the order.",
+                            waiting,
+                        )
+                        % {"count": waiting},
+                    )
+                return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
+    language = get_language()
+    rows = []
+    prices: list[Decimal] = []
+    for card in cards:
+        price = billing.card_type_quote(card_type=card.card_type, day=today, language=language)
+        if price is not None:
+            prices.append(price.lines[0].amounts.incl_vat)
+        rows.append(
+            {
+                "card": card,
+                "price": price.lines[0].amounts.incl_vat if price else None,
+                "new_photo": not services.renewal_photo_reusable(card, today=today),
+            }
+        )
+    postage_quote = (
+        billing.card_type_quote(card_type=cards[0].card_type, day=today, language=language)
+        if cards
+        else None
+    )
+    postage = postage_quote.postage.incl_vat if postage_quote else None
+    total = sum(prices, postage) if postage is not None and len(prices) == len(rows) else None
+    return render(
+        request,
+        "orders/card_renew.html",
+        {
+            "employer": employer,
+            "form": form,
+            "rows": rows,
+            "chosen": {
+                int(value)
+                for value in (form["cards"].value() or [])
+                if str(value).isascii() and str(value).isdigit() and len(str(value)) < 18
+            },
+            "postage": postage,
+            "total": total,
+            "photo_max_years": settings.RENEWAL_PHOTO_MAX_AGE_DAYS // 365,
         },
     )
