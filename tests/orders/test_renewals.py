@@ -167,3 +167,34 @@ def test_the_photo_age_limit_is_a_setting(client, expiring, settings) -> None:
     settings.RENEWAL_PHOTO_MAX_AGE_DAYS = 100
     body = client.get(RENEW).content.decode()
     assert "Brukes på nytt" not in body
+
+
+def test_grantees_in_every_state_and_a_stranger_try_the_renewal_page(
+    client, owner, expiring
+) -> None:
+    from orders.models import Delegation
+
+    today = timezone.localdate()
+    people = {
+        "grantee": ("01017512419", None, None),
+        "revoked": ("02028010128", None, timezone.now()),
+        "expired": ("02028010209", today - datetime.timedelta(days=1), None),
+    }
+    for kind, (national_id, until, revoked_at) in people.items():
+        Delegation.objects.create(
+            employer_orgnr=EMPLOYER,
+            grantee_national_id=national_id,
+            grantee_name=kind,
+            granted_by=owner,
+            valid_from=today - datetime.timedelta(days=10),
+            valid_until=until,
+            revoked_at=revoked_at,
+        )
+    young = str(expiring["young"].pk)
+    client.force_login(UserFactory(username="grantee", national_id=people["grantee"][0]))
+    assert client.get(RENEW).status_code == 200
+    for kind in ["revoked", "expired"]:
+        client.force_login(UserFactory(username=kind, national_id=people[kind][0]))
+        assert client.get(RENEW).status_code == 404
+        assert client.post(RENEW, {"cards": [young]}).status_code == 404
+    assert Order.objects.count() == 0
