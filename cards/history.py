@@ -28,6 +28,7 @@ REVOCATION_TEXTS = {
     ),
     RevocationReason.RETURNED: gettext_lazy("Returned"),
     RevocationReason.WITHDRAWN: gettext_lazy("Withdrawn by the card issuer"),
+    RevocationReason.RENEWED: gettext_lazy("Renewed: the new card is delivered"),
 }
 # What the person who reported the card lost or stolen reads about their own report.
 HOLDER_REPORTED_TEXTS = {

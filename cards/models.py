@@ -234,6 +234,11 @@ class Card(models.Model):
     replaces = models.OneToOneField(
         "self", on_delete=models.SET_NULL, null=True, blank=True, related_name="replaced_by"
     )
+    # A renewal: the card this one succeeds when the old one nears its valid-until. Both are
+    # live until the new one is delivered (active); then the old one is revoked as renewed.
+    renews = models.OneToOneField(
+        "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewed_by"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -251,8 +256,11 @@ class Card(models.Model):
             # the card it replaces is revoked, in the same transaction.
             models.UniqueConstraint(
                 fields=["holder_national_id", "employer_orgnr", "card_type"],
+                # A renewal may live beside the card it renews until it is delivered
+                # (cards.services.cards_activate_delivered then ends the old one).
                 condition=Q(
-                    state__in=["approved", "in_production", "shipped", "active", "invalid"]
+                    state__in=["approved", "in_production", "shipped", "active", "invalid"],
+                    renews__isnull=True,
                 ),
                 name="cards_one_live_card_per_person",
                 violation_error_message=_(

@@ -48,6 +48,7 @@ REVOCATION_EXPLANATIONS = {
     ),
     RevocationReason.RETURNED: gettext_lazy("Revoked: returned"),
     RevocationReason.WITHDRAWN: gettext_lazy("Withdrawn by the card issuer"),
+    RevocationReason.RENEWED: gettext_lazy("Revoked: renewed"),
 }
 
 

@@ -126,8 +126,11 @@ def card_issue(
     actor: User | None,
     issued_on: datetime.date | None = None,
     valid_from: datetime.date | None = None,
+    renews: Card | None = None,
 ) -> Card:
     """Issue an approved card (the register check passed) and queue its PDF.
+
+    renews: the card this one renews (it stays live until this one is delivered).
 
     valid_from: the employment's start when it is still ahead; the card is made and sent
     as usual but is not valid before that day.
@@ -150,6 +153,7 @@ def card_issue(
         valid_until=valid_until,
         valid_from=valid_from,
         checked_at=timezone.now(),
+        renews=renews,
     )
     _save_with_fresh_number(card)
     if photo:
@@ -469,8 +473,18 @@ class RevocationReason:
     EMPLOYMENT_ENDED_IN_REGISTER = "employment_ended_aa_registeret"
     RETURNED = "returned"
     WITHDRAWN = "withdrawn"  # by the back office
+    # Its renewal was delivered (cards_activate_delivered).
+    RENEWED = "renewed"
 
-    ALL = (LOST, STOLEN, EMPLOYMENT_ENDED, EMPLOYMENT_ENDED_IN_REGISTER, RETURNED, WITHDRAWN)
+    ALL = (
+        LOST,
+        STOLEN,
+        EMPLOYMENT_ENDED,
+        EMPLOYMENT_ENDED_IN_REGISTER,
+        RETURNED,
+        WITHDRAWN,
+        RENEWED,
+    )
     # Both ways a card ends with the employment.
     EMPLOYMENT_ENDINGS = (EMPLOYMENT_ENDED, EMPLOYMENT_ENDED_IN_REGISTER)
 
@@ -540,10 +554,16 @@ def cards_activate_delivered(*, shipped_before: datetime.datetime) -> int:
         .filter(pk__in=shipped_ids, state=Card.State.SHIPPED)
         .only("pk", "state")
     )
-    return cards_transition_bulk(
+    activated = cards_transition_bulk(
         cards=cards,
         from_state=Card.State.SHIPPED,
         to_state=Card.State.ACTIVE,
         actor=None,
         reason="delivered",
     )
+    # The old card stays valid until its renewal is active (issue 10): it ends now.
+    for renewed in Card.objects.select_for_update().filter(
+        renewed_by__in=[card.pk for card in cards], state__in=Card.CHECKED_STATES
+    ):
+        card_revoke(card=renewed, reason=RevocationReason.RENEWED, actor=None)
+    return activated

@@ -61,6 +61,7 @@ VALUE_LABELS = {
     "employment_ended": gettext_lazy("employment ended"),
     "returned": gettext_lazy("returned"),
     "withdrawn": gettext_lazy("withdrawn by the card office"),
+    "renewed": gettext_lazy("renewed"),
     "delivered": gettext_lazy("delivered"),
     "valid-until passed": gettext_lazy("the valid-until date has passed"),
     "register check passed": gettext_lazy("approved after the register check"),

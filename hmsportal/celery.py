@@ -48,4 +48,10 @@ app.conf.beat_schedule = {
         "task": "orders.send_administrator_digests",
         "schedule": crontab(hour=7, minute=30),
     },
+    # Access given by someone who has since lost their key role is flagged, its confirmation
+    # asked of the current key-role holders, and ended when nobody confirms it in time.
+    "review-delegations-daily": {
+        "task": "orders.review_delegations",
+        "schedule": crontab(hour=3, minute=0),
+    },
 }

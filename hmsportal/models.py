@@ -82,6 +82,12 @@ class AuditEntry(models.Model):
         )
         DELEGATION_GRANTED = "delegation.granted", _("Access given")
         DELEGATION_REVOKED = "delegation.revoked", _("Access removed")
+        DELEGATION_FLAGGED = (
+            "delegation.flagged",
+            _("Access flagged: the person who gave it no longer has a role"),
+        )
+        DELEGATION_CONFIRMED = "delegation.confirmed", _("Flagged access confirmed")
+        DELEGATION_ENDED = "delegation.ended", _("Flagged access ended: not confirmed in time")
         CARD_ISSUED = "card.issued", _("Card issued")
         CARD_STATE_CHANGED = "card.state_changed", _("Card changed state")
         CARD_REVOKED = "card.revoked", _("Card revoked")

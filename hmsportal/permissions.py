@@ -20,6 +20,8 @@ from django.utils import timezone
 
 from hmsportal.models import User
 from orders import selectors as order_selectors
+from orders.delegations import granting_delegation
+from orders.models import Delegation
 from registry import selectors as registry_selectors
 from registry.facts import OrganisationFacts, RegisterUnavailable
 from registry.identifiers import is_valid_orgnr
@@ -77,10 +79,23 @@ def employer_required(
     return wrapper
 
 
-def can_delegate(user: User, employer: OrganisationFacts) -> bool:
-    """Only people with a key role in Enhetsregisteret may give others access (DOMAIN.md)."""
+def is_key_role_holder(user: User, employer: OrganisationFacts) -> bool:
+    """Whether Enhetsregisteret shows the user in a key role at the employer (DOMAIN.md)."""
     if not user.national_id:
         return False
     return employer.orgnr in registry_selectors.organisations_where_key_role(
         national_id=user.national_id
     )
+
+
+def delegating_grant(user: User, employer: OrganisationFacts) -> Delegation | None:
+    """The user's own grant that lets them give access further (when they hold no key role)."""
+    if not user.national_id:
+        return None
+    return granting_delegation(national_id=user.national_id, orgnr=employer.orgnr)
+
+
+def can_delegate(user: User, employer: OrganisationFacts) -> bool:
+    """Key-role holders may give others access (DOMAIN.md), and so may a delegate whose own
+    grant says they may give further (never more than that grant: orders.delegations)."""
+    return is_key_role_holder(user, employer) or delegating_grant(user, employer) is not None

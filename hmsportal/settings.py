@@ -362,6 +362,16 @@ ORDER_REMINDER_AFTER_DAYS: int = env.int("ORDER_REMINDER_AFTER_DAYS", default=3)
 REMINDER_EXPIRY_DAYS: int = env.int("REMINDER_EXPIRY_DAYS", default=60)
 if REMINDER_EXPIRY_DAYS < 0:
     raise ImproperlyConfigured("REMINDER_EXPIRY_DAYS cannot be negative.")
+# A renewal reuses the card's stored photo when the card was issued at most this many days
+# ago (the photo is at least as old as the card); otherwise the employee sends a new one.
+RENEWAL_PHOTO_MAX_AGE_DAYS: int = env.int("RENEWAL_PHOTO_MAX_AGE_DAYS", default=5 * 365)
+if RENEWAL_PHOTO_MAX_AGE_DAYS < 0:
+    raise ImproperlyConfigured("RENEWAL_PHOTO_MAX_AGE_DAYS cannot be negative.")
+# Days the organisation's key-role holders have to confirm a flagged delegation (one whose
+# grantor no longer holds a key role) before the nightly review ends it.
+DELEGATION_CONFIRM_DAYS: int = env.int("DELEGATION_CONFIRM_DAYS", default=14)
+if DELEGATION_CONFIRM_DAYS < 1:
+    raise ImproperlyConfigured("DELEGATION_CONFIRM_DAYS must be at least 1.")
 # The public page an order confirmation's QR code leads to answers for this many days after
 # the confirmation was made; an older one says only that it has expired.
 ORDER_CONFIRMATION_VALID_DAYS: int = env.int("ORDER_CONFIRMATION_VALID_DAYS", default=90)

@@ -417,6 +417,21 @@ class DelegationForm(forms.Form):
         max_length=200,
         error_messages={"required": _("Enter the person's name.")},
     )
+    email = forms.EmailField(
+        label=_("E-mail address"),
+        help_text=_("We tell the person about the access at this address."),
+        max_length=254,
+        widget=forms.EmailInput(attrs={"inputmode": "email", "autocomplete": "off"}),
+        error_messages={
+            "required": _("Enter the person's e-mail address."),
+            "invalid": _("Enter an e-mail address like name@example.no."),
+            "max_length": _("Enter an e-mail address like name@example.no."),
+        },
+    )
+    may_grant_further = forms.BooleanField(
+        label=_("May give others access too"),
+        required=False,
+    )
     valid_from = forms.DateField(
         label=_("From"),
         widget=forms.DateInput(attrs={"type": "date"}),
@@ -594,3 +609,22 @@ class IdentityConfirmForm(forms.Form):
         label=_("I have checked the employee's identity against the ID document."),
         error_messages={"required": _("Confirm that you have checked the employee's identity.")},
     )
+
+
+class RenewalForm(forms.Form):
+    """Which of the expiring cards to renew in one order (all are ticked to begin with)."""
+
+    cards = forms.TypedMultipleChoiceField(
+        label=_("Cards to renew"),
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+        error_messages={
+            "required": _("Choose at least one card to renew."),
+            "invalid_choice": _("A card you chose can no longer be renewed. Check the list."),
+        },
+    )
+
+    def __init__(self, *args: Any, card_ids: list[int], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        cards_field = cast(forms.TypedMultipleChoiceField, self.fields["cards"])
+        cards_field.choices = [(card_id, str(card_id)) for card_id in card_ids]

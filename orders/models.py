@@ -103,6 +103,10 @@ class OrderLine(models.Model):
     reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
     awaiting_since = models.DateField(_("waiting since"), null=True, blank=True)
     checked_at = models.DateTimeField(_("last register check"), null=True, blank=True)
+    # The card this line renews (issue 10, renewals): it stays live beside the new one.
+    renews = models.ForeignKey(
+        "cards.Card", on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
     card = models.OneToOneField(
         "cards.Card", on_delete=models.SET_NULL, null=True, blank=True, related_name="order_line"
     )
@@ -122,7 +126,10 @@ class OrderLine(models.Model):
                 violation_error_message=_("An approved order line must have a card."),
             ),
             models.CheckConstraint(
-                condition=Q(state="awaiting_files") | (~Q(photo="") & ~Q(id_document="")),
+                # A renewal reuses the renewed card's photo and needs no new ID document:
+                # the identity was checked when that card was first ordered.
+                condition=Q(state="awaiting_files")
+                | (~Q(photo="") & (~Q(id_document="") | Q(renews__isnull=False))),
                 name="orders_line_files_unless_awaiting",
                 violation_error_message=_(
                     "An order line needs a photo and an ID document unless it waits for the employee to upload them."
@@ -163,8 +170,24 @@ class Delegation(models.Model):
     )
     grantee_national_id = models.CharField(_("identity number"), max_length=11, db_index=True)
     grantee_name = models.CharField(_("name"), max_length=200, blank=True)
+    # Where the grantee is told of the grant (blank only on grants older than issue 10).
+    grantee_email = models.EmailField(_("e-mail address"), blank=True)
+    may_grant_further = models.BooleanField(_("may give others access"), default=False)
     granted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+"
+    )
+    # Set by the nightly review when the person answering for the grant (who confirmed it,
+    # else who gave it) no longer holds a key role: the grant stays in force until a current
+    # key-role holder confirms it or DELEGATION_CONFIRM_DAYS pass.
+    flagged_at = models.DateTimeField(_("flagged"), null=True, blank=True)
+    confirmed_at = models.DateTimeField(_("confirmed"), null=True, blank=True)
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("confirmed by"),
     )
     valid_from = models.DateField(_("from"))
     valid_until = models.DateField(_("until"), null=True, blank=True)
@@ -177,7 +200,11 @@ class Delegation(models.Model):
         blank=True,
         verbose_name=_("revoked by"),
     )
+    revocation_reason = models.CharField(_("why it ended"), max_length=40, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    class RevocationReason(models.TextChoices):
+        UNCONFIRMED = "unconfirmed", _("Not confirmed in time by a key-role holder")
 
     class Meta:
         verbose_name = _("delegation")

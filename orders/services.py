@@ -10,7 +10,7 @@ from typing import Any
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
-from django.db import IntegrityError, models, transaction
+from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -26,7 +26,13 @@ from hmsportal.models import AuditEntry, User
 from hmsportal.storage import read_document
 from orders import employee_upload, selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
-from orders.models import Delegation, Order, OrderLine
+
+# Delegations live in orders.delegations; re-exported for the callers that know them here.
+from orders.delegations import DelegationError as DelegationError
+from orders.delegations import delegation_confirm as delegation_confirm
+from orders.delegations import delegation_grant as delegation_grant
+from orders.delegations import delegation_revoke as delegation_revoke
+from orders.models import Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
 from registry.rules import Purpose, Reason
 from registry.services import register_check
@@ -72,10 +78,15 @@ class AlreadyOrdered(Exception):
         self.line = line
 
 
-def _already_ordered(*, national_id: str, employer_orgnr: str, card_type: CardType) -> None:
+def _already_ordered(
+    *, national_id: str, employer_orgnr: str, card_type: CardType, renews: Card | None = None
+) -> None:
     card = card_selectors.live_card_for(
         national_id=national_id, employer_orgnr=employer_orgnr, card_type=card_type
     )
+    if renews is not None and card is not None and card.pk == renews.pk:
+        # A renewal orders a second card beside the live one it renews (issue 10).
+        card = None
     line = (
         None
         if card is not None
@@ -197,6 +208,108 @@ def order_submit(
     return order
 
 
+class NothingToRenew(ValueError):
+    """None of the cards asked for can be renewed now (renewed already, ordered, or not
+    expiring within the register's 60 days)."""
+
+
+def renewal_photo_reusable(card: Card, *, today: datetime.date) -> bool:
+    """Whether the card's stored photo may go on its renewal: the photo was taken for the
+    card's issue at the latest, so its age is counted from issued_on (a conservative bound;
+    RENEWAL_PHOTO_MAX_AGE_DAYS)."""
+    max_age = datetime.timedelta(days=settings.RENEWAL_PHOTO_MAX_AGE_DAYS)
+    return bool(card.photo) and card.issued_on >= today - max_age
+
+
+@transaction.atomic
+def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: list[Card]) -> Order:
+    """Renew expiring cards in one order with one line per card and one invoice.
+
+    A line reuses the card's stored photo when it is young enough; otherwise it waits for the
+    employee's own photo and ID through a personal link (the addresses are in the returned
+    order's upload_links_issued, for the orderer to pass on). Cards that cannot be renewed now
+    are left out; NothingToRenew when none is left. The new card gets its own number and
+    valid-until from the register check, and the old one stays live until it is delivered.
+    """
+    now = timezone.now()
+    today = timezone.localdate(now)
+    blackout = catalogue.blackout_at(now)
+    if blackout is not None:
+        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+    renewable = list(
+        selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today)
+        .select_for_update(of=("self",))
+        .filter(pk__in=[card.pk for card in cards])
+    )
+    if not renewable:
+        raise NothingToRenew(_("None of these cards can be renewed now."))
+    order = Order(
+        employer_orgnr=employer.orgnr,
+        employer_name=employer.name,
+        ordered_by=actor,
+        **delivery_fields(employer=employer, given=None),
+    )
+    order.full_clean()
+    order.save()
+    order.upload_links_issued = {}
+    stored: list[tuple[Any, str]] = []
+    lines: list[tuple[OrderLine, bool]] = []
+    try:
+        for card in renewable:
+            _already_ordered(
+                national_id=card.holder_national_id,
+                employer_orgnr=employer.orgnr,
+                card_type=card.card_type,
+                renews=card,
+            )
+            line = OrderLine(
+                order=order,
+                employer_orgnr=employer.orgnr,
+                card_type=card.card_type,
+                price_incl_vat=catalogue.price_on(card.card_type, today),
+                national_id=card.holder_national_id,
+                first_name=card.holder_first_name,
+                last_name=card.holder_last_name,
+                workplace_orgnr=card.workplace_orgnr,
+                renews=card,
+            )
+            reuse = renewal_photo_reusable(card, today=today)
+            if reuse:
+                # The identity was checked when the card was first ordered; the renewal
+                # carries the photo over and asks for no new ID document.
+                line.photo.save(
+                    f"{uuid.uuid4().hex}.jpg", ContentFile(read_document(card.photo)), save=False
+                )
+                stored.append((line.photo.storage, line.photo.name))
+            else:
+                line.state = OrderLine.State.AWAITING_FILES
+            _line_save(line, stored=[])
+            lines.append((line, reuse))
+        invoice_create(order=order, customer=employer)
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.ORDER_PLACED,
+        subject=order,
+        organisation_orgnr=employer.orgnr,
+        after={
+            "renewal": True,
+            "lines": [line.pk for line, _reuse in lines],
+            "renews": [card.number for card in renewable],
+        },
+    )
+    for line, reuse in lines:
+        if reuse:
+            order_line_check_queue(line=line)
+        else:
+            issued = employee_upload.upload_link_issue(line=line, actor=actor)
+            order.upload_links_issued[line.pk] = issued.url
+    return order
+
+
 def order_line_check_queue(*, line: OrderLine) -> None:
     """After commit: the line's register check, then the order confirmation mail.
 
@@ -288,6 +401,7 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
                 actor=line.order.ordered_by,
                 issued_on=today,
                 valid_from=verdict.valid_from,
+                renews=line.renews,
             )
             line.card = card
             line.state = OrderLine.State.APPROVED
@@ -369,79 +483,6 @@ def employer_told_rejected(*, line_id: int) -> None:
             "order_url": _order_url(line),
         },
     )
-
-
-class DelegationError(ValueError):
-    """The delegation cannot be given as asked."""
-
-
-@transaction.atomic
-def delegation_grant(
-    *,
-    actor: User,
-    employer: OrganisationFacts,
-    grantee_national_id: str,
-    grantee_name: str,
-    valid_from: datetime.date,
-    valid_until: datetime.date | None,
-) -> Delegation:
-    """Give someone the right to order and administer cards for the employer."""
-    if actor.national_id == grantee_national_id:
-        raise DelegationError(_("You cannot give access to yourself."))
-    existing = Delegation.objects.select_for_update().filter(
-        employer_orgnr=employer.orgnr,
-        grantee_national_id=grantee_national_id,
-        revoked_at__isnull=True,
-    )
-    # Two periods overlap when each starts before the other ends (open ends never end).
-    overlapping = existing.filter(
-        models.Q(valid_until__isnull=True) | models.Q(valid_until__gte=valid_from)
-    )
-    if valid_until is not None:
-        overlapping = overlapping.filter(valid_from__lte=valid_until)
-    if overlapping.exists():
-        raise DelegationError(_("This person already has access in this period."))
-    delegation = Delegation(
-        employer_orgnr=employer.orgnr,
-        grantee_national_id=grantee_national_id,
-        grantee_name=grantee_name,
-        granted_by=actor,
-        valid_from=valid_from,
-        valid_until=valid_until,
-    )
-    delegation.full_clean()
-    delegation.save()
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.DELEGATION_GRANTED,
-        subject=delegation,
-        subject_label=grantee_name,
-        organisation_orgnr=employer.orgnr,
-        after=audit_fields(
-            delegation, "grantee_national_id", "grantee_name", "valid_from", "valid_until"
-        ),
-    )
-    return delegation
-
-
-@transaction.atomic
-def delegation_revoke(*, actor: User, delegation: Delegation) -> Delegation:
-    """End a delegation now."""
-    delegation = Delegation.objects.select_for_update().get(pk=delegation.pk)
-    if delegation.revoked_at is None:
-        delegation.revoked_at = timezone.now()
-        delegation.revoked_by = actor
-        delegation.save(update_fields=["revoked_at", "revoked_by"])
-        audit_record(
-            actor=actor,
-            action=AuditEntry.Action.DELEGATION_REVOKED,
-            subject=delegation,
-            subject_label=delegation.grantee_name,
-            organisation_orgnr=delegation.employer_orgnr,
-            before={"revoked_at": None},
-            after=audit_fields(delegation, "revoked_at"),
-        )
-    return delegation
 
 
 # --- The cardholder reports their own card ---------------------------------------------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders import digests, employee_upload, notifications, selectors, services, stash
+from orders import delegations, digests, employee_upload, notifications, selectors, services, stash
 from registry.facts import RegisterUnavailable
 
 
@@ -115,3 +115,24 @@ def send_administrator_digests() -> int:
 )
 def tell_orderer_files_received(*, line_id: int) -> bool:
     return employee_upload.orderer_told_files_received(line_id=line_id)
+
+
+@shared_task(name="orders.review_delegations", acks_late=True)
+def review_delegations() -> int:
+    # Safe to run again: a flagged grant is not flagged twice, an ended one not ended twice.
+    review = delegations.delegations_review()
+    return review.flagged + review.ended
+
+
+@shared_task(name="orders.tell_grantee", acks_late=True, autoretry_for=(OSError,), retry_backoff=60)
+def tell_grantee(*, delegation_id: int) -> bool:
+    return delegations.grantee_told(delegation_id=delegation_id)
+
+
+@shared_task(
+    name="orders.ask_key_role_holders", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
+)
+def ask_key_role_holders(*, orgnr: str, delegation_ids: list[int], national_ids: list[str]) -> int:
+    return delegations.key_role_holders_asked(
+        orgnr=orgnr, delegation_ids=delegation_ids, national_ids=national_ids
+    )

@@ -33,10 +33,16 @@ urlpatterns = [
     ),
     path("<str:orgnr>/orders/<int:order_id>/invoice.pdf", views.invoice_pdf, name="invoice_pdf"),
     path("<str:orgnr>/cards/", views.card_list, name="card_list"),
+    path("<str:orgnr>/cards/renew/", views.card_renew, name="card_renew"),
     path("<str:orgnr>/cards/export.csv", views.card_export_csv, name="card_export_csv"),
     path("<str:orgnr>/cards/export.xlsx", views.card_export_xlsx, name="card_export_xlsx"),
     path("<str:orgnr>/cards/<str:number>/", views.card_detail, name="card_detail"),
     path("<str:orgnr>/cards/<str:number>/end/", views.card_end, name="card_end"),
     path("<str:orgnr>/access/", views.delegation_list, name="delegations"),
+    path(
+        "<str:orgnr>/access/<int:delegation_id>/confirm/",
+        views.delegation_confirm,
+        name="delegation_confirm",
+    ),
     path("<str:orgnr>/audit/", views.organisation_audit, name="audit"),
 ]

@@ -23,6 +23,7 @@ from orders.selectors.employer import (
     order_line_for_employer,
     order_lines_with_cards,
     orders_for_employer,
+    renewable_cards,
     upload_links_live,
 )
 from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
@@ -49,5 +50,6 @@ __all__ = [
     "order_lines_with_cards",
     "orders_for_employer",
     "personal_data_for",
+    "renewable_cards",
     "upload_links_live",
 ]

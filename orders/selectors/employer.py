@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import datetime
 
-from django.db.models import Max, Q, QuerySet, Subquery
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 
-from cards.models import CardType
+from cards.models import Card, CardType
+from cards.selectors import EXPIRING_WITHIN_DAYS
 from hmsportal.models import User
 from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
 
@@ -136,3 +137,27 @@ def upload_links_live(*, order: Order) -> dict[int, EmployeeUploadLink]:
             order_line__order=order, used_at__isnull=True, replaced_at__isnull=True
         )
     }
+
+
+def renewable_cards(*, employer_orgnr: str, today: datetime.date) -> QuerySet[Card]:
+    """The employer's live cards expiring within the register's 60 days (issue 10) that are
+    not renewed yet and whose holder has no open order line of the type: what one renewal
+    order may hold."""
+    open_lines = OrderLine.objects.filter(
+        employer_orgnr=employer_orgnr,
+        national_id=OuterRef("holder_national_id"),
+        card_type=OuterRef("card_type"),
+        state__in=OrderLine.OPEN_STATES,
+    )
+    return (
+        Card.objects.filter(
+            employer_orgnr=employer_orgnr,
+            state__in=Card.CHECKED_STATES,
+            valid_until__gte=today,
+            valid_until__lte=today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS),
+            renewed_by__isnull=True,
+        )
+        .exclude(Exists(open_lines))
+        .select_related("card_type")
+        .order_by("valid_until", "holder_last_name", "holder_first_name", "pk")
+    )

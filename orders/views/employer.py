@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import cast
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -33,14 +35,20 @@ from hmsportal.account import (
     contact_details_url,
 )
 from hmsportal.models import User
-from hmsportal.permissions import can_delegate, employer_required, organisations_for
+from hmsportal.permissions import (
+    delegating_grant,
+    employer_required,
+    is_key_role_holder,
+    organisations_for,
+)
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import card_register, selectors, services
+from orders import billing, card_register, selectors, services
 from orders.card_register import CardRegisterForm
 from orders.forms import (
     CardRevokeForm,
     DelegationForm,
     OrganisationLookupForm,
+    RenewalForm,
     employee_reference,
     employee_reference_for,
 )
@@ -328,7 +336,8 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
 @employer_required
 def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
     actor = cast(User, request.user)
-    may_delegate = can_delegate(actor, employer)
+    key_role = is_key_role_holder(actor, employer)
+    may_delegate = key_role or delegating_grant(actor, employer) is not None
     form = DelegationForm(request.POST or None, initial={"valid_from": timezone.localdate()})
     if request.method == "POST":
         if not may_delegate:
@@ -342,7 +351,8 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
                 if revoke_id.isascii() and revoke_id.isdigit() and len(revoke_id) < 18
                 else None
             )
-            if delegation is None:
+            # A delegate who may give access removes only what they gave themselves.
+            if delegation is None or not (key_role or delegation.granted_by_id == actor.pk):
                 raise Http404
             services.delegation_revoke(actor=actor, delegation=delegation)
             messages.success(request, _("The access is removed."))
@@ -358,8 +368,11 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
                     employer=employer,
                     grantee_national_id=form.cleaned_data["national_id"],
                     grantee_name=form.cleaned_data["name"],
+                    grantee_email=form.cleaned_data["email"],
+                    may_grant_further=form.cleaned_data["may_grant_further"],
                     valid_from=form.cleaned_data["valid_from"],
                     valid_until=form.cleaned_data["valid_until"],
+                    through=None if key_role else delegating_grant(actor, employer),
                 )
             except services.DelegationError as error:
                 form.add_error(None, str(error))
@@ -373,8 +386,143 @@ def delegation_list(request: HttpRequest, employer: OrganisationFacts) -> HttpRe
             "employer": employer,
             "form": form,
             "may_delegate": may_delegate,
+            "key_role": key_role,
             "contact_confirmed": bool(actor.confirmed_email),
             "contact_details_url": contact_details_url(request.get_full_path()),
             "delegations": selectors.delegations_for_employer(employer_orgnr=employer.orgnr),
+        },
+    )
+
+
+@employer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def delegation_confirm(
+    request: HttpRequest, employer: OrganisationFacts, delegation_id: int
+) -> HttpResponse:
+    """A current key-role holder confirms or removes a flagged grant (the nightly review
+    flags those whose grantor no longer holds a key role)."""
+    actor = cast(User, request.user)
+    if not is_key_role_holder(actor, employer):
+        raise Http404
+    delegation = (
+        selectors.delegations_for_employer(employer_orgnr=employer.orgnr)
+        .filter(pk=delegation_id)
+        .first()
+    )
+    if delegation is None:
+        raise Http404
+    if delegation.revoked_at is not None or delegation.flagged_at is None:
+        messages.info(request, _("This access needs no confirmation."))
+        return redirect("orders:delegations", orgnr=employer.orgnr)
+    if request.method == "POST":
+        if request.POST.get("decision") == "confirm":
+            services.delegation_confirm(actor=actor, delegation=delegation)
+            messages.success(request, _("The access is confirmed."))
+            return redirect("orders:delegations", orgnr=employer.orgnr)
+        if request.POST.get("decision") == "revoke":
+            services.delegation_revoke(actor=actor, delegation=delegation)
+            messages.success(request, _("The access is removed."))
+            return redirect("orders:delegations", orgnr=employer.orgnr)
+        messages.error(request, _("Choose whether to keep or remove the access."))
+    return render(
+        request,
+        "orders/delegation_confirm.html",
+        {
+            "employer": employer,
+            "delegation": delegation,
+            "ends_on": timezone.localtime(
+                delegation.flagged_at + datetime.timedelta(days=settings.DELEGATION_CONFIRM_DAYS)
+            ).date(),
+        },
+    )
+
+
+@employer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def card_renew(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
+    """Renew the cards expiring within 60 days in one order, after seeing them and the price."""
+    actor = cast(User, request.user)
+    today = timezone.localdate()
+    cards = list(selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today))
+    form = RenewalForm(
+        request.POST if request.method == "POST" else None,
+        card_ids=[card.pk for card in cards],
+        initial={"cards": [card.pk for card in cards]},
+    )
+    if request.method == "POST":
+        gate = contact_confirmation_redirect(request)
+        if gate is not None:
+            return gate
+        if form.is_valid():
+            chosen = set(form.cleaned_data["cards"])
+            try:
+                order = services.order_submit_renewals(
+                    actor=actor,
+                    employer=employer,
+                    cards=[card for card in cards if card.pk in chosen],
+                )
+            except (services.NothingToRenew, services.OrderingClosed) as error:
+                form.add_error(None, getattr(error, "message", str(error)))
+            except services.AlreadyOrdered:
+                form.add_error(None, _("A card you chose was ordered meanwhile. Check the list."))
+            else:
+                waiting = len(order.upload_links_issued)
+                messages.success(
+                    request,
+                    ngettext(
+                        "The renewal is ordered.",
+                        "The renewals are ordered.",
+                        len(chosen),
+                    ),
+                )
+                if waiting:
+                    messages.info(
+                        request,
+                        ngettext(
+                            "%(count)s card needs a new photo: send the employee the link "
+                            "from the order.",
+                            "%(count)s cards need a new photo: send the employees the link "
+                            "from the order.",
+                            waiting,
+                        )
+                        % {"count": waiting},
+                    )
+                return redirect("orders:order_detail", orgnr=employer.orgnr, order_id=order.pk)
+    language = get_language()
+    rows = []
+    prices: list[Decimal] = []
+    for card in cards:
+        price = billing.card_type_quote(card_type=card.card_type, day=today, language=language)
+        if price is not None:
+            prices.append(price.lines[0].amounts.incl_vat)
+        rows.append(
+            {
+                "card": card,
+                "price": price.lines[0].amounts.incl_vat if price else None,
+                "new_photo": not services.renewal_photo_reusable(card, today=today),
+            }
+        )
+    postage_quote = (
+        billing.card_type_quote(card_type=cards[0].card_type, day=today, language=language)
+        if cards
+        else None
+    )
+    postage = postage_quote.postage.incl_vat if postage_quote else None
+    total = sum(prices, postage) if postage is not None and len(prices) == len(rows) else None
+    return render(
+        request,
+        "orders/card_renew.html",
+        {
+            "employer": employer,
+            "form": form,
+            "rows": rows,
+            "chosen": {
+                int(value)
+                for value in (form["cards"].value() or [])
+                if str(value).isascii() and str(value).isdigit() and len(str(value)) < 18
+            },
+            "postage": postage,
+            "total": total,
+            "photo_max_years": settings.RENEWAL_PHOTO_MAX_AGE_DAYS // 365,
         },
     )

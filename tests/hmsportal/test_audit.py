@@ -133,7 +133,12 @@ def test_giving_and_removing_access_is_recorded_with_the_number_masked(client, o
     today = timezone.localdate()
     client.post(
         f"/orders/{EMPLOYER}/access/",
-        {"national_id": DELEGATE, "name": "Per Hansen", "valid_from": today.isoformat()},
+        {
+            "national_id": DELEGATE,
+            "name": "Per Hansen",
+            "email": "per@example.no",
+            "valid_from": today.isoformat(),
+        },
         REMOTE_ADDR=CLIENT_IP,
     )
     delegation = Delegation.objects.get()
@@ -329,7 +334,12 @@ def test_the_client_address_is_the_one_our_proxies_name(client, owner, settings)
     settings.TRUSTED_PROXY_COUNT = 1
     client.post(
         f"/orders/{EMPLOYER}/access/",
-        {"national_id": DELEGATE, "name": "Per", "valid_from": timezone.localdate().isoformat()},
+        {
+            "national_id": DELEGATE,
+            "name": "Per",
+            "email": "per@example.no",
+            "valid_from": timezone.localdate().isoformat(),
+        },
         REMOTE_ADDR="10.0.0.2",
         HTTP_X_FORWARDED_FOR="1.2.3.4, 192.0.2.44",
     )

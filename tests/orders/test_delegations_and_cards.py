@@ -33,6 +33,7 @@ def test_an_owner_gives_access_and_the_delegate_can_then_order(client, owner) ->
         {
             "national_id": DELEGATE,
             "name": "Per Hansen",
+            "email": "per@example.no",
             "valid_from": today.isoformat(),
             "valid_until": "",
         },
@@ -78,28 +79,49 @@ def test_a_delegation_counts_only_between_its_dates(client, owner) -> None:
     ("data", "message"),
     [
         (
-            {"national_id": "12345678901", "name": "A", "valid_from": "2027-01-01"},
+            {
+                "national_id": "12345678901",
+                "name": "A",
+                "email": "per@example.no",
+                "valid_from": "2027-01-01",
+            },
             "Fødselsnummeret er ikke gyldig",
         ),
         (
-            {"national_id": DELEGATE, "name": "", "valid_from": "2027-01-01"},
+            {
+                "national_id": DELEGATE,
+                "name": "",
+                "email": "per@example.no",
+                "valid_from": "2027-01-01",
+            },
             "Skriv inn navnet til personen.",
         ),
         (
-            {"national_id": DELEGATE, "name": "A", "valid_from": "31.02.2027"},
+            {
+                "national_id": DELEGATE,
+                "name": "A",
+                "email": "per@example.no",
+                "valid_from": "31.02.2027",
+            },
             "Skriv inn en ekte dato",
         ),
         (
             {
                 "national_id": DELEGATE,
                 "name": "A",
+                "email": "per@example.no",
                 "valid_from": "2027-03-01",
                 "valid_until": "2027-02-01",
             },
             "Sluttdatoen må være samme dag som startdatoen eller senere.",
         ),
         (
-            {"national_id": OWNER, "name": "A", "valid_from": "2027-03-01"},
+            {
+                "national_id": OWNER,
+                "name": "A",
+                "email": "per@example.no",
+                "valid_from": "2027-03-01",
+            },
             "Du kan ikke gi tilgang til deg selv.",
         ),
     ],
@@ -169,13 +191,20 @@ def test_another_employers_card_is_404(client, owner) -> None:
 def test_periods_that_do_not_overlap_can_both_be_given(client, owner) -> None:
     client.post(
         f"/orders/{EMPLOYER}/access/",
-        {"national_id": DELEGATE, "name": "Per", "valid_from": "2027-06-01", "valid_until": ""},
+        {
+            "national_id": DELEGATE,
+            "name": "Per",
+            "email": "per@example.no",
+            "valid_from": "2027-06-01",
+            "valid_until": "",
+        },
     )
     response = client.post(
         f"/orders/{EMPLOYER}/access/",
         {
             "national_id": DELEGATE,
             "name": "Per",
+            "email": "per@example.no",
             "valid_from": "2027-01-01",
             "valid_until": "2027-02-28",
         },
@@ -186,6 +215,7 @@ def test_periods_that_do_not_overlap_can_both_be_given(client, owner) -> None:
         {
             "national_id": DELEGATE,
             "name": "Per",
+            "email": "per@example.no",
             "valid_from": "2027-02-01",
             "valid_until": "2027-03-01",
         },
