@@ -43,7 +43,7 @@ ID_DOCUMENT_KINDS = {
 }
 
 
-def id_document_extension(document: UploadedFile) -> str | None:
+def id_document_extension(document: UploadedFile | ContentFile[bytes]) -> str | None:
     """The stored extension of an accepted ID document, or None if it is not one."""
     document.seek(0)
     head = document.read(8)
@@ -142,19 +142,58 @@ def order_submit(
             raise
         placed.upload_links_issued = {}
         return placed
-    line = OrderLine(
+    line, stored = order_line_add(
         order=order,
-        employer_orgnr=employer.orgnr,
         card_type=card_type,
-        price_incl_vat=catalogue.price_on(card_type, timezone.localdate(now)),
         national_id=employee.employment.national_id,
         first_name=employee.first_name,
         last_name=employee.last_name,
         workplace_orgnr=employee.employment.workplace_orgnr,
+        photo=None if employee_uploads else photo,
+        id_document=None if employee_uploads else id_document,
+        day=timezone.localdate(now),
     )
     order.upload_links_issued = {}
+    try:
+        invoice_create(order=order, customer=employer)
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    order_line_placed(actor=actor, line=line, employee_email=employee_email)
+    return order
+
+
+def order_line_add(
+    *,
+    order: Order,
+    card_type: CardType,
+    national_id: str,
+    first_name: str,
+    last_name: str,
+    workplace_orgnr: str,
+    photo: ContentFile[bytes] | None,
+    id_document: UploadedFile | ContentFile[bytes] | None,
+    day: datetime.date,
+) -> tuple[OrderLine, list[tuple[Any, str]]]:
+    """Add one saved line to an order, with its files stored (encrypted), or with none when
+    both are None: it then waits for the employee's upload link. Returns the line and the
+    stored files, which the caller deletes if its transaction fails after this.
+
+    Shared by order_submit (one card) and the bulk order (orders/bulk.py, many lines).
+    """
+    line = OrderLine(
+        order=order,
+        employer_orgnr=order.employer_orgnr,
+        card_type=card_type,
+        price_incl_vat=catalogue.price_on(card_type, day),
+        national_id=national_id,
+        first_name=first_name,
+        last_name=last_name,
+        workplace_orgnr=workplace_orgnr,
+    )
     stored: list[tuple[Any, str]] = []
-    if employee_uploads:
+    if photo is None and id_document is None:
         line.state = OrderLine.State.AWAITING_FILES
     else:
         if photo is None or id_document is None:
@@ -168,33 +207,35 @@ def order_submit(
         )
         stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
     _line_save(line, stored=stored)
-    try:
-        invoice_create(order=order, customer=employer)
-    except BaseException:
-        for storage, name in stored:
-            storage.delete(name)
-        raise
+    return line, stored
+
+
+def order_line_placed(*, actor: User, line: OrderLine, employee_email: str | None) -> None:
+    """What follows a placed (and invoiced) line: the audit entry, then either the employee's
+    upload link or, once committed, the register check and the order confirmation."""
+    order = line.order
     audit_record(
         actor=actor,
         action=AuditEntry.Action.ORDER_PLACED,
         subject=order,
-        organisation_orgnr=employer.orgnr,
+        organisation_orgnr=order.employer_orgnr,
         after={
             "line": line.pk,
-            "card_type": card_type.code,
+            "card_type": line.card_type.code,
             **audit_fields(line, "first_name", "last_name", "workplace_orgnr", "state"),
             **audit_fields(line, "price_incl_vat", "photo", "id_document"),
         },
     )
-    if employee_uploads:
+    if not hasattr(order, "upload_links_issued"):
+        order.upload_links_issued = {}
+    if line.state == OrderLine.State.AWAITING_FILES:
         # The confirmation waits for the files: until then nothing shows the card is coming.
         issued = employee_upload.upload_link_issue(
             line=line, actor=actor, email=employee_email or ""
         )
         order.upload_links_issued[line.pk] = issued.url
-        return order
+        return
     order_line_check_queue(line=line)
-    return order
 
 
 def order_line_check_queue(*, line: OrderLine) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders import digests, employee_upload, notifications, selectors, services, stash
+from orders import bulk, digests, employee_upload, notifications, selectors, services, stash
 from registry.facts import RegisterUnavailable
 
 
@@ -115,3 +115,14 @@ def send_administrator_digests() -> int:
 )
 def tell_orderer_files_received(*, line_id: int) -> bool:
     return employee_upload.orderer_told_files_received(line_id=line_id)
+
+
+@shared_task(name="orders.validate_bulk_upload", acks_late=True)
+def validate_bulk_upload(*, upload_id: int) -> str:
+    # Safe to run again: rows already reported are skipped (orders/bulk.py).
+    return bulk.bulk_upload_validate(upload_id=upload_id).state
+
+
+@shared_task(name="orders.expire_bulk_uploads")
+def expire_bulk_uploads() -> int:
+    return bulk.bulk_uploads_expire(now=timezone.now())
