@@ -67,8 +67,9 @@ from registry.rules import order_opens_on
 
 logger = logging.getLogger(__name__)
 
-# The largest ZIP accepted: 1,000 rows of phone photos and scanned IDs.
-BULK_UPLOAD_MAX_BYTES = 4 * 1024**3
+# The largest ZIP accepted: about 500 employees with phone photos. (It is kept encrypted in
+# one piece until checked, so it is held in memory once: see hmsportal.storage.)
+BULK_UPLOAD_MAX_BYTES = 2 * 1024**3
 BULK_MAX_MEMBERS = 2_100
 BULK_MAX_ROWS = 1_000
 BULK_MAX_UNCOMPRESSED = 4 * 1024**3
