@@ -50,8 +50,13 @@ def _report_context(employer: OrganisationFacts, upload: BulkUpload) -> dict[str
 @employer_required
 @contact_confirmed_required
 def bulk_upload(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
-    form = BulkUploadForm(request.POST or None, request.FILES or None)
-    if request.method == "POST" and form.is_valid():
+    # Bound on every POST: an empty one (no file chosen) must say so, not show a blank form.
+    form = (
+        BulkUploadForm(request.POST, request.FILES)
+        if request.method == "POST"
+        else BulkUploadForm()
+    )
+    if form.is_bound and form.is_valid():
         try:
             upload = bulk.bulk_upload_create(
                 actor=cast(User, request.user),

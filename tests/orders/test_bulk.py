@@ -349,3 +349,53 @@ def test_the_progress_fragment_answers_204_while_nothing_changed(client, owner) 
     body = fragment.content.decode()
     assert 'hx-trigger="every 2s"' in body and 'aria-valuenow="40"' in body
     assert client.get(url + "?v=validating-4", HTTP_HX_REQUEST="true").status_code == 204
+
+
+def test_checked_files_go_after_a_week_and_the_upload_can_no_longer_be_ordered(
+    client, owner, settings, django_capture_on_commit_callbacks
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from orders.bulk import bulk_uploads_expire
+
+    csv_text = f"national_id,card_type\n{WORKER},construction\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, _files(WORKER)))
+    upload = BulkUpload.objects.get()
+    assert len(_media_files(settings)) == 2  # the checked photo and ID copy, encrypted
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bulk_uploads_expire(now=timezone.now()) == 0
+        assert bulk_uploads_expire(now=timezone.now() + datetime.timedelta(days=8)) == 1
+    upload.refresh_from_db()
+    assert upload.state == BulkUpload.State.EXPIRED
+    assert _media_files(settings) == []
+    response = client.post(f"/orders/{EMPLOYER}/bulk/{upload.pk}/order/", follow=True)
+    assert "kan ikke bestilles" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_an_upload_whose_stored_zip_cannot_be_read_is_reported_failed(owner) -> None:
+    from django.core.files.base import ContentFile
+
+    from orders.bulk import bulk_upload_validate
+
+    upload = BulkUpload(owner=owner, employer_orgnr=EMPLOYER, progress_total=1)
+    upload.archive.save("broken.zip", ContentFile(b"no zip at all"), save=True)
+    upload = bulk_upload_validate(upload_id=upload.pk)
+    assert upload.state == BulkUpload.State.FAILED
+    assert "ikke en ZIP-fil" in upload.failure
+    assert not upload.archive
+    assert upload.rows.count() == 0
+
+
+def test_the_upload_page_explains_the_zip_and_refuses_a_missing_file(client, owner) -> None:
+    page = client.get(f"/orders/{EMPLOYER}/bulk/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "01017512338-id.pdf" in body and "national_id, card_type" in body
+    response = client.post(f"/orders/{EMPLOYER}/bulk/", {})
+    assert response.status_code == 400
+    assert "Velg ZIP-filen med orders.csv." in response.content.decode()
+    assert BulkUpload.objects.count() == 0
