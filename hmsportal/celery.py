@@ -37,6 +37,11 @@ app.conf.beat_schedule = {
         "task": "orders.purge_upload_stash",
         "schedule": crontab(minute="*/10"),
     },
+    # A bulk order's checked photos and ID copies are kept a week at most (orders/bulk.py).
+    "expire-bulk-uploads": {
+        "task": "orders.expire_bulk_uploads",
+        "schedule": crontab(hour=3, minute=40),
+    },
     # Lines still waiting after that get their orderer reminded, once (ORDER_REMINDER_AFTER_DAYS).
     "remind-waiting-orderers": {
         "task": "orders.remind_waiting_orderers",

@@ -20,6 +20,7 @@ from cards.services import REPLACEABLE_REASONS, RevocationReason
 from hmsportal.forms import EMAIL_ERROR_MESSAGES
 from hmsportal.models import User
 from orders.billing import DeliveryAddress
+from orders.bulk import BULK_UPLOAD_MAX_BYTES
 from orders.models import UploadStash
 from orders.services import id_document_extension
 from orders.stash import stash_get
@@ -628,3 +629,27 @@ class RenewalForm(forms.Form):
         super().__init__(*args, **kwargs)
         cards_field = cast(forms.TypedMultipleChoiceField, self.fields["cards"])
         cards_field.choices = [(card_id, str(card_id)) for card_id in card_ids]
+
+
+class BulkUploadForm(forms.Form):
+    """The ZIP of a bulk order: orders.csv with the photos and ID copies (orders/bulk.py)."""
+
+    archive = forms.FileField(
+        label=_("ZIP file"),
+        help_text=_(
+            "orders.csv and, for each person, a photo named by identity number (01017512338.jpg) and a copy of the ID document (01017512338-id.pdf)."
+        ),
+        error_messages={
+            "required": _("Choose the ZIP file with orders.csv."),
+            "empty": _("The file you chose is empty."),
+        },
+    )
+
+    def clean_archive(self) -> Any:
+        archive = self.cleaned_data["archive"]
+        if archive.size > BULK_UPLOAD_MAX_BYTES:
+            raise forms.ValidationError(
+                _("The ZIP file can be at most %(size)s. Split it into several uploads.")
+                % {"size": filesizeformat(BULK_UPLOAD_MAX_BYTES)}
+            )
+        return archive

@@ -412,3 +412,106 @@ class DigestItemSent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} {self.item_key} → {self.recipient_id}"
+
+
+class BulkUpload(models.Model):
+    """A ZIP of orders (orders.csv with photos and ID copies) uploaded by an employer, checked
+    row by row by a Celery task (orders/bulk.py) before the good rows are ordered at once."""
+
+    class State(models.TextChoices):
+        VALIDATING = "validating", _("Checking the rows")
+        READY = "ready", _("Checked")
+        ORDERED = "ordered", _("Ordered")
+        FAILED = "failed", _("Could not be checked")
+        EXPIRED = "expired", _("Expired")
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    employer_orgnr = models.CharField(
+        _("employer organisation number"), max_length=9, db_index=True
+    )
+    state = models.CharField(
+        _("state"), max_length=20, choices=State.choices, default=State.VALIDATING
+    )
+    progress_done = models.PositiveIntegerField(_("rows checked"), default=0)
+    progress_total = models.PositiveIntegerField(_("rows"), default=0)
+    # The uploaded ZIP, encrypted, only until its rows are checked.
+    archive = models.FileField(
+        _("ZIP file"), storage=encrypted_storage, upload_to="orders/bulk/", blank=True
+    )
+    failure = models.TextField(_("why it could not be checked"), blank=True)
+    order = models.OneToOneField(
+        Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="bulk_upload"
+    )
+    created_at = models.DateTimeField(_("uploaded"), auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = _("bulk order upload")
+        verbose_name_plural = _("bulk order uploads")
+        ordering = ["-created_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"{self.employer_orgnr} {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class BulkUploadRow(models.Model):
+    """One row of a bulk upload's orders.csv and what its check found."""
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("Ready to order")
+        ERROR = "error", _("Needs fixing")
+
+    upload = models.ForeignKey(BulkUpload, on_delete=models.CASCADE, related_name="rows")
+    row_number = models.PositiveIntegerField(_("row"))
+    national_id = models.CharField(_("identity number"), max_length=11, blank=True)
+    card_type = models.ForeignKey(
+        "cards.CardType", on_delete=models.PROTECT, related_name="+", null=True, blank=True
+    )
+    card_type_code = models.CharField(_("card type"), max_length=50, blank=True)
+    first_name = models.CharField(_("first name"), max_length=100, blank=True)
+    last_name = models.CharField(_("last name"), max_length=100, blank=True)
+    workplace_orgnr = models.CharField(_("workplace organisation number"), max_length=9, blank=True)
+    outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
+    messages = models.JSONField(_("messages"), default=list, blank=True)
+    # The employee uploads their own files through a link (mailed when an address is given).
+    employee_uploads = models.BooleanField(_("link to the employee"), default=False)
+    employee_email = models.EmailField(_("employee's e-mail"), blank=True)
+    delivery_name = models.CharField(_("delivery name or c/o"), max_length=200, blank=True)
+    delivery_street = models.CharField(_("delivery street address"), max_length=300, blank=True)
+    delivery_postcode = models.CharField(_("delivery postcode"), max_length=4, blank=True)
+    delivery_city = models.CharField(_("delivery city"), max_length=100, blank=True)
+    # The checked files, encrypted, until the row is ordered or the upload expires.
+    photo = models.FileField(
+        _("photo"), storage=encrypted_storage, upload_to="orders/bulk/photos/", blank=True
+    )
+    id_document = models.FileField(
+        _("copy of ID document"),
+        storage=encrypted_storage,
+        upload_to="orders/bulk/id-documents/",
+        blank=True,
+    )
+
+    class Meta:
+        verbose_name = _("bulk order row")
+        verbose_name_plural = _("bulk order rows")
+        ordering = ["row_number"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["upload", "row_number"],
+                name="orders_bulk_row_unique_number",
+                violation_error_message=_("Each row of an upload is reported once."),
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.upload_id} #{self.row_number}"
+
+    @property
+    def national_id_masked(self) -> str:
+        """The birth-date part only: the personal digits are never shown on pages."""
+        if len(self.national_id) == 11 and self.national_id.isdigit():
+            return f"{self.national_id[:6]}*****"
+        return "*" * min(len(self.national_id), 11)
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()

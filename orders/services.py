@@ -49,7 +49,7 @@ ID_DOCUMENT_KINDS = {
 }
 
 
-def id_document_extension(document: UploadedFile) -> str | None:
+def id_document_extension(document: UploadedFile | ContentFile[bytes]) -> str | None:
     """The stored extension of an accepted ID document, or None if it is not one."""
     document.seek(0)
     head = document.read(8)
@@ -78,7 +78,7 @@ class AlreadyOrdered(Exception):
         self.line = line
 
 
-def _already_ordered(
+def already_ordered_check(
     *, national_id: str, employer_orgnr: str, card_type: CardType, renews: Card | None = None
 ) -> None:
     card = card_selectors.live_card_for(
@@ -132,7 +132,9 @@ def order_submit(
     if blackout is not None:
         raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
     national_id = employee.employment.national_id
-    _already_ordered(national_id=national_id, employer_orgnr=employer.orgnr, card_type=card_type)
+    already_ordered_check(
+        national_id=national_id, employer_orgnr=employer.orgnr, card_type=card_type
+    )
     order = Order(
         employer_orgnr=employer.orgnr,
         employer_name=employer.name,
@@ -153,19 +155,58 @@ def order_submit(
             raise
         placed.upload_links_issued = {}
         return placed
-    line = OrderLine(
+    line, stored = order_line_add(
         order=order,
-        employer_orgnr=employer.orgnr,
         card_type=card_type,
-        price_incl_vat=catalogue.price_on(card_type, timezone.localdate(now)),
         national_id=employee.employment.national_id,
         first_name=employee.first_name,
         last_name=employee.last_name,
         workplace_orgnr=employee.employment.workplace_orgnr,
+        photo=None if employee_uploads else photo,
+        id_document=None if employee_uploads else id_document,
+        day=timezone.localdate(now),
     )
     order.upload_links_issued = {}
+    try:
+        invoice_create(order=order, customer=employer)
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    order_line_placed(actor=actor, line=line, employee_email=employee_email)
+    return order
+
+
+def order_line_add(
+    *,
+    order: Order,
+    card_type: CardType,
+    national_id: str,
+    first_name: str,
+    last_name: str,
+    workplace_orgnr: str,
+    photo: ContentFile[bytes] | None,
+    id_document: UploadedFile | ContentFile[bytes] | None,
+    day: datetime.date,
+) -> tuple[OrderLine, list[tuple[Any, str]]]:
+    """Add one saved line to an order, with its files stored (encrypted), or with none when
+    both are None: it then waits for the employee's upload link. Returns the line and the
+    stored files, which the caller deletes if its transaction fails after this.
+
+    Shared by order_submit (one card) and the bulk order (orders/bulk.py, many lines).
+    """
+    line = OrderLine(
+        order=order,
+        employer_orgnr=order.employer_orgnr,
+        card_type=card_type,
+        price_incl_vat=catalogue.price_on(card_type, day),
+        national_id=national_id,
+        first_name=first_name,
+        last_name=last_name,
+        workplace_orgnr=workplace_orgnr,
+    )
     stored: list[tuple[Any, str]] = []
-    if employee_uploads:
+    if photo is None and id_document is None:
         line.state = OrderLine.State.AWAITING_FILES
     else:
         if photo is None or id_document is None:
@@ -178,136 +219,36 @@ def order_submit(
             save=False,
         )
         stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
-    _line_save(line, stored=stored)
-    try:
-        invoice_create(order=order, customer=employer)
-    except BaseException:
-        for storage, name in stored:
-            storage.delete(name)
-        raise
+    order_line_save(line, stored=stored)
+    return line, stored
+
+
+def order_line_placed(*, actor: User, line: OrderLine, employee_email: str | None) -> None:
+    """What follows a placed (and invoiced) line: the audit entry, then either the employee's
+    upload link or, once committed, the register check and the order confirmation."""
+    order = line.order
     audit_record(
         actor=actor,
         action=AuditEntry.Action.ORDER_PLACED,
         subject=order,
-        organisation_orgnr=employer.orgnr,
+        organisation_orgnr=order.employer_orgnr,
         after={
             "line": line.pk,
-            "card_type": card_type.code,
+            "card_type": line.card_type.code,
             **audit_fields(line, "first_name", "last_name", "workplace_orgnr", "state"),
             **audit_fields(line, "price_incl_vat", "photo", "id_document"),
         },
     )
-    if employee_uploads:
+    if not hasattr(order, "upload_links_issued"):
+        order.upload_links_issued = {}
+    if line.state == OrderLine.State.AWAITING_FILES:
         # The confirmation waits for the files: until then nothing shows the card is coming.
         issued = employee_upload.upload_link_issue(
             line=line, actor=actor, email=employee_email or ""
         )
         order.upload_links_issued[line.pk] = issued.url
-        return order
+        return
     order_line_check_queue(line=line)
-    return order
-
-
-class NothingToRenew(ValueError):
-    """None of the cards asked for can be renewed now (renewed already, ordered, or not
-    expiring within the register's 60 days)."""
-
-
-def renewal_photo_reusable(card: Card, *, today: datetime.date) -> bool:
-    """Whether the card's stored photo may go on its renewal: the photo was taken for the
-    card's issue at the latest, so its age is counted from issued_on (a conservative bound;
-    RENEWAL_PHOTO_MAX_AGE_DAYS)."""
-    max_age = datetime.timedelta(days=settings.RENEWAL_PHOTO_MAX_AGE_DAYS)
-    return bool(card.photo) and card.issued_on >= today - max_age
-
-
-@transaction.atomic
-def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: list[Card]) -> Order:
-    """Renew expiring cards in one order with one line per card and one invoice.
-
-    A line reuses the card's stored photo when it is young enough; otherwise it waits for the
-    employee's own photo and ID through a personal link (the addresses are in the returned
-    order's upload_links_issued, for the orderer to pass on). Cards that cannot be renewed now
-    are left out; NothingToRenew when none is left. The new card gets its own number and
-    valid-until from the register check, and the old one stays live until it is delivered.
-    """
-    now = timezone.now()
-    today = timezone.localdate(now)
-    blackout = catalogue.blackout_at(now)
-    if blackout is not None:
-        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
-    renewable = list(
-        selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today)
-        .select_for_update(of=("self",))
-        .filter(pk__in=[card.pk for card in cards])
-    )
-    if not renewable:
-        raise NothingToRenew(_("None of these cards can be renewed now."))
-    order = Order(
-        employer_orgnr=employer.orgnr,
-        employer_name=employer.name,
-        ordered_by=actor,
-        **delivery_fields(employer=employer, given=None),
-    )
-    order.full_clean()
-    order.save()
-    order.upload_links_issued = {}
-    stored: list[tuple[Any, str]] = []
-    lines: list[tuple[OrderLine, bool]] = []
-    try:
-        for card in renewable:
-            _already_ordered(
-                national_id=card.holder_national_id,
-                employer_orgnr=employer.orgnr,
-                card_type=card.card_type,
-                renews=card,
-            )
-            line = OrderLine(
-                order=order,
-                employer_orgnr=employer.orgnr,
-                card_type=card.card_type,
-                price_incl_vat=catalogue.price_on(card.card_type, today),
-                national_id=card.holder_national_id,
-                first_name=card.holder_first_name,
-                last_name=card.holder_last_name,
-                workplace_orgnr=card.workplace_orgnr,
-                renews=card,
-            )
-            reuse = renewal_photo_reusable(card, today=today)
-            if reuse:
-                # The identity was checked when the card was first ordered; the renewal
-                # carries the photo over and asks for no new ID document.
-                line.photo.save(
-                    f"{uuid.uuid4().hex}.jpg", ContentFile(read_document(card.photo)), save=False
-                )
-                stored.append((line.photo.storage, line.photo.name))
-            else:
-                line.state = OrderLine.State.AWAITING_FILES
-            _line_save(line, stored=[])
-            lines.append((line, reuse))
-        invoice_create(order=order, customer=employer)
-    except BaseException:
-        for storage, name in stored:
-            storage.delete(name)
-        raise
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.ORDER_PLACED,
-        subject=order,
-        organisation_orgnr=employer.orgnr,
-        after={
-            "renewal": True,
-            "lines": [line.pk for line, _reuse in lines],
-            "renews": [card.number for card in renewable],
-        },
-    )
-    for line, reuse in lines:
-        if reuse:
-            order_line_check_queue(line=line)
-        else:
-            issued = employee_upload.upload_link_issue(line=line, actor=actor)
-            order.upload_links_issued[line.pk] = issued.url
-    return order
 
 
 def order_line_check_queue(*, line: OrderLine) -> None:
@@ -325,7 +266,7 @@ def order_line_check_queue(*, line: OrderLine) -> None:
     transaction.on_commit(lambda: tell_orderer_confirmed.delay(order_id=order_id), robust=True)
 
 
-def _line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
+def order_line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
     """Save a new order line; AlreadyOrdered when another order for the person won the race.
 
     Files are not part of the transaction: if the line is not saved, the stored ones go.

@@ -5,7 +5,16 @@ from __future__ import annotations
 from celery import shared_task
 from django.utils import timezone
 
-from orders import delegations, digests, employee_upload, notifications, selectors, services, stash
+from orders import (
+    bulk,
+    delegations,
+    digests,
+    employee_upload,
+    notifications,
+    selectors,
+    services,
+    stash,
+)
 from registry.facts import RegisterUnavailable
 
 
@@ -136,3 +145,14 @@ def ask_key_role_holders(*, orgnr: str, delegation_ids: list[int], national_ids:
     return delegations.key_role_holders_asked(
         orgnr=orgnr, delegation_ids=delegation_ids, national_ids=national_ids
     )
+
+
+@shared_task(name="orders.validate_bulk_upload", acks_late=True)
+def validate_bulk_upload(*, upload_id: int) -> str:
+    # Safe to run again: rows already reported are skipped (orders/bulk.py).
+    return bulk.bulk_upload_validate(upload_id=upload_id).state
+
+
+@shared_task(name="orders.expire_bulk_uploads")
+def expire_bulk_uploads() -> int:
+    return bulk.bulk_uploads_expire(now=timezone.now())

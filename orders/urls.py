@@ -9,6 +9,15 @@ urlpatterns = [
     path("kept/<str:key>/photo/", views.kept_photo, name="kept_photo"),
     path("<str:orgnr>/", views.employer_overview, name="employer"),
     path("<str:orgnr>/new/", views.order_card, name="order_card"),
+    path("<str:orgnr>/bulk/", views.bulk_upload, name="bulk_upload"),
+    path("<str:orgnr>/bulk/<int:upload_id>/", views.bulk_detail, name="bulk_detail"),
+    path("<str:orgnr>/bulk/<int:upload_id>/report/", views.bulk_progress, name="bulk_progress"),
+    path("<str:orgnr>/bulk/<int:upload_id>/order/", views.bulk_order, name="bulk_order"),
+    path(
+        "<str:orgnr>/bulk/<int:upload_id>/report.xlsx",
+        views.bulk_report_xlsx,
+        name="bulk_report_xlsx",
+    ),
     path("<str:orgnr>/orders/<int:order_id>/", views.order_detail, name="order_detail"),
     path("<str:orgnr>/orders/<int:order_id>/lines/", views.order_lines, name="order_lines"),
     path(

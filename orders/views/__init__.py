@@ -3,6 +3,7 @@
 (cardholder) and the public order confirmation (public)."""
 
 from orders.views.audit import organisation_audit
+from orders.views.bulk import bulk_detail, bulk_order, bulk_progress, bulk_report_xlsx, bulk_upload
 from orders.views.card_ending import card_end
 from orders.views.cardholder import my_card_detail, my_card_report, my_cards
 from orders.views.employer import (
@@ -30,6 +31,11 @@ from orders.views.ordering import (
 from orders.views.public import order_confirmation
 
 __all__ = [
+    "bulk_detail",
+    "bulk_order",
+    "bulk_progress",
+    "bulk_report_xlsx",
+    "bulk_upload",
     "card_detail",
     "card_end",
     "card_export_csv",

@@ -42,7 +42,7 @@ from hmsportal.permissions import (
     organisations_for,
 )
 from hmsportal.services import LookupsExhausted, organisation_claim
-from orders import billing, card_register, selectors, services
+from orders import billing, card_register, renewals, selectors, services
 from orders.card_register import CardRegisterForm
 from orders.forms import (
     CardRevokeForm,
@@ -456,12 +456,12 @@ def card_renew(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         if form.is_valid():
             chosen = set(form.cleaned_data["cards"])
             try:
-                order = services.order_submit_renewals(
+                order = renewals.order_submit_renewals(
                     actor=actor,
                     employer=employer,
                     cards=[card for card in cards if card.pk in chosen],
                 )
-            except (services.NothingToRenew, services.OrderingClosed) as error:
+            except (renewals.NothingToRenew, services.OrderingClosed) as error:
                 form.add_error(None, getattr(error, "message", str(error)))
             except services.AlreadyOrdered:
                 form.add_error(None, _("A card you chose was ordered meanwhile. Check the list."))
@@ -499,7 +499,7 @@ def card_renew(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             {
                 "card": card,
                 "price": price.lines[0].amounts.incl_vat if price else None,
-                "new_photo": not services.renewal_photo_reusable(card, today=today),
+                "new_photo": not renewals.renewal_photo_reusable(card, today=today),
             }
         )
     postage_quote = (

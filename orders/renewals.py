@@ -1,0 +1,133 @@
+"""Renewing expiring cards in one order (issue 10): one line per card, one invoice, the
+card's photo carried over while it is young enough, the old card live until the new one is
+delivered."""
+
+from __future__ import annotations
+
+import datetime
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.core.files.base import ContentFile
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from cards import catalogue
+from cards.models import Card
+from hmsportal.audit import audit_record
+from hmsportal.models import AuditEntry, User
+from hmsportal.storage import read_document
+from orders import employee_upload, selectors
+from orders.billing import delivery_fields, invoice_create
+from orders.models import Order, OrderLine
+from orders.services import (
+    OrderingClosed,
+    already_ordered_check,
+    order_line_check_queue,
+    order_line_save,
+)
+from registry.facts import OrganisationFacts
+
+
+class NothingToRenew(ValueError):
+    """None of the cards asked for can be renewed now (renewed already, ordered, or not
+    expiring within the register's 60 days)."""
+
+
+def renewal_photo_reusable(card: Card, *, today: datetime.date) -> bool:
+    """Whether the card's stored photo may go on its renewal: the photo was taken for the
+    card's issue at the latest, so its age is counted from issued_on (a conservative bound;
+    RENEWAL_PHOTO_MAX_AGE_DAYS)."""
+    max_age = datetime.timedelta(days=settings.RENEWAL_PHOTO_MAX_AGE_DAYS)
+    return bool(card.photo) and card.issued_on >= today - max_age
+
+
+@transaction.atomic
+def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: list[Card]) -> Order:
+    """Renew expiring cards in one order with one line per card and one invoice.
+
+    A line reuses the card's stored photo when it is young enough; otherwise it waits for the
+    employee's own photo and ID through a personal link (the addresses are in the returned
+    order's upload_links_issued, for the orderer to pass on). Cards that cannot be renewed now
+    are left out; NothingToRenew when none is left. The new card gets its own number and
+    valid-until from the register check, and the old one stays live until it is delivered.
+    """
+    now = timezone.now()
+    today = timezone.localdate(now)
+    blackout = catalogue.blackout_at(now)
+    if blackout is not None:
+        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+    renewable = list(
+        selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today)
+        .select_for_update(of=("self",))
+        .filter(pk__in=[card.pk for card in cards])
+    )
+    if not renewable:
+        raise NothingToRenew(_("None of these cards can be renewed now."))
+    order = Order(
+        employer_orgnr=employer.orgnr,
+        employer_name=employer.name,
+        ordered_by=actor,
+        **delivery_fields(employer=employer, given=None),
+    )
+    order.full_clean()
+    order.save()
+    order.upload_links_issued = {}
+    stored: list[tuple[Any, str]] = []
+    lines: list[tuple[OrderLine, bool]] = []
+    try:
+        for card in renewable:
+            already_ordered_check(
+                national_id=card.holder_national_id,
+                employer_orgnr=employer.orgnr,
+                card_type=card.card_type,
+                renews=card,
+            )
+            line = OrderLine(
+                order=order,
+                employer_orgnr=employer.orgnr,
+                card_type=card.card_type,
+                price_incl_vat=catalogue.price_on(card.card_type, today),
+                national_id=card.holder_national_id,
+                first_name=card.holder_first_name,
+                last_name=card.holder_last_name,
+                workplace_orgnr=card.workplace_orgnr,
+                renews=card,
+            )
+            reuse = renewal_photo_reusable(card, today=today)
+            if reuse:
+                # The identity was checked when the card was first ordered; the renewal
+                # carries the photo over and asks for no new ID document.
+                line.photo.save(
+                    f"{uuid.uuid4().hex}.jpg", ContentFile(read_document(card.photo)), save=False
+                )
+                stored.append((line.photo.storage, line.photo.name))
+            else:
+                line.state = OrderLine.State.AWAITING_FILES
+            order_line_save(line, stored=[])
+            lines.append((line, reuse))
+        invoice_create(order=order, customer=employer)
+    except BaseException:
+        for storage, name in stored:
+            storage.delete(name)
+        raise
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.ORDER_PLACED,
+        subject=order,
+        organisation_orgnr=employer.orgnr,
+        after={
+            "renewal": True,
+            "lines": [line.pk for line, _reuse in lines],
+            "renews": [card.number for card in renewable],
+        },
+    )
+    for line, reuse in lines:
+        if reuse:
+            order_line_check_queue(line=line)
+        else:
+            issued = employee_upload.upload_link_issue(line=line, actor=actor)
+            order.upload_links_issued[line.pk] = issued.url
+    return order

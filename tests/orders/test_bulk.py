@@ -1,0 +1,401 @@
+"""Bulk ordering (issue 10, point 1): a ZIP of orders.csv, photos and ID copies, checked row
+by row, then the good rows ordered in one order with one invoice."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from pathlib import Path
+
+import pytest
+from openpyxl import load_workbook
+from PIL import Image
+
+from cards.models import CardType
+from orders.models import BulkUpload, BulkUploadRow, Invoice, Order, OrderLine
+from registry.datasets import registry_dataset_load
+from registry.identifiers import national_id_with_check_digits
+from tests.cards.factories import CardFactory
+from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, jpeg, small_dataset
+from tests.hmsportal.factories import UserFactory
+from tests.orders.factories import OrderLineFactory
+
+pytestmark = pytest.mark.django_db
+
+OTHER_EMPLOYER = "923609016"
+
+
+def _id(prefix: str) -> str:
+    for serial in range(100, 999):
+        number = national_id_with_check_digits(f"{prefix}{serial}")
+        if number:
+            return number
+    raise AssertionError(prefix)
+
+
+SECOND = _id("020280")  # employed on the main unit
+THIRD = _id("030385")  # employed on the sub-unit
+OUTSIDER = _id("040490")  # in Folkeregisteret, employed nowhere here
+NOBODY = _id("050595")  # a valid number nobody has
+LIVE = _id("060666")  # employed, already holds a live construction card
+OPEN = _id("070777")  # employed, already has an open order
+SMALL = _id("080888")  # employed: the photo is too small
+TEXT = _id("090999")  # employed: the "photo" is text
+MISSING = _id("101070")  # employed: no photo in the ZIP
+ÆØÅ = _id("111171")  # employed: a name with æøå
+
+
+def _dataset() -> dict:
+    dataset = small_dataset()
+    names = {
+        SECOND: ("Per", "Murer"),
+        THIRD: ("Siri", "Maler"),
+        OUTSIDER: ("Ute", "Annensted"),
+        LIVE: ("Liv", "Kort"),
+        OPEN: ("Åpen", "Bestilling"),
+        SMALL: ("Lita", "Bilde"),
+        TEXT: ("Tekst", "Fil"),
+        MISSING: ("Mangler", "Bilde"),
+        ÆØÅ: ("Ærlig", "Østgård-Ålvik"),
+    }
+    start = dataset["employments"][0]["start"]
+    for number, (first, last) in names.items():
+        dataset["persons"].append(
+            {
+                "id": number,
+                "first_name": first,
+                "last_name": last,
+                "birth_date": None,
+                "d_number_active": True,
+                "permit_until": None,
+            }
+        )
+        if number != OUTSIDER:
+            dataset["employments"].append(
+                {
+                    "orgnr": EMPLOYER if number == SECOND else SUB_UNIT,
+                    "person": number,
+                    "start": start,
+                    "end": None,
+                    "hired_out": False,
+                }
+            )
+    return dataset
+
+
+@pytest.fixture
+def owner(client):
+    registry_dataset_load(dataset=_dataset())
+    user = UserFactory()
+    client.force_login(user)
+    return user
+
+
+def _zip(csv_text: str | bytes, files: dict[str, bytes], *, encoding: str = "utf-8") -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        raw = csv_text if isinstance(csv_text, bytes) else csv_text.encode(encoding)
+        archive.writestr("orders.csv", raw)
+        for name, content in files.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()
+
+
+def _files(*numbers: str) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for number in numbers:
+        files[f"{number}.jpg"] = jpeg()
+        files[f"{number}-id.pdf"] = b"%PDF-1.4\n%scan\n"
+    return files
+
+
+def _upload(client, content: bytes, name: str = "orders.zip"):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    return client.post(
+        f"/orders/{EMPLOYER}/bulk/",
+        {"archive": SimpleUploadedFile(name, content, content_type="application/zip")},
+    )
+
+
+def _media_files(settings) -> list[Path]:
+    root = Path(settings.MEDIA_ROOT)
+    return [p for p in root.rglob("*") if p.is_file()] if root.exists() else []
+
+
+def test_a_good_zip_is_checked_then_ordered_in_one_order_with_one_invoice(
+    client, owner, settings, django_capture_on_commit_callbacks
+) -> None:
+    csv_text = (
+        "national_id,card_type\n"
+        f"{WORKER},construction\n{SECOND},construction\n{THIRD},construction\n"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(client, _zip(csv_text, _files(WORKER, SECOND, THIRD)))
+    assert response.status_code == 302
+    upload = BulkUpload.objects.get()
+    assert upload.state == BulkUpload.State.READY
+    assert (upload.progress_done, upload.progress_total) == (3, 3)
+    assert not upload.archive  # the ZIP itself is gone once checked
+    rows = list(upload.rows.all())
+    assert [row.outcome for row in rows] == ["ok"] * 3, [row.messages for row in rows]
+    for path in _media_files(settings):
+        assert path.read_bytes().startswith(b"gAAAA")  # encrypted, never the file itself
+
+    page = client.get(response["Location"])
+    body = page.content.decode()
+    assert "Ola Snekker" in body
+    assert WORKER not in body  # masked
+    assert f"{WORKER[:6]}*****" in body
+
+    with django_capture_on_commit_callbacks(execute=True):
+        ordered = client.post(f"/orders/{EMPLOYER}/bulk/{upload.pk}/order/")
+    order = Order.objects.get()
+    assert ordered["Location"] == f"/orders/{EMPLOYER}/orders/{order.pk}/"
+    assert order.lines.count() == 3
+    assert Invoice.objects.count() == 1
+    assert order.invoice.lines.count() == 3
+    assert {line.workplace_orgnr for line in order.lines.all()} == {EMPLOYER, SUB_UNIT}
+    assert set(order.lines.values_list("state", flat=True)) == {OrderLine.State.APPROVED}
+    upload.refresh_from_db()
+    assert upload.state == BulkUpload.State.ORDERED
+    assert not upload.rows.exclude(photo="").exists()  # the kept files went with the order
+    # A second click lands on the same order, and places nothing new.
+    again = client.post(f"/orders/{EMPLOYER}/bulk/{upload.pk}/order/")
+    assert again.status_code == 302
+    assert Order.objects.count() == 1
+
+
+def test_every_kind_of_bad_row_and_file_is_reported_and_only_good_rows_are_ordered(
+    client, owner, django_capture_on_commit_callbacks
+) -> None:
+    CardFactory(
+        holder_national_id=LIVE,
+        employer_orgnr=EMPLOYER,
+        workplace_orgnr=SUB_UNIT,
+        card_type=CardType.objects.get(code="construction"),
+    )
+    OrderLineFactory(national_id=OPEN, first_name="Åpen", last_name="Bestilling")
+    small = io.BytesIO()
+    Image.new("RGB", (200, 260), (120, 100, 90)).save(small, format="JPEG")
+    rows = [
+        f"{WORKER},construction",  # 2 ok
+        f"{NOBODY},construction",  # 3 unknown person
+        f"{OUTSIDER},construction",  # 4 not employed here
+        f"{LIVE},construction",  # 5 live card
+        f"{OPEN},construction",  # 6 open order
+        f"{SMALL},construction",  # 7 photo too small
+        f"{TEXT},construction",  # 8 not a photo
+        f"{MISSING},construction",  # 9 no photo
+        f"{SECOND},gold",  # 10 bad card type
+        f"{THIRD},cleaning",  # 11 no cleaning approval
+        "12345678901,construction",  # 12 bad identity number
+        f"{WORKER},construction",  # 13 duplicate of row 2
+        f"{SECOND},construction,,,,,per@example.no",  # 14 ok, employee's link
+    ]
+    csv_text = "national_id,card_type,delivery_name,delivery_street,delivery_postcode,delivery_city,link_email\n"
+    csv_text += "\n".join(rows) + "\n"
+    files = _files(WORKER, NOBODY, OUTSIDER, LIVE, OPEN, THIRD, SECOND)
+    files |= {f"{SMALL}.jpg": small.getvalue(), f"{SMALL}-id.pdf": b"%PDF-1.4"}
+    files |= {f"{TEXT}.jpg": b"not a photo at all", f"{TEXT}-id.pdf": b"%PDF-1.4"}
+    files |= {f"{MISSING}-id.pdf": b"%PDF-1.4"}
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, files))
+    upload = BulkUpload.objects.get()
+    report = {row.row_number: row for row in upload.rows.all()}
+    assert len(report) == 13
+
+    def said(number: int, text: str) -> None:
+        row = report[number]
+        assert row.outcome == BulkUploadRow.Outcome.ERROR, number
+        assert any(text in message for message in row.messages), (number, row.messages)
+
+    assert report[2].outcome == "ok"
+    said(3, "Folkeregisteret")
+    said(4, "Aa-registeret")
+    said(5, "allerede et gyldig kort")
+    said(6, "allerede en åpen bestilling")
+    said(7, "200 × 260")
+    said(8, "JPEG- eller PNG")
+    said(9, f"{MISSING}.jpg")
+    said(10, "gold")
+    said(11, "Renholdsregisteret")
+    said(12, "fødselsnummer eller D-nummer")
+    said(13, "rad 2")
+    assert report[14].outcome == "ok", report[14].messages
+    assert report[14].employee_uploads and report[14].employee_email == "per@example.no"
+
+    page = client.get(f"/orders/{EMPLOYER}/bulk/{upload.pk}/").content.decode()
+    assert 'data-outcome="error"' in page and OUTSIDER not in page
+
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/orders/{EMPLOYER}/bulk/{upload.pk}/order/")
+    order = Order.objects.exclude(pk=OrderLine.objects.get(national_id=OPEN).order_id).get()
+    assert sorted(order.lines.values_list("national_id", flat=True)) == sorted([WORKER, SECOND])
+    assert order.lines.get(national_id=SECOND).state == OrderLine.State.AWAITING_FILES
+    assert order.invoice.lines.count() == 2
+
+
+def _bad_zips() -> list[tuple[str, bytes, str]]:
+    traversal = io.BytesIO()
+    with zipfile.ZipFile(traversal, "w") as archive:
+        archive.writestr("orders.csv", f"national_id,card_type\n{WORKER},construction\n")
+        archive.writestr("../../etc/evil.jpg", jpeg())
+    absolute = io.BytesIO()
+    with zipfile.ZipFile(absolute, "w") as archive:
+        archive.writestr("orders.csv", f"national_id,card_type\n{WORKER},construction\n")
+        archive.writestr("C:/Windows/evil.jpg", jpeg())
+    symlink = io.BytesIO()
+    with zipfile.ZipFile(symlink, "w") as archive:
+        archive.writestr("orders.csv", f"national_id,card_type\n{WORKER},construction\n")
+        info = zipfile.ZipInfo(f"{WORKER}.jpg")
+        info.external_attr = (0o120777) << 16
+        archive.writestr(info, "/etc/passwd")
+    bomb = io.BytesIO()
+    with zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("orders.csv", f"national_id,card_type\n{WORKER},construction\n")
+        archive.writestr(f"{WORKER}.jpg", b"\0" * (50 * 1024 * 1024))
+    return [
+        ("not-a-zip", b"%PDF-1.4 this is no zip", "ikke en ZIP-fil"),
+        ("traversal", traversal.getvalue(), "utenfor ZIP-filen"),
+        ("drive-letter", absolute.getvalue(), "utenfor ZIP-filen"),
+        ("symlink", symlink.getvalue(), "utenfor ZIP-filen"),
+        ("bomb", bomb.getvalue(), "pakkes ut til langt mer"),
+        (
+            "wrong-columns",
+            _zip("name,type\nOla,construction\n", _files(WORKER)),
+            "feil kolonner",
+        ),
+        ("no-csv", _zip_without_csv(), "ingen orders.csv"),
+        ("empty-csv", _zip("national_id,card_type\n", {}), "ingen rader"),
+    ]
+
+
+def _zip_without_csv() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr(f"{WORKER}.jpg", jpeg())
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(("kind", "content", "message"), _bad_zips(), ids=lambda v: str(v)[:12])
+def test_an_unsafe_or_wrong_zip_gets_a_clear_message_and_nothing_is_stored(
+    client, owner, settings, django_capture_on_commit_callbacks, kind, content, message
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        response = _upload(client, content)
+    assert response.status_code == 400, kind
+    assert message in response.content.decode(), kind
+    assert BulkUpload.objects.count() == 0
+    assert BulkUploadRow.objects.count() == 0
+    assert _media_files(settings) == []
+
+
+def test_a_windows_1252_csv_with_semicolons_and_æøå_is_read(
+    client, owner, django_capture_on_commit_callbacks
+) -> None:
+    csv_bytes = (
+        "national_id;card_type;delivery_name;delivery_street;delivery_postcode;delivery_city\r\n"
+        f"{ÆØÅ};construction;Ærlig Østgård-Ålvik;Bjørkeveien 5;5003;Tromsø\r\n"
+    ).encode("cp1252")
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_bytes, _files(ÆØÅ)))
+    row = BulkUploadRow.objects.get()
+    assert row.outcome == "ok", row.messages
+    assert row.full_name == "Ærlig Østgård-Ålvik"
+    assert (row.delivery_street, row.delivery_city) == ("Bjørkeveien 5", "Tromsø")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/orders/{EMPLOYER}/bulk/{row.upload_id}/order/")
+    order = Order.objects.get()
+    assert (order.delivery_name, order.delivery_city) == ("Ærlig Østgård-Ålvik", "Tromsø")
+
+
+def test_the_report_downloads_as_xlsx_without_full_identity_numbers(
+    client, owner, django_capture_on_commit_callbacks
+) -> None:
+    csv_text = f"national_id,card_type\n{WORKER},construction\n{OUTSIDER},construction\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, _files(WORKER, OUTSIDER)))
+    upload = BulkUpload.objects.get()
+    response = client.get(f"/orders/{EMPLOYER}/bulk/{upload.pk}/report.xlsx")
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("application/vnd.openxmlformats")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cells = [[str(cell) for cell in row] for row in sheet.iter_rows(values_only=True)]
+    assert cells[1][:4] == ["2", f"{WORKER[:6]}*****", "Ola Snekker", "construction"]
+    assert "Aa-registeret" in cells[2][5]
+    text = " ".join(" ".join(row) for row in cells)
+    assert WORKER not in text and OUTSIDER not in text
+
+
+def test_another_employers_upload_is_404(client, owner, django_capture_on_commit_callbacks) -> None:
+    other = BulkUpload.objects.create(
+        owner=UserFactory(national_id=NOBODY), employer_orgnr=OTHER_EMPLOYER, state="ready"
+    )
+    for suffix in ("", "report/", "report.xlsx"):
+        assert client.get(f"/orders/{EMPLOYER}/bulk/{other.pk}/{suffix}").status_code == 404
+    assert client.post(f"/orders/{EMPLOYER}/bulk/{other.pk}/order/").status_code == 404
+    # Nor can the upload be reached under the other employer, where the owner has no access.
+    assert client.get(f"/orders/{OTHER_EMPLOYER}/bulk/{other.pk}/").status_code == 404
+
+
+def test_the_progress_fragment_answers_204_while_nothing_changed(client, owner) -> None:
+    upload = BulkUpload.objects.create(
+        owner=owner, employer_orgnr=EMPLOYER, progress_total=10, progress_done=4
+    )
+    url = f"/orders/{EMPLOYER}/bulk/{upload.pk}/report/"
+    fragment = client.get(url, HTTP_HX_REQUEST="true")
+    assert fragment.status_code == 200
+    body = fragment.content.decode()
+    assert 'hx-trigger="every 2s"' in body and 'aria-valuenow="40"' in body
+    assert client.get(url + "?v=validating-4", HTTP_HX_REQUEST="true").status_code == 204
+
+
+def test_checked_files_go_after_a_week_and_the_upload_can_no_longer_be_ordered(
+    client, owner, settings, django_capture_on_commit_callbacks
+) -> None:
+    import datetime
+
+    from django.utils import timezone
+
+    from orders.bulk import bulk_uploads_expire
+
+    csv_text = f"national_id,card_type\n{WORKER},construction\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, _files(WORKER)))
+    upload = BulkUpload.objects.get()
+    assert len(_media_files(settings)) == 2  # the checked photo and ID copy, encrypted
+    with django_capture_on_commit_callbacks(execute=True):
+        assert bulk_uploads_expire(now=timezone.now()) == 0
+        assert bulk_uploads_expire(now=timezone.now() + datetime.timedelta(days=8)) == 1
+    upload.refresh_from_db()
+    assert upload.state == BulkUpload.State.EXPIRED
+    assert _media_files(settings) == []
+    response = client.post(f"/orders/{EMPLOYER}/bulk/{upload.pk}/order/", follow=True)
+    assert "kan ikke bestilles" in response.content.decode()
+    assert Order.objects.count() == 0
+
+
+def test_an_upload_whose_stored_zip_cannot_be_read_is_reported_failed(owner) -> None:
+    from django.core.files.base import ContentFile
+
+    from orders.bulk import bulk_upload_validate
+
+    upload = BulkUpload(owner=owner, employer_orgnr=EMPLOYER, progress_total=1)
+    upload.archive.save("broken.zip", ContentFile(b"no zip at all"), save=True)
+    upload = bulk_upload_validate(upload_id=upload.pk)
+    assert upload.state == BulkUpload.State.FAILED
+    assert "ikke en ZIP-fil" in upload.failure
+    assert not upload.archive
+    assert upload.rows.count() == 0
+
+
+def test_the_upload_page_explains_the_zip_and_refuses_a_missing_file(client, owner) -> None:
+    page = client.get(f"/orders/{EMPLOYER}/bulk/")
+    assert page.status_code == 200
+    body = page.content.decode()
+    assert "01017512338-id.pdf" in body and "national_id, card_type" in body
+    response = client.post(f"/orders/{EMPLOYER}/bulk/", {})
+    assert response.status_code == 400
+    assert "Velg ZIP-filen med orders.csv." in response.content.decode()
+    assert BulkUpload.objects.count() == 0
