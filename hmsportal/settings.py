@@ -314,9 +314,9 @@ OPEN_DATA_MAX_BYTES: int = env.int("OPEN_DATA_MAX_BYTES", default=200 * 1024 * 1
 OPEN_DATA_TIMEOUT_SECONDS: float = env.float("OPEN_DATA_TIMEOUT_SECONDS", default=60.0)
 CHANGE_FEED_PAGE_SIZE: int = env.int("CHANGE_FEED_PAGE_SIZE", default=1000)
 CHANGE_FEED_MAX_PAGES: int = env.int("CHANGE_FEED_MAX_PAGES", default=50)
-# Organisations in Enhetsregisteret's change feed get their cards re-checked at once (the
-# registry app calls this hook so that it need not know the cards app).
-REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "cards.tasks.recheck_organisations"
+# Organisations in Enhetsregisteret's change feed get their cards re-checked and their grants
+# looked at at once (the registry app calls this hook so that it need not know the others).
+REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "orders.tasks.organisations_changed"
 # Called with the ids of the cards a print batch shipped and its tracking reference, once the
 # batch is marked shipped: how the orderers hear of it without the cards app knowing orders.
 CARDS_SHIPPED_HANDLER: str = "orders.tasks.tell_orderers_shipped"

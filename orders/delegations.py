@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.conf import settings
@@ -202,10 +203,13 @@ class DelegationReview:
     organisations_skipped: int = 0
 
 
-def delegations_review(*, now: datetime.datetime | None = None) -> DelegationReview:
+def delegations_review(
+    *, now: datetime.datetime | None = None, orgnrs: Collection[str] | None = None
+) -> DelegationReview:
     """Flag the grants whose grantor no longer holds a key role, ask the organisation's
     key-role holders to confirm them, and end the flagged grants nobody confirmed in time.
-    An organisation whose roles cannot be read today is left as it is."""
+    An organisation whose roles cannot be read today is left as it is. With orgnrs (the
+    change feed's organisations) only their grants are looked at for flagging."""
     now = now or timezone.now()
     today = timezone.localdate(now)
     review = DelegationReview()
@@ -222,6 +226,8 @@ def delegations_review(*, now: datetime.datetime | None = None) -> DelegationRev
         .select_related("granted_by", "confirmed_by")
         .order_by("pk")
     )
+    if orgnrs is not None:
+        unflagged = unflagged.filter(employer_orgnr__in=list(orgnrs))
     by_organisation: dict[str, list[Delegation]] = defaultdict(list)
     for delegation in unflagged:
         by_organisation[delegation.employer_orgnr].append(delegation)

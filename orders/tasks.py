@@ -156,3 +156,19 @@ def validate_bulk_upload(*, upload_id: int) -> str:
 @shared_task(name="orders.expire_bulk_uploads")
 def expire_bulk_uploads() -> int:
     return bulk.bulk_uploads_expire(now=timezone.now())
+
+
+@shared_task(name="orders.review_delegations_of", acks_late=True)
+def review_delegations_of(*, orgnrs: list[str]) -> int:
+    review = delegations.delegations_review(orgnrs=orgnrs)
+    return review.flagged + review.ended
+
+
+def organisations_changed(orgnrs: list[str]) -> None:
+    """The registry's change-feed hook (REGISTRY_CHANGED_ORGANISATIONS_HANDLER): the changed
+    organisations' cards are re-checked, and their grants looked at, now rather than tonight."""
+    from cards.tasks import recheck_organisations
+
+    recheck_organisations(orgnrs)
+    if orgnrs:
+        review_delegations_of.delay(orgnrs=sorted(set(orgnrs)))

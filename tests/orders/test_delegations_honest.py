@@ -345,3 +345,20 @@ def test_grantees_in_every_state_and_strangers_try_the_delegation_urls(
     assert grants["flagged"].flagged_at is not None and grants["flagged"].revoked_at is None
     assert grants["grantee"].revoked_at is None
     assert Delegation.objects.count() == 4
+
+
+def test_the_change_feed_flags_a_grant_the_same_hour(
+    client, owner, chair, django_capture_on_commit_callbacks
+) -> None:
+    from orders.tasks import organisations_changed
+
+    delegation = _chair_grants(client, chair)
+    registry_dataset_load(dataset=_dataset(chair_has_role=False))
+    with django_capture_on_commit_callbacks(execute=True):
+        organisations_changed(["987654325"])  # another organisation: this grant is not looked at
+    delegation.refresh_from_db()
+    assert delegation.flagged_at is None
+    with django_capture_on_commit_callbacks(execute=True):
+        organisations_changed([EMPLOYER])
+    delegation.refresh_from_db()
+    assert delegation.flagged_at is not None and delegation.revoked_at is None
