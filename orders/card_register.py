@@ -273,7 +273,7 @@ def export_rows(
         ]
 
 
-def _spreadsheet_safe(value: Any) -> Any:
+def spreadsheet_safe(value: Any) -> Any:
     """A name such as "=HYPERLINK(…)" stays text in Excel (CSV/formula injection)."""
     if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
         return "'" + value
@@ -300,7 +300,7 @@ def csv_chunks(rows: Iterable[list[Any]]) -> Iterator[str]:
             [
                 value.strftime("%d.%m.%Y")
                 if isinstance(value, datetime.date)
-                else _spreadsheet_safe(value if value is not None else "")
+                else spreadsheet_safe(value if value is not None else "")
                 for value in row
             ]
         )

@@ -75,6 +75,7 @@ def _expiring(today: datetime.date) -> Q:
         valid_until__gte=today,
         valid_until__lte=until,
         replaced_by__isnull=True,
+        renewed_by__isnull=True,
     )
 
 
@@ -207,6 +208,7 @@ def _item_context(item: DigestItem, language: str) -> dict[str, object]:
         "card_type_name": line.card_type.name(language),
         "order_number": line.order_id,
         "awaiting_files": line.state == OrderLine.State.AWAITING_FILES,
+        "awaiting_id_check": line.state == OrderLine.State.AWAITING_ID_CHECK,
         "url": _url("orders:order_detail", orgnr=line.employer_orgnr, order_id=line.order_id),
     }
 

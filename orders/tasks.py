@@ -147,7 +147,14 @@ def ask_key_role_holders(*, orgnr: str, delegation_ids: list[int], national_ids:
     )
 
 
-@shared_task(name="orders.validate_bulk_upload", acks_late=True)
+@shared_task(
+    name="orders.validate_bulk_upload",
+    acks_late=True,
+    autoretry_for=(RegisterUnavailable,),
+    retry_backoff=30,
+    retry_backoff_max=1800,
+    max_retries=10,
+)
 def validate_bulk_upload(*, upload_id: int) -> str:
     # Safe to run again: rows already reported are skipped (orders/bulk.py).
     return bulk.bulk_upload_validate(upload_id=upload_id).state

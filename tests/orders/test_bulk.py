@@ -399,3 +399,31 @@ def test_the_upload_page_explains_the_zip_and_refuses_a_missing_file(client, own
     assert response.status_code == 400
     assert "Velg ZIP-filen med orders.csv." in response.content.decode()
     assert BulkUpload.objects.count() == 0
+
+
+def test_a_formula_in_orders_csv_stays_text_in_the_report(
+    client, owner, django_capture_on_commit_callbacks
+) -> None:
+    csv_text = f'national_id,card_type\n{WORKER},"=HYPERLINK(""http://evil.example"")"\n'
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, _files(WORKER)))
+    upload = BulkUpload.objects.get()
+    response = client.get(f"/orders/{EMPLOYER}/bulk/{upload.pk}/report.xlsx")
+    sheet = load_workbook(io.BytesIO(response.content)).active
+    cell = sheet.cell(row=2, column=4)
+    assert cell.data_type == "s" and str(cell.value).startswith("'=")
+
+
+def test_an_upload_whose_stored_file_cannot_be_decrypted_is_reported_failed(owner) -> None:
+    from django.core.files.base import ContentFile
+
+    from orders.bulk import bulk_upload_validate
+
+    upload = BulkUpload.objects.create(owner=owner, employer_orgnr=EMPLOYER)
+    upload.archive.save("x.zip", ContentFile(b"a zip"), save=True)
+    # Overwritten on disk: reading it back fails as a tampered or damaged file would.
+    with open(upload.archive.path, "wb") as stored:
+        stored.write(b"gAAAAA-not-a-fernet-token")
+    upload = bulk_upload_validate(upload_id=upload.pk)
+    assert upload.state == BulkUpload.State.FAILED
+    assert "kunne ikke leses" in upload.failure

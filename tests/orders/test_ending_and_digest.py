@@ -335,3 +335,32 @@ def test_the_digest_asks_a_fixed_number_of_queries_however_many_cards(
     assert len(many.captured_queries) == len(few.captured_queries)
     assert order.pk  # the order has no waiting lines: only cards are told
     assert mail.outbox[0].body.count("/cards/") >= 33
+
+
+def test_the_digest_says_when_an_employees_id_waits_for_the_check_and_skips_renewed_cards() -> None:
+    UserFactory(language="nb")
+    today = timezone.localdate()
+    expiring = _worker_card(
+        issued_on=today - datetime.timedelta(days=700),
+        valid_until=today + datetime.timedelta(days=20),
+    )
+    # Renewed already: the new card is on its way, so the old one is not "expiring" news.
+    CardFactory(
+        holder_national_id=WORKER,
+        employer_orgnr=EMPLOYER,
+        workplace_orgnr=expiring.workplace_orgnr,
+        card_type=expiring.card_type,
+        renews=expiring,
+    )
+    OrderLineFactory(
+        state=OrderLine.State.AWAITING_ID_CHECK,
+        national_id="15108695088",
+        first_name="Lise",
+        last_name="Lærling",
+    )
+    assert administrator_digests_send() == 1
+    [message] = mail.outbox
+    assert "Lise Lærling" in message.body
+    assert "kontroller legitimasjonen på bestillingssiden" in message.body
+    assert "Aa-registeret" not in message.body.split("Lise Lærling")[1].split("\n")[0]
+    assert display(expiring.number) not in message.body
