@@ -253,24 +253,37 @@ def delegations_review(
 def _answered_for(
     delegation: Delegation, *, orgnr: str, holders: set[str], today: datetime.date
 ) -> bool:
-    """Whether the person answering for the grant may still give access: a key role, or a
-    grant of their own in force that lets them give further."""
-    answering = delegation.confirmed_by or delegation.granted_by
-    national_id = answering.national_id
-    if not national_id:
-        return False
-    if national_id in holders:
-        return True
-    return (
-        Delegation.objects.filter(
-            _in_force(today),
-            employer_orgnr=orgnr,
-            grantee_national_id=national_id,
-            may_grant_further=True,
+    """Whether the grant leads back to someone who holds a key role today.
+
+    The person answering for it (whoever confirmed it, else whoever gave it) must hold a key
+    role, or hold an unflagged grant in force that lets them give further and that itself
+    leads back to a key-role holder. Followed to the top, so a chain ends with its head and
+    two delegates cannot keep each other's access alive by granting to each other.
+    """
+    seen: set[int] = set()
+    current: Delegation | None = delegation
+    while current is not None and current.pk not in seen:
+        seen.add(current.pk)
+        answering = current.confirmed_by or current.granted_by
+        national_id = answering.national_id
+        if not national_id:
+            return False
+        if national_id in holders:
+            return True
+        current = (
+            Delegation.objects.filter(
+                _in_force(today),
+                employer_orgnr=orgnr,
+                grantee_national_id=national_id,
+                may_grant_further=True,
+                flagged_at__isnull=True,
+            )
+            .exclude(pk__in=seen)
+            .select_related("granted_by", "confirmed_by")
+            .order_by("pk")
+            .first()
         )
-        .exclude(pk=delegation.pk)
-        .exists()
-    )
+    return False
 
 
 @transaction.atomic

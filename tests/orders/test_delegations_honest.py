@@ -362,3 +362,54 @@ def test_the_change_feed_flags_a_grant_the_same_hour(
         organisations_changed([EMPLOYER])
     delegation.refresh_from_db()
     assert delegation.flagged_at is not None and delegation.revoked_at is None
+
+
+def test_two_delegates_cannot_keep_each_other_in_force(owner) -> None:
+    """K gives A the right to give further, A gives B the same, K removes A, and B gives A a
+    new grant: neither leads back to a key-role holder, so both are flagged."""
+    today = timezone.localdate()
+    a = UserFactory(username="a", national_id=DELEGATE, full_name="A")
+    b = UserFactory(username="b", national_id=THIRD, full_name="B")
+
+    def grant(by, to: str, **fields) -> Delegation:
+        return Delegation.objects.create(
+            employer_orgnr=EMPLOYER,
+            grantee_national_id=to,
+            grantee_name=to,
+            granted_by=by,
+            valid_from=today - datetime.timedelta(days=5),
+            may_grant_further=True,
+            **fields,
+        )
+
+    grant(owner, DELEGATE, revoked_at=timezone.now())  # K's grant to A, removed
+    a_to_b = grant(a, THIRD)
+    b_to_a = grant(b, DELEGATE)
+    assert delegations_review().flagged == 2
+    a_to_b.refresh_from_db()
+    b_to_a.refresh_from_db()
+    assert a_to_b.flagged_at is not None and b_to_a.flagged_at is not None
+
+
+def test_a_chain_that_leads_to_a_key_role_holder_stays_unflagged(owner) -> None:
+    today = timezone.localdate()
+    a = UserFactory(username="a", national_id=DELEGATE, full_name="A")
+    first = Delegation.objects.create(
+        employer_orgnr=EMPLOYER,
+        grantee_national_id=DELEGATE,
+        grantee_name="A",
+        granted_by=owner,
+        valid_from=today - datetime.timedelta(days=5),
+        may_grant_further=True,
+    )
+    second = Delegation.objects.create(
+        employer_orgnr=EMPLOYER,
+        grantee_national_id=THIRD,
+        grantee_name="B",
+        granted_by=a,
+        valid_from=today - datetime.timedelta(days=5),
+    )
+    assert delegations_review().flagged == 0
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.flagged_at is None and second.flagged_at is None
