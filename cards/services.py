@@ -493,11 +493,20 @@ class RevocationReason:
 REPLACEABLE_REASONS = (RevocationReason.LOST, RevocationReason.STOLEN)
 
 
+@transaction.atomic
 def card_revoke(*, card: Card, reason: str, actor: User | None) -> Card:
-    """Revoke a live card for good (lost, stolen, employment ended, withdrawn …)."""
+    """Revoke a live card for good (lost, stolen, employment ended, withdrawn …).
+
+    When the employment has ended, a renewal of the card still on its way ends with it: the
+    new card would otherwise be printed, sent and billed for someone who has left.
+    """
     if reason not in RevocationReason.ALL:
         raise ValueError(f"unknown revocation reason {reason!r}")
-    return card_transition(card=card, to_state=Card.State.REVOKED, actor=actor, reason=reason)
+    revoked = card_transition(card=card, to_state=Card.State.REVOKED, actor=actor, reason=reason)
+    if reason in RevocationReason.EMPLOYMENT_ENDINGS:
+        for renewal in Card.objects.filter(renews=revoked, state__in=Card.VALID_STATES):
+            card_transition(card=renewal, to_state=Card.State.REVOKED, actor=actor, reason=reason)
+    return revoked
 
 
 @transaction.atomic

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
+from cards import services as card_services
 from cards.models import Card
 from hmsportal.audit import audit_record
 from hmsportal.models import AuditEntry, User
@@ -131,3 +132,19 @@ def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: li
             issued = employee_upload.upload_link_issue(line=line, actor=actor)
             order.upload_links_issued[line.pk] = issued.url
     return order
+
+
+@transaction.atomic
+def card_end_employment(*, card: Card, actor: User) -> Card:
+    """End a card because the employment has ended, with any renewal of it not yet issued
+    (its order line is rejected: the register check would refuse it anyway)."""
+    ended = card_services.card_revoke(
+        card=card, reason=card_services.RevocationReason.EMPLOYMENT_ENDED, actor=actor
+    )
+    for line in OrderLine.objects.select_for_update().filter(
+        renews=card, state__in=OrderLine.OPEN_STATES
+    ):
+        line.state = OrderLine.State.REJECTED
+        line.reason_codes = ["employment_ended"]
+        line.save(update_fields=["state", "reason_codes"])
+    return ended

@@ -18,6 +18,7 @@ from cards import selectors as card_selectors
 from cards import services as card_services
 from hmsportal.models import User
 from hmsportal.permissions import employer_required
+from orders import renewals
 from orders.forms import CardEndForm
 from registry.facts import OrganisationFacts
 
@@ -35,11 +36,7 @@ def card_end(request: HttpRequest, employer: OrganisationFacts, number: str) -> 
     form = CardEndForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
-            card_services.card_revoke(
-                card=card,
-                reason=card_services.RevocationReason.EMPLOYMENT_ENDED,
-                actor=cast(User, request.user),
-            )
+            renewals.card_end_employment(card=card, actor=cast(User, request.user))
         except card_services.TransitionNotAllowed:
             # Ended or expired by someone else (or the re-check) since the page was shown.
             messages.info(request, _("This card has already ended or expired."))

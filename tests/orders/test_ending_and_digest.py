@@ -364,3 +364,19 @@ def test_the_digest_says_when_an_employees_id_waits_for_the_check_and_skips_rene
     assert "kontroller legitimasjonen på bestillingssiden" in message.body
     assert "Aa-registeret" not in message.body.split("Lise Lærling")[1].split("\n")[0]
     assert display(expiring.number) not in message.body
+
+
+def test_ending_a_card_ends_its_renewal_on_the_way_and_rejects_an_open_one(client, owner) -> None:
+    card = _worker_card()
+    renewal = _worker_card(state=Card.State.APPROVED, card_type=card.card_type, renews=card)
+    open_line = OrderLineFactory(
+        state=OrderLine.State.SUBMITTED, renews=card, card_type=card.card_type
+    )
+    client.post(f"/orders/{EMPLOYER}/cards/{card.number}/end/", {"confirm": "on"})
+    card.refresh_from_db()
+    renewal.refresh_from_db()
+    open_line.refresh_from_db()
+    assert card.state == Card.State.REVOKED
+    assert renewal.state == Card.State.REVOKED  # not printed, sent and billed for a leaver
+    assert open_line.state == OrderLine.State.REJECTED
+    assert open_line.reason_codes == ["employment_ended"]
