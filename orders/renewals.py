@@ -38,11 +38,26 @@ class NothingToRenew(ValueError):
 
 
 def renewal_photo_reusable(card: Card, *, today: datetime.date) -> bool:
-    """Whether the card's stored photo may go on its renewal: the photo was taken for the
-    card's issue at the latest, so its age is counted from issued_on (a conservative bound;
-    RENEWAL_PHOTO_MAX_AGE_DAYS)."""
+    """Whether the card's stored photo may go on its renewal (RENEWAL_PHOTO_MAX_AGE_DAYS).
+
+    A renewal may carry its photo over from the card it renews, and that card from the one
+    before: the photo is counted as old as the first card of the chain, which errs on the
+    strict side when a renewal in between got a new one.
+    """
     max_age = datetime.timedelta(days=settings.RENEWAL_PHOTO_MAX_AGE_DAYS)
-    return bool(card.photo) and card.issued_on >= today - max_age
+    return bool(card.photo) and _photo_taken_by(card) >= today - max_age
+
+
+def _photo_taken_by(card: Card) -> datetime.date:
+    """The issue day of the first card in the chain of renewals: the photo is no younger."""
+    day = card.issued_on
+    seen = {card.pk}
+    previous = card.renews
+    while previous is not None and previous.pk not in seen:
+        seen.add(previous.pk)
+        day = min(day, previous.issued_on)
+        previous = previous.renews
+    return day
 
 
 @transaction.atomic

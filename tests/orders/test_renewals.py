@@ -198,3 +198,17 @@ def test_grantees_in_every_state_and_a_stranger_try_the_renewal_page(
         assert client.get(RENEW).status_code == 404
         assert client.post(RENEW, {"cards": [young]}).status_code == 404
     assert Order.objects.count() == 0
+
+
+def test_a_photo_carried_over_renewals_is_as_old_as_the_first_card() -> None:
+    from orders.renewals import renewal_photo_reusable
+
+    today = timezone.localdate()
+    first = _card(WORKER, issued_days_ago=6 * 365, expires_in=-4 * 365)
+    Card.objects.filter(pk=first.pk).update(state=Card.State.EXPIRED)
+    second = _card(WORKER, issued_days_ago=700, expires_in=30, renews=first)
+    # The second card is young, but its photo came with the renewal from a six-year-old card.
+    assert second.issued_on >= today - datetime.timedelta(days=5 * 365)
+    assert not renewal_photo_reusable(second, today=today)
+    alone = _card(OTHER, issued_days_ago=700, expires_in=30)
+    assert renewal_photo_reusable(alone, today=today)
