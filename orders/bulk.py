@@ -363,6 +363,19 @@ def bulk_upload_validate(*, upload_id: int, archive: IO[bytes] | None = None) ->
     return _upload_finish(upload, state=BulkUpload.State.READY, failure="")
 
 
+def bulk_upload_give_up(*, upload_id: int, error: str) -> BulkUpload:
+    """End a check the registers would not let finish: the page says so; upload again later."""
+    upload = BulkUpload.objects.select_related("owner").get(pk=upload_id)
+    if upload.state != BulkUpload.State.VALIDATING:
+        return upload
+    logger.warning("Bulk upload %s given up: %s", upload.pk, error)
+    with translation.override(upload.owner.language or settings.LANGUAGE_CODE):
+        failure = _(
+            "The registers did not answer for several hours, so the file could not be checked. Upload it again later."
+        )
+    return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=str(failure))
+
+
 def _upload_finish(upload: BulkUpload, *, state: str, failure: str) -> BulkUpload:
     archive = upload.archive.name
     storage = upload.archive.storage

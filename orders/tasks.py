@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from orders import (
@@ -147,17 +147,19 @@ def ask_key_role_holders(*, orgnr: str, delegation_ids: list[int], national_ids:
     )
 
 
-@shared_task(
-    name="orders.validate_bulk_upload",
-    acks_late=True,
-    autoretry_for=(RegisterUnavailable,),
-    retry_backoff=30,
-    retry_backoff_max=1800,
-    max_retries=10,
-)
-def validate_bulk_upload(*, upload_id: int) -> str:
+BULK_CHECK_RETRIES = 10
+
+
+@shared_task(bind=True, name="orders.validate_bulk_upload", acks_late=True)
+def validate_bulk_upload(self: Task, *, upload_id: int) -> str:
     # Safe to run again: rows already reported are skipped (orders/bulk.py).
-    return bulk.bulk_upload_validate(upload_id=upload_id).state
+    try:
+        return bulk.bulk_upload_validate(upload_id=upload_id).state
+    except RegisterUnavailable as error:
+        if self.request.retries >= BULK_CHECK_RETRIES:
+            # Hours of outage: say so on the page rather than check for ever.
+            return bulk.bulk_upload_give_up(upload_id=upload_id, error=str(error)).state
+        raise self.retry(exc=error, countdown=min(30 * 2**self.request.retries, 1800)) from error
 
 
 @shared_task(name="orders.expire_bulk_uploads")

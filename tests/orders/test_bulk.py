@@ -427,3 +427,29 @@ def test_an_upload_whose_stored_file_cannot_be_decrypted_is_reported_failed(owne
     upload = bulk_upload_validate(upload_id=upload.pk)
     assert upload.state == BulkUpload.State.FAILED
     assert "kunne ikke leses" in upload.failure
+
+
+def test_a_check_the_registers_never_let_finish_ends_with_a_clear_message(owner, settings) -> None:
+    from celery.exceptions import Retry
+    from django.core.files.base import ContentFile
+
+    from orders.tasks import BULK_CHECK_RETRIES, validate_bulk_upload
+    from tests.registry.servers import closed_port_url
+
+    upload = BulkUpload.objects.create(owner=owner, employer_orgnr=EMPLOYER)
+    csv_text = f"national_id,card_type\n{WORKER},construction\n"
+    upload.archive.save("orders.zip", ContentFile(_zip(csv_text, _files(WORKER))), save=True)
+    settings.REGISTRY_BACKEND = "http"
+    settings.ENHETSREGISTERET_URL = closed_port_url()
+    settings.REGISTER_RETRIES = 0
+    # Retried while there are retries left: the upload keeps checking.
+    with pytest.raises(Retry):
+        validate_bulk_upload.apply(kwargs={"upload_id": upload.pk}, retries=0)
+    upload.refresh_from_db()
+    assert upload.state == BulkUpload.State.VALIDATING
+    # The last retry gives up, and the page says why.
+    validate_bulk_upload.apply(kwargs={"upload_id": upload.pk}, retries=BULK_CHECK_RETRIES)
+    upload.refresh_from_db()
+    assert upload.state == BulkUpload.State.FAILED
+    assert "Registrene svarte ikke" in upload.failure
+    assert not upload.archive
