@@ -239,6 +239,12 @@ class Card(models.Model):
     renews = models.OneToOneField(
         "self", on_delete=models.PROTECT, null=True, blank=True, related_name="renewed_by"
     )
+    # True while the card it renews is still live: only then may the two live side by side.
+    # Cleared when that card ends (cards.services.renewals_unblock), so the one-card rule
+    # holds again for the person from then on.
+    renewal_pending = models.BooleanField(
+        _("renewal waiting for the old card to end"), default=False
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
@@ -260,7 +266,7 @@ class Card(models.Model):
                 # (cards.services.cards_activate_delivered then ends the old one).
                 condition=Q(
                     state__in=["approved", "in_production", "shipped", "active", "invalid"],
-                    renews__isnull=True,
+                    renewal_pending=False,
                 ),
                 name="cards_one_live_card_per_person",
                 violation_error_message=_(

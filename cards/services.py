@@ -77,7 +77,17 @@ def card_transition(*, card: Card, to_state: str, actor: User | None, reason: st
     card.state = to_state
     card.save(update_fields=["state"])
     audit_record_many([_card_change(transition)])
+    if to_state not in Card.CHECKED_STATES:
+        renewals_unblock(card_ids=[card.pk])
     return card
+
+
+def renewals_unblock(*, card_ids: Sequence[int]) -> int:
+    """The renewals of cards that have just ended are no longer waiting beside them: from now
+    on the database's one-live-card rule covers them like any other card."""
+    return Card.objects.filter(renews__in=list(card_ids), renewal_pending=True).update(
+        renewal_pending=False
+    )
 
 
 def _card_change(transition: CardTransition) -> AuditEntry:
@@ -110,6 +120,8 @@ def cards_transition_bulk(
     CardTransition.objects.bulk_create(transitions, batch_size=1000)
     Card.objects.filter(pk__in=ids).update(state=to_state)
     audit_record_many(_card_change(t) for t in transitions)
+    if to_state not in Card.CHECKED_STATES:
+        renewals_unblock(card_ids=ids)
     return len(ids)
 
 
@@ -154,6 +166,7 @@ def card_issue(
         valid_from=valid_from,
         checked_at=timezone.now(),
         renews=renews,
+        renewal_pending=renews is not None,
     )
     _save_with_fresh_number(card)
     if photo:
@@ -419,6 +432,8 @@ def cards_recheck(
             if checked:
                 fields["checked_at"] = now
             Card.objects.filter(pk__in=ids).update(**fields)
+            if state not in Card.CHECKED_STATES:
+                renewals_unblock(card_ids=ids)
         if transitions:
             CardTransition.objects.bulk_create(transitions, batch_size=1000)
             audit_record_many(_card_change(t) for t in transitions)

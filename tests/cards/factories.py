@@ -122,6 +122,8 @@ class CardFactory(DjangoModelFactory[Card]):
         )
 
     number = factory.LazyFunction(card_number_new)
+    renews = None
+    renewal_pending = factory.LazyAttribute(lambda card: card.renews is not None)
     card_type = factory.SubFactory(CardTypeFactory)
     state = Card.State.APPROVED
     holder_first_name = factory.Faker("first_name", locale="no_NO")

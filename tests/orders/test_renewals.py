@@ -163,6 +163,20 @@ def test_only_a_renewal_may_live_beside_the_card_it_renews(expiring) -> None:
         _card(WORKER, issued_days_ago=0, expires_in=700)
 
 
+def test_once_the_old_card_ends_the_renewal_is_held_to_the_one_card_rule(expiring) -> None:
+    from cards.services import card_revoke
+
+    young = expiring["young"]
+    renewal = _card(WORKER, issued_days_ago=0, expires_in=700, renews=young)
+    assert renewal.renewal_pending
+    card_revoke(card=young, reason="renewed", actor=None)
+    renewal.refresh_from_db()
+    assert not renewal.renewal_pending
+    # The database guards the person again: a second live card of the type is refused.
+    with pytest.raises(IntegrityError), transaction.atomic():
+        _card(WORKER, issued_days_ago=0, expires_in=700)
+
+
 def test_the_photo_age_limit_is_a_setting(client, expiring, settings) -> None:
     settings.RENEWAL_PHOTO_MAX_AGE_DAYS = 100
     body = client.get(RENEW).content.decode()
