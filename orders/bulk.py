@@ -56,8 +56,8 @@ from orders.card_register import spreadsheet_safe
 from orders.models import BulkUpload, BulkUploadRow, Order
 from orders.services import (
     ID_DOCUMENT_KINDS,
-    AlreadyOrdered,
     OrderingClosed,
+    already_ordered_check,
     order_line_add,
     order_line_placed,
 )
@@ -631,20 +631,10 @@ def bulk_order_place(*, actor: User, employer: OrganisationFacts, upload: BulkUp
         lines = []
         for row in rows:
             assert row.card_type is not None  # noqa: S101 (an OK row has one)
-            for kind, live in (
-                ("card", card_selectors.live_card_for),
-                ("line", selectors.open_line_for),
-            ):
-                found = live(
-                    national_id=row.national_id,
-                    employer_orgnr=employer.orgnr,
-                    card_type=row.card_type,
-                )
-                if found is not None:
-                    raise AlreadyOrdered(
-                        card=found if kind == "card" else None,  # type: ignore[arg-type]
-                        line=found if kind == "line" else None,  # type: ignore[arg-type]
-                    )
+            # Checked again at ordering time: a card or order may have come since the check.
+            already_ordered_check(
+                national_id=row.national_id, employer_orgnr=employer.orgnr, card_type=row.card_type
+            )
             files: tuple[ContentFile[bytes] | None, ContentFile[bytes] | None] = (None, None)
             if not row.employee_uploads:
                 files = (
