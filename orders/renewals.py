@@ -5,7 +5,6 @@ delivered."""
 from __future__ import annotations
 
 import datetime
-import uuid
 from typing import Any
 
 from django.conf import settings
@@ -17,17 +16,16 @@ from django.utils.translation import gettext as _
 from cards import catalogue
 from cards import services as card_services
 from cards.models import Card
-from hmsportal.audit import audit_record
-from hmsportal.models import AuditEntry, User
+from hmsportal.models import User
 from hmsportal.storage import read_document
-from orders import employee_upload, selectors
+from orders import selectors
 from orders.billing import delivery_fields, invoice_create
 from orders.models import Order, OrderLine
 from orders.services import (
     OrderingClosed,
     already_ordered_check,
-    order_line_check_queue,
-    order_line_save,
+    order_line_add,
+    order_line_placed,
 )
 from registry.facts import OrganisationFacts
 
@@ -92,7 +90,7 @@ def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: li
     order.save()
     order.upload_links_issued = {}
     stored: list[tuple[Any, str]] = []
-    lines: list[tuple[OrderLine, bool]] = []
+    lines: list[OrderLine] = []
     try:
         for card in renewable:
             already_ordered_check(
@@ -101,51 +99,30 @@ def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: li
                 card_type=card.card_type,
                 renews=card,
             )
-            line = OrderLine(
+            line, line_stored = order_line_add(
                 order=order,
-                employer_orgnr=employer.orgnr,
                 card_type=card.card_type,
-                price_incl_vat=catalogue.price_on(card.card_type, today),
                 national_id=card.holder_national_id,
                 first_name=card.holder_first_name,
                 last_name=card.holder_last_name,
                 workplace_orgnr=card.workplace_orgnr,
+                # Young enough, the photo goes over to the renewal; else the employee's link.
+                photo=ContentFile(read_document(card.photo))
+                if renewal_photo_reusable(card, today=today)
+                else None,
+                id_document=None,
+                day=today,
                 renews=card,
             )
-            reuse = renewal_photo_reusable(card, today=today)
-            if reuse:
-                # The identity was checked when the card was first ordered; the renewal
-                # carries the photo over and asks for no new ID document.
-                line.photo.save(
-                    f"{uuid.uuid4().hex}.jpg", ContentFile(read_document(card.photo)), save=False
-                )
-                stored.append((line.photo.storage, line.photo.name))
-            else:
-                line.state = OrderLine.State.AWAITING_FILES
-            order_line_save(line, stored=[])
-            lines.append((line, reuse))
+            stored += line_stored
+            lines.append(line)
         invoice_create(order=order, customer=employer)
     except BaseException:
         for storage, name in stored:
             storage.delete(name)
         raise
-    audit_record(
-        actor=actor,
-        action=AuditEntry.Action.ORDER_PLACED,
-        subject=order,
-        organisation_orgnr=employer.orgnr,
-        after={
-            "renewal": True,
-            "lines": [line.pk for line, _reuse in lines],
-            "renews": [card.number for card in renewable],
-        },
-    )
-    for line, reuse in lines:
-        if reuse:
-            order_line_check_queue(line=line)
-        else:
-            issued = employee_upload.upload_link_issue(line=line, actor=actor)
-            order.upload_links_issued[line.pk] = issued.url
+    for line in lines:
+        order_line_placed(actor=actor, line=line, employee_email=None)
     return order
 
 

@@ -188,12 +188,17 @@ def order_line_add(
     photo: ContentFile[bytes] | None,
     id_document: UploadedFile | ContentFile[bytes] | None,
     day: datetime.date,
+    renews: Card | None = None,
 ) -> tuple[OrderLine, list[tuple[Any, str]]]:
     """Add one saved line to an order, with its files stored (encrypted), or with none when
     both are None: it then waits for the employee's upload link. Returns the line and the
     stored files, which the caller deletes if its transaction fails after this.
 
-    Shared by order_submit (one card) and the bulk order (orders/bulk.py, many lines).
+    A renewal (renews) may carry the old card's photo without an ID document: the identity
+    was checked when the card it renews was ordered.
+
+    Shared by order_submit (one card), the bulk order (orders/bulk.py) and renewals
+    (orders/renewals.py).
     """
     line = OrderLine(
         order=order,
@@ -204,21 +209,24 @@ def order_line_add(
         first_name=first_name,
         last_name=last_name,
         workplace_orgnr=workplace_orgnr,
+        renews=renews,
     )
     stored: list[tuple[Any, str]] = []
     if photo is None and id_document is None:
         line.state = OrderLine.State.AWAITING_FILES
     else:
-        if photo is None or id_document is None:
+        if photo is None or (id_document is None and renews is None):
             raise ValueError("an order without an employee upload link needs a photo and ID")
         # Stored names say nothing about the person (upload names often carry names or numbers).
         line.photo.save(f"{uuid.uuid4().hex}.jpg", photo, save=False)
-        line.id_document.save(
-            f"{uuid.uuid4().hex}{id_document_extension(id_document) or ''}",
-            id_document,
-            save=False,
-        )
-        stored = [(f.storage, f.name) for f in (line.photo, line.id_document)]
+        stored.append((line.photo.storage, line.photo.name))
+        if id_document is not None:
+            line.id_document.save(
+                f"{uuid.uuid4().hex}{id_document_extension(id_document) or ''}",
+                id_document,
+                save=False,
+            )
+            stored.append((line.id_document.storage, line.id_document.name))
     order_line_save(line, stored=stored)
     return line, stored
 
@@ -237,6 +245,7 @@ def order_line_placed(*, actor: User, line: OrderLine, employee_email: str | Non
             "card_type": line.card_type.code,
             **audit_fields(line, "first_name", "last_name", "workplace_orgnr", "state"),
             **audit_fields(line, "price_incl_vat", "photo", "id_document"),
+            **({"renews": line.renews.number} if line.renews is not None else {}),
         },
     )
     if not hasattr(order, "upload_links_issued"):
