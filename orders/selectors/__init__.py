@@ -14,6 +14,7 @@ from orders.selectors.employer import (
     delegated_orgnrs,
     delegations_for_employer,
     delegations_in_force,
+    employer_unit_names,
     latest_line_by_person,
     lines_awaiting_registration,
     open_line_for,
@@ -24,6 +25,7 @@ from orders.selectors.employer import (
     order_lines_with_cards,
     orders_for_employer,
     renewable_cards,
+    unit_names_of,
     upload_links_live,
 )
 from orders.selectors.personal_data import PersonalDataCategory, personal_data_for
@@ -37,6 +39,7 @@ __all__ = [
     "delegated_orgnrs",
     "delegations_for_employer",
     "delegations_in_force",
+    "employer_unit_names",
     "holder_card",
     "holder_cards",
     "latest_line_by_person",
@@ -51,5 +54,6 @@ __all__ = [
     "orders_for_employer",
     "personal_data_for",
     "renewable_cards",
+    "unit_names_of",
     "upload_links_live",
 ]

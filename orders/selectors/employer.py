@@ -10,6 +10,8 @@ from cards.models import Card, CardType
 from cards.selectors import EXPIRING_WITHIN_DAYS
 from hmsportal.models import User
 from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
+from registry import selectors as registry_selectors
+from registry.facts import OrganisationFacts
 
 
 def delegated_orgnrs(*, national_id: str, on: datetime.date) -> list[str]:
@@ -160,4 +162,21 @@ def renewable_cards(*, employer_orgnr: str, today: datetime.date) -> QuerySet[Ca
         .exclude(Exists(open_lines))
         .select_related("card_type")
         .order_by("valid_until", "holder_last_name", "holder_first_name", "pk")
+    )
+
+
+def unit_names_of(
+    *, employer: OrganisationFacts, sub_units: list[OrganisationFacts]
+) -> dict[str, str]:
+    """The employer's units by number, by name: the main unit and the sub-units given."""
+    names = {unit.orgnr: unit.name for unit in sub_units}
+    names[employer.orgnr] = employer.name
+    return names
+
+
+def employer_unit_names(*, employer: OrganisationFacts) -> dict[str, str]:
+    """The employer's units by number: the main unit and its sub-units (Enhetsregisteret)."""
+    return unit_names_of(
+        employer=employer,
+        sub_units=registry_selectors.sub_units_list(main_orgnr=employer.orgnr),
     )

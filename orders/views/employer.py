@@ -73,13 +73,6 @@ class EmployeeRow:
         return self.line if self.line and self.line.state in OrderLine.OPEN_STATES else None
 
 
-def _unit_names(employer: OrganisationFacts) -> dict[str, str]:
-    """The employer's units by number: the main unit and its sub-units, by name."""
-    names = {u.orgnr: u.name for u in registry_selectors.sub_units_list(main_orgnr=employer.orgnr)}
-    names[employer.orgnr] = employer.name
-    return names
-
-
 @login_required
 @require_http_methods(["GET", "POST"])
 def organisation_list(request: HttpRequest) -> HttpResponse:
@@ -137,7 +130,7 @@ def employer_overview(request: HttpRequest, employer: OrganisationFacts) -> Http
     employees = registry_selectors.employees_list(main_orgnr=employer.orgnr)
     latest_lines = selectors.latest_line_by_person(employer_orgnr=employer.orgnr)
     live_cards = card_selectors.live_cards_by_holder(employer_orgnr=employer.orgnr)
-    unit_names = _unit_names(employer)
+    unit_names = selectors.employer_unit_names(employer=employer)
     today = timezone.localdate()
     rows = [
         EmployeeRow(
@@ -169,8 +162,7 @@ def _register_form(
         sub_units = registry_selectors.sub_units_list(main_orgnr=employer.orgnr)
     except RegisterUnavailable:
         sub_units = []  # the cards can still be listed; only the unit names are missing
-    unit_names = {unit.orgnr: unit.name for unit in sub_units}
-    unit_names[employer.orgnr] = employer.name
+    unit_names = selectors.unit_names_of(employer=employer, sub_units=sub_units)
     return CardRegisterForm(request.GET, employer=employer, sub_units=sub_units), unit_names
 
 
@@ -324,7 +316,9 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             ),
             "history": selectors.card_history(card=card, viewer=cast(User, request.user)),
             "lookups": selectors.card_register_checks(card=card),
-            "unit_name": _unit_names(employer).get(card.workplace_orgnr, ""),
+            "unit_name": selectors.employer_unit_names(employer=employer).get(
+                card.workplace_orgnr, ""
+            ),
             "reason_codes": card.reason_codes_on(today),
             "revocation_reason": card_selectors.revocation_reason(card),
             "today": today,

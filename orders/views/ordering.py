@@ -36,7 +36,6 @@ from orders.forms import (
 )
 from orders.models import EmployeeUploadLink, Order, OrderLine, UploadStash
 from orders.progress import Step, line_progress, order_progress
-from orders.views.employer import _unit_names
 from registry import selectors as registry_selectors
 from registry.facts import OrganisationFacts
 from registry.rules import order_opens_on
@@ -90,7 +89,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         request.FILES or None,
         employees=employees,
         card_types=card_types,
-        unit_names=_unit_names(employer),
+        unit_names=selectors.employer_unit_names(employer=employer),
         owner=user,
     )
     if not form.is_bound:
@@ -196,7 +195,9 @@ def _order_check_page(
             "employer": employer,
             "form": form,
             "employee": employee,
-            "unit_name": _unit_names(employer).get(employee.employment.workplace_orgnr, ""),
+            "unit_name": selectors.employer_unit_names(employer=employer).get(
+                employee.employment.workplace_orgnr, ""
+            ),
             "card_type_name": card_type.name(get_language()),
             "delivery": delivery,
             "quote": billing.card_type_quote(
