@@ -233,20 +233,6 @@ def _convert(value: Any, converters: list[Any]) -> Any:
     return value
 
 
-def cards_for_employer(*, employer_orgnr: str) -> QuerySet[Card]:
-    """The employer's cards, newest first (sub-units' cards carry the main unit's number).
-
-    Each card carries `revocation_reason`: the reason code of its revocation ("" or None when
-    it is not revoked), read by the same query, so the list can say who ended a card.
-    """
-    return _with_revocation_reason(
-        Card.objects.filter(employer_orgnr=employer_orgnr)
-        .select_related("card_type")
-        .defer("reason_codes")
-        .order_by("holder_last_name", "holder_first_name", "-issued_on")
-    )
-
-
 def _with_revocation_reason(cards: QuerySet[Card]) -> QuerySet[Card]:
     """Each card with `revocation_reason`, the reason of its revocation (None if not revoked),
     read by the same query: the lists say who ended a card."""
