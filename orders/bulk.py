@@ -52,7 +52,6 @@ from hmsportal.models import User
 from hmsportal.storage import DocumentDecryptionError, read_document
 from orders import selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
-from orders.card_register import spreadsheet_safe
 from orders.models import BulkUpload, BulkUploadRow, Order
 from orders.services import (
     ID_DOCUMENT_KINDS,
@@ -701,34 +700,3 @@ def bulk_uploads_expire(*, now: datetime.datetime) -> int:
 
 def _file_delete_on_commit(storage: Any, name: str) -> None:
     transaction.on_commit(lambda: storage.delete(name))
-
-
-def bulk_report_rows(upload: BulkUpload) -> list[BulkUploadRow]:
-    """The upload's rows in order, with card types, for the page and the spreadsheet."""
-    return list(upload.rows.select_related("card_type").order_by("row_number"))
-
-
-def bulk_report_xlsx(upload: BulkUpload) -> bytes:
-    """The report as an XLSX: row, masked identity number, name, card type, outcome, messages."""
-    from openpyxl import Workbook
-
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(_("Report"))
-    sheet.append(
-        [_("Row"), _("Identity number"), _("Name"), _("Card type"), _("Outcome"), _("What to fix")]
-    )
-    for row in bulk_report_rows(upload):
-        sheet.append(
-            [
-                row.row_number,
-                row.national_id_masked,
-                spreadsheet_safe(row.full_name),
-                # From the uploaded CSV: "=HYPERLINK(…)" must stay text in Excel.
-                spreadsheet_safe(row.card_type_code),
-                str(row.get_outcome_display()),
-                spreadsheet_safe(" ".join(row.messages)),
-            ]
-        )
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()

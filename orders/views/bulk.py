@@ -17,6 +17,7 @@ from hmsportal.permissions import employer_required
 from orders import bulk
 from orders.forms import BulkUploadForm
 from orders.models import BulkUpload, BulkUploadRow
+from orders.selectors import bulk as bulk_selectors
 from orders.services import AlreadyOrdered, OrderingClosed
 from registry.facts import OrganisationFacts
 
@@ -25,14 +26,20 @@ POLL_SECONDS = 2
 
 def _upload_or_404(employer: OrganisationFacts, upload_id: int) -> BulkUpload:
     # Another employer's upload answers 404, exactly like one that does not exist.
-    upload = BulkUpload.objects.filter(pk=upload_id, employer_orgnr=employer.orgnr).first()
+    upload = bulk_selectors.bulk_upload_for_employer(
+        employer_orgnr=employer.orgnr, upload_id=upload_id
+    )
     if upload is None:
         raise Http404("No such upload.")
     return upload
 
 
 def _report_context(employer: OrganisationFacts, upload: BulkUpload) -> dict[str, object]:
-    rows = bulk.bulk_report_rows(upload) if upload.state != BulkUpload.State.VALIDATING else []
+    rows = (
+        bulk_selectors.bulk_report_rows(upload)
+        if upload.state != BulkUpload.State.VALIDATING
+        else []
+    )
     ok = sum(1 for row in rows if row.outcome == BulkUploadRow.Outcome.OK)
     total = upload.progress_total or 1
     return {
@@ -67,7 +74,7 @@ def bulk_upload(request: HttpRequest, employer: OrganisationFacts) -> HttpRespon
             form.add_error("archive", error.message)
         else:
             return redirect("orders:bulk_detail", orgnr=employer.orgnr, upload_id=upload.pk)
-    uploads = BulkUpload.objects.filter(employer_orgnr=employer.orgnr)[:10]
+    uploads = bulk_selectors.bulk_uploads_recent(employer_orgnr=employer.orgnr)
     return render(
         request,
         "orders/bulk_upload.html",
@@ -138,7 +145,7 @@ def bulk_report_xlsx(
 ) -> HttpResponse:
     upload = _upload_or_404(employer, upload_id)
     response = HttpResponse(
-        bulk.bulk_report_xlsx(upload),
+        bulk_selectors.bulk_report_xlsx(upload),
         content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     )
     response["Content-Disposition"] = f'attachment; filename="bulk-report-{upload.pk}.xlsx"'
