@@ -7,6 +7,7 @@ import functools
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import (
     Case,
@@ -258,8 +259,18 @@ def card_for_employer(*, employer_orgnr: str, number: str) -> Card | None:
 
 # --- The employer's card register ---------------------------------------------------------
 
-# How long before its valid-until date a card counts as expiring (issue 10: renewals).
-EXPIRING_WITHIN_DAYS = 60
+
+def expiring_within_days() -> int:
+    """How many days before its valid-until date a card counts as expiring (issue 10): one
+    setting for the register's filter, the renewals and the daily digest."""
+    return int(settings.CARD_EXPIRING_WITHIN_DAYS)
+
+
+def expiring_until(today: datetime.date) -> datetime.date:
+    """The last valid-until date of a card that counts as expiring today."""
+    return today + datetime.timedelta(days=expiring_within_days())
+
+
 # The one reason code that is not stored: a card whose employment has not started yet
 # (Card.reason_codes_on).
 NOT_STARTED_REASON = "employment_not_started"
@@ -336,7 +347,7 @@ def card_register(
         cards = cards.filter(
             state__in=Card.CHECKED_STATES,
             valid_until__gte=today,
-            valid_until__lte=today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS),
+            valid_until__lte=expiring_until(today),
         )
     if wanted.reason == NOT_STARTED_REASON:
         cards = cards.filter(_status_q("invalid", today)).exclude(state=Card.State.INVALID)

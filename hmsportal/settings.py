@@ -358,10 +358,15 @@ EMPLOYEE_UPLOAD_LINK_DAYS: int = env.int("EMPLOYEE_UPLOAD_LINK_DAYS", default=7)
 # A line that waits (for Aa-registeret, or for the employee's files) longer than this reminds
 # the person who ordered it, once.
 ORDER_REMINDER_AFTER_DAYS: int = env.int("ORDER_REMINDER_AFTER_DAYS", default=3)
-# The administrators' daily digest lists the cards that expire within this many days.
-REMINDER_EXPIRY_DAYS: int = env.int("REMINDER_EXPIRY_DAYS", default=60)
-if REMINDER_EXPIRY_DAYS < 0:
-    raise ImproperlyConfigured("REMINDER_EXPIRY_DAYS cannot be negative.")
+# A card counts as expiring this many days before its valid-until date (issue 10): the card
+# register's "expiring" filter, the renewals it offers and the administrators' daily digest
+# all read this one number, so a reminder never names a card the register will not renew.
+# REMINDER_EXPIRY_DAYS, the digest's old setting, is still read when this one is not set.
+CARD_EXPIRING_WITHIN_DAYS: int = env.int(
+    "CARD_EXPIRING_WITHIN_DAYS", default=env.int("REMINDER_EXPIRY_DAYS", default=60)
+)
+if CARD_EXPIRING_WITHIN_DAYS < 1:
+    raise ImproperlyConfigured("CARD_EXPIRING_WITHIN_DAYS must be at least 1.")
 # A renewal reuses the card's stored photo when the card was issued at most this many days
 # ago (the photo is at least as old as the card); otherwise the employee sends a new one.
 RENEWAL_PHOTO_MAX_AGE_DAYS: int = env.int("RENEWAL_PHOTO_MAX_AGE_DAYS", default=5 * 365)

@@ -16,11 +16,11 @@ from typing import Any
 
 from django import forms
 from django.db.models import QuerySet
-from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
+from django.utils.translation import get_language, gettext_lazy, ngettext, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from cards.models import Card, CardType
-from cards.selectors import RegisterFilter
+from cards.selectors import RegisterFilter, expiring_within_days
 from registry.facts import OrganisationFacts
 from registry.rules import REASONS, Reason
 
@@ -96,9 +96,8 @@ class CardRegisterForm(forms.Form):
             "invalid_choice": gettext_lazy("Choose the main unit or one of its sub-units.")
         },
     )
-    expiring = forms.BooleanField(
-        label=gettext_lazy("Only cards that expire within 60 days"), required=False
-    )
+    # Labelled in __init__: the label names the configured number of days.
+    expiring = forms.BooleanField(required=False)
     reason = forms.ChoiceField(
         label=gettext_lazy("Why the card is not valid"),
         required=False,
@@ -140,6 +139,12 @@ class CardRegisterForm(forms.Form):
                 key=lambda choice: choice[1],
             ),
         ]
+        days = expiring_within_days()
+        self.fields["expiring"].label = ngettext(
+            "Only cards that expire within %(days)s day",
+            "Only cards that expire within %(days)s days",
+            days,
+        ) % {"days": days}
         card_type_field: Any = self.fields["card_type"]
         card_type_field.label_from_instance = lambda card_type: card_type.name(get_language())
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from cards.models import Card, CardTransition
 from cards.numbers import display
+from cards.selectors import expiring_until, expiring_within_days
 from hmsportal.mail import mail_person
 from hmsportal.models import User
 from orders import selectors
@@ -68,7 +69,7 @@ def _url(name: str, **kwargs: object) -> str:
 
 
 def _expiring(today: datetime.date) -> Q:
-    until = today + datetime.timedelta(days=settings.REMINDER_EXPIRY_DAYS)
+    until = expiring_until(today)
     # A card already renewed or replaced (it has a successor) needs nothing more.
     return Q(
         state__in=Card.VALID_STATES,
@@ -246,7 +247,7 @@ def _digest_send(*, digest: OrganisationDigest, recipient: User, items: list[Dig
                     "expiring": by_kind[DigestItemSent.Kind.EXPIRING],
                     "invalid": by_kind[DigestItemSent.Kind.INVALID],
                     "waiting": by_kind[DigestItemSent.Kind.WAITING],
-                    "expiry_days": settings.REMINDER_EXPIRY_DAYS,
+                    "expiry_days": expiring_within_days(),
                     "cards_url": _url("orders:card_list", orgnr=digest.orgnr),
                     "organisation_url": _url("orders:employer", orgnr=digest.orgnr),
                 },

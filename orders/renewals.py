@@ -32,7 +32,7 @@ from registry.facts import OrganisationFacts
 
 class NothingToRenew(ValueError):
     """None of the cards asked for can be renewed now (renewed already, ordered, or not
-    expiring within the register's 60 days)."""
+    expiring within settings.CARD_EXPIRING_WITHIN_DAYS)."""
 
 
 def renewal_photo_reusable(card: Card, *, today: datetime.date) -> bool:

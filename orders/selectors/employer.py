@@ -7,7 +7,7 @@ import datetime
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 
 from cards.models import Card, CardType
-from cards.selectors import EXPIRING_WITHIN_DAYS
+from cards.selectors import expiring_until
 from hmsportal.models import User
 from orders.models import Delegation, EmployeeUploadLink, Order, OrderLine
 from registry import selectors as registry_selectors
@@ -142,7 +142,7 @@ def upload_links_live(*, order: Order) -> dict[int, EmployeeUploadLink]:
 
 
 def renewable_cards(*, employer_orgnr: str, today: datetime.date) -> QuerySet[Card]:
-    """The employer's live cards expiring within the register's 60 days (issue 10) that are
+    """The employer's live cards expiring within the register's days (issue 10) that are
     not renewed yet and whose holder has no open order line of the type: what one renewal
     order may hold."""
     open_lines = OrderLine.objects.filter(
@@ -156,7 +156,7 @@ def renewable_cards(*, employer_orgnr: str, today: datetime.date) -> QuerySet[Ca
             employer_orgnr=employer_orgnr,
             state__in=Card.CHECKED_STATES,
             valid_until__gte=today,
-            valid_until__lte=today + datetime.timedelta(days=EXPIRING_WITHIN_DAYS),
+            valid_until__lte=expiring_until(today),
             renewed_by__isnull=True,
         )
         .exclude(Exists(open_lines))

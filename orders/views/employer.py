@@ -434,7 +434,8 @@ def delegation_confirm(
 @employer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def card_renew(request: HttpRequest, employer: OrganisationFacts) -> HttpResponse:
-    """Renew the cards expiring within 60 days in one order, after seeing them and the price."""
+    """Renew the expiring cards (settings.CARD_EXPIRING_WITHIN_DAYS) in one order, after
+    seeing them and the price."""
     actor = cast(User, request.user)
     today = timezone.localdate()
     cards = list(selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today))
@@ -508,6 +509,7 @@ def card_renew(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         "orders/card_renew.html",
         {
             "employer": employer,
+            "expiring_days": card_selectors.expiring_within_days(),
             "form": form,
             "rows": rows,
             "chosen": {

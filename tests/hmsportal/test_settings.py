@@ -173,3 +173,18 @@ def test_production_asks_staff_for_a_second_factor_and_the_demo_does_not() -> No
         "True",
         "AdminAuthenticationForm",
     ]
+
+
+def test_the_expiring_days_must_be_at_least_one() -> None:
+    result = manage("check", CARD_EXPIRING_WITHIN_DAYS="0")
+    assert result.returncode != 0
+    assert "CARD_EXPIRING_WITHIN_DAYS must be at least 1" in result.stderr
+
+
+def test_the_old_reminder_days_name_is_read_when_the_new_one_is_not_set() -> None:
+    show = "from django.conf import settings; print(settings.CARD_EXPIRING_WITHIN_DAYS)"
+    # The last line: the shell may first say what it imported.
+    old = manage("shell", "-c", show, REMINDER_EXPIRY_DAYS="45")
+    assert old.stdout.strip().splitlines()[-1] == "45"
+    both = manage("shell", "-c", show, REMINDER_EXPIRY_DAYS="45", CARD_EXPIRING_WITHIN_DAYS="30")
+    assert both.stdout.strip().splitlines()[-1] == "30"
