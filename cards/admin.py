@@ -8,6 +8,7 @@ from django.utils.translation import gettext as _
 from cards.models import (
     ApiClient,
     Card,
+    CardCheck,
     CardDesign,
     CardPrice,
     CardTransition,
@@ -49,6 +50,18 @@ class CardTransitionInline(admin.TabularInline):
     can_delete = False
 
 
+class CardCheckInline(admin.TabularInline):
+    """The card's record of register checks: written by the checks only."""
+
+    model = CardCheck
+    extra = 0
+    readonly_fields = ["at", "kind", "outcome", "reason_codes", "registers"]
+    can_delete = False
+
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
+        return False
+
+
 @admin.register(Card)
 class CardAdmin(admin.ModelAdmin):
     """Cards change only through their services, so every change is a recorded transition."""
@@ -64,7 +77,7 @@ class CardAdmin(admin.ModelAdmin):
     list_filter = ["state", "card_type", "imported"]
     search_fields = ["number", "holder_last_name", "employer_orgnr"]
     exclude = ["photo", "pdf", "holder_national_id"]
-    inlines = [CardTransitionInline]
+    inlines = [CardTransitionInline, CardCheckInline]
     actions = ["withdraw"]
 
     def get_readonly_fields(self, request: HttpRequest, obj: object = None) -> list[str]:

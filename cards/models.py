@@ -339,6 +339,63 @@ class CardTransition(models.Model):
         return f"{self.card_id}: {self.from_state or '∅'} → {self.to_state}"
 
 
+class CardCheck(models.Model):
+    """A register check of one card whose outcome differed from the card's previous one.
+
+    The record of what the registers said about this card, for its holder and its employer
+    (issue 10, point 2), kept small enough for a nightly re-check of a million cards
+    (issue 12):
+
+    - A row is written only when a check's outcome (in order or not, and the reason codes)
+      differs from the card's previous row: the card's first check, becoming not in order,
+      other reasons, back in order. A check that finds what the last one found writes no
+      row; it only moves Card.checked_at, so "last checked on …, unchanged" is the newest
+      row plus checked_at.
+    - The first row is the register check at ordering, written by cards.services.card_issue
+      (the order line's check has just passed). A card issued without a check of its own (a
+      replacement, a card taken over from the previous producer, a card from before these
+      rows existed) gets its first row from its next re-check.
+    - A register that does not answer writes nothing. The re-check then leaves the card as it
+      was (cards.services.cards_recheck), the outage belongs to the register, not the card
+      (RegisterLookup records it once per question and the back office's register status
+      page shows it), and it strikes a whole batch, also cards whose registers did answer.
+      Recording it per card would write two rows per live card for every outage (down, and
+      back) and say nothing about any card; the card page shows instead that the last check
+      is older than the last night.
+    """
+
+    class Kind(models.TextChoices):
+        ORDER = "order", _("Register check at ordering")
+        NIGHTLY = "nightly", _("Nightly check")
+        # Outside the nightly run: Enhetsregisteret's change feed reported a change at the
+        # employer, or the employer's cards were just taken over from the previous producer.
+        EXTRA = "extra", _("Extra check after a change")
+
+    class Outcome(models.TextChoices):
+        IN_ORDER = "in_order", _("In order")
+        NOT_IN_ORDER = "not_in_order", _("Not in order")
+
+    card = models.ForeignKey(Card, on_delete=models.CASCADE, related_name="checks")
+    # The moment of the check: the same value the check wrote to Card.checked_at.
+    at = models.DateTimeField(_("checked"))
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    outcome = models.CharField(_("outcome"), max_length=12, choices=Outcome.choices)
+    # As the rules engine gives them (registry.rules.REASONS has the text and fix of each).
+    # In order may still carry employment_not_started: valid from the employment's start.
+    reason_codes = models.JSONField(_("reasons"), default=list, blank=True)
+    # The registers the card type's check consulted (registry.models.RegisterLookup.Register).
+    registers = models.JSONField(_("registers"), default=list, blank=True)
+
+    class Meta:
+        verbose_name = _("card register check")
+        verbose_name_plural = _("card register checks")
+        ordering = ["-at", "-pk"]
+        indexes = [models.Index(fields=["card", "-at"], name="cards_check_card_at")]
+
+    def __str__(self) -> str:
+        return f"{self.card_id} {self.kind} {self.outcome} {self.at:%Y-%m-%d %H:%M}"
+
+
 class PrintBatch(models.Model):
     """Cards sent to the producer together: one PDF, one shipment."""
 

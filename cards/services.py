@@ -10,18 +10,23 @@ from dataclasses import dataclass, field
 
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from cards import catalogue
-from cards.models import Card, CardTransition, CardType, PrintBatch
+from cards.models import Card, CardCheck, CardTransition, CardType, PrintBatch
 from cards.numbers import card_number_new
 from hmsportal.audit import audit_entry, audit_fields, audit_record, audit_record_many
 from hmsportal.models import AuditEntry, User
 from hmsportal.storage import read_document
 from registry.facts import RegisterUnavailable
 from registry.rules import Purpose, Verdict
-from registry.services import CheckSubject, LookupMemo, register_check_many
+from registry.services import (
+    CheckSubject,
+    LookupMemo,
+    register_check_many,
+    registers_consulted,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -139,16 +144,23 @@ def card_issue(
     issued_on: datetime.date | None = None,
     valid_from: datetime.date | None = None,
     renews: Card | None = None,
+    register_checked: bool = True,
 ) -> Card:
     """Issue an approved card (the register check passed) and queue its PDF.
 
     renews: the card this one renews (it stays live until this one is delivered).
 
+    register_checked: the registers were just checked for this card (an order line's check
+    passed), so the card's record of checks (CardCheck) starts with that check. A replacement
+    is issued without a check of its own (card_replace gives it the replaced card's
+    checked_at); its first row comes from its next re-check.
+
     valid_from: the employment's start when it is still ahead; the card is made and sent
     as usual but is not valid before that day.
     """
     issued_on = issued_on or timezone.localdate()
-    producer = catalogue.producer_at(timezone.now())
+    now = timezone.now()
+    producer = catalogue.producer_at(now)
     card = Card(
         card_type=card_type,
         state=Card.State.APPROVED,
@@ -164,7 +176,7 @@ def card_issue(
         issued_on=issued_on,
         valid_until=valid_until,
         valid_from=valid_from,
-        checked_at=timezone.now(),
+        checked_at=now if register_checked else None,
         renews=renews,
         renewal_pending=renews is not None,
     )
@@ -179,6 +191,15 @@ def card_issue(
         actor=actor,
         reason="register check passed",
     )
+    if register_checked:
+        CardCheck.objects.create(
+            card=card,
+            at=now,
+            kind=CardCheck.Kind.ORDER,
+            outcome=CardCheck.Outcome.IN_ORDER,
+            reason_codes=[],
+            registers=registers_consulted(catalogue.requirements_for(card_type)),
+        )
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CARD_ISSUED,
@@ -246,6 +267,8 @@ class RecheckSummary:
     ended: int = 0
     failed_lookups: int = 0
     failed_registers: set[str] = field(default_factory=set)
+    # Rows added to the cards' records of checks (only checks that found something new).
+    check_rows: int = 0
 
     def merge(self, other: RecheckSummary) -> None:
         self.checked += other.checked
@@ -255,6 +278,7 @@ class RecheckSummary:
         self.ended += other.ended
         self.failed_lookups += other.failed_lookups
         self.failed_registers |= other.failed_registers
+        self.check_rows += other.check_rows
 
 
 def _states_before_invalid(card_ids: list[int]) -> dict[int, str]:
@@ -295,8 +319,45 @@ def _employment_ended(verdict: Verdict) -> bool:
     return not _acceptable(verdict) and "employment_ended" in verdict.reason_codes
 
 
+def _check_row(card: Card, verdict: Verdict, subject: CheckSubject, **fields: object) -> CardCheck:
+    """What the re-check found about one card, as a row of its record of checks."""
+    return CardCheck(
+        card=card,
+        outcome=(
+            CardCheck.Outcome.IN_ORDER if _acceptable(verdict) else CardCheck.Outcome.NOT_IN_ORDER
+        ),
+        reason_codes=verdict.reason_codes,
+        registers=registers_consulted(subject.requirements),
+        **fields,
+    )
+
+
+def _changed_checks(checks: Sequence[CardCheck]) -> list[CardCheck]:
+    """The checks whose outcome differs from their card's previous check row, or that are the
+    card's first: only those are written (CardCheck). One query for the whole batch."""
+    latest = (
+        CardCheck.objects.filter(card_id=OuterRef("pk")).order_by("-at", "-pk").values("pk")[:1]
+    )
+    cards = Card.objects.filter(pk__in=[check.card.pk for check in checks])
+    previous = {
+        card_id: (outcome, sorted(codes))
+        for card_id, outcome, codes in CardCheck.objects.filter(
+            pk__in=cards.annotate(latest=Subquery(latest)).values("latest")
+        ).values_list("card_id", "outcome", "reason_codes")
+    }
+    return [
+        check
+        for check in checks
+        if previous.get(check.card.pk) != (check.outcome, sorted(check.reason_codes))
+    ]
+
+
 def cards_recheck(
-    *, cards: Sequence[Card], on: datetime.date | None = None, memo: LookupMemo | None = None
+    *,
+    cards: Sequence[Card],
+    on: datetime.date | None = None,
+    memo: LookupMemo | None = None,
+    kind: str = CardCheck.Kind.NIGHTLY,
 ) -> RecheckSummary:
     """Re-check the given cards with one batch of register lookups and apply the verdicts.
 
@@ -304,6 +365,10 @@ def cards_recheck(
     applied under a row lock, and only to cards whose state nobody changed meanwhile (a card
     revoked or put in a print batch during the lookups keeps what that gave it). A register
     that does not answer changes nothing: every card keeps its last known status.
+
+    Each checked card's checked_at moves; its record of checks (CardCheck, of this kind) gets
+    a row only when the outcome differs from its previous row. An unanswered register writes
+    no row (CardCheck says why).
     """
     on = on or timezone.localdate()
     summary = RecheckSummary()
@@ -348,6 +413,7 @@ def cards_recheck(
         transitions: list[CardTransition] = []
         changed: list[Card] = []
         checked_ids: list[int] = []
+        checks: list[CardCheck] = []
         for card in unchanged:
             if card.valid_until < on:
                 transitions.append(
@@ -364,6 +430,7 @@ def cards_recheck(
             verdict = verdicts[subjects[card.pk]]
             summary.checked += 1
             card.checked_at = now
+            checks.append(_check_row(card, verdict, subjects[card.pk], at=now, kind=kind))
             if _acceptable(verdict) and card.valid_from != verdict.valid_from:
                 # The employment starts later (or its start moved): the card stays where it is
                 # in production and is valid from the start (Card.status_on).
@@ -439,6 +506,10 @@ def cards_recheck(
             audit_record_many(_card_change(t) for t in transitions)
         if checked_ids:
             Card.objects.filter(pk__in=checked_ids).update(checked_at=now)
+        if checks:
+            summary.check_rows = len(
+                CardCheck.objects.bulk_create(_changed_checks(checks), batch_size=1000)
+            )
     return summary
 
 
@@ -448,9 +519,10 @@ def cards_recheck_all(
     batch_size: int = 2000,
     employer_orgnrs: Iterable[str] | None = None,
     checked_before: datetime.datetime | None = None,
+    kind: str = CardCheck.Kind.NIGHTLY,
 ) -> RecheckSummary:
     """Re-check every live card (or those of some employers, or those not checked since a
-    moment), batch by batch."""
+    moment), batch by batch; kind says what the cards' records of checks call it."""
     queryset = Card.objects.filter(state__in=Card.CHECKED_STATES).select_related("card_type")
     if checked_before is not None:
         queryset = queryset.filter(Q(checked_at__isnull=True) | Q(checked_at__lt=checked_before))
@@ -468,7 +540,7 @@ def cards_recheck_all(
         batch = list(queryset.filter(pk__gt=last_pk).order_by("pk")[:batch_size])
         if not batch:
             break
-        summary.merge(cards_recheck(cards=batch, on=on, memo=memo))
+        summary.merge(cards_recheck(cards=batch, on=on, memo=memo, kind=kind))
         last_pk = batch[-1].pk
     return summary
 
@@ -551,9 +623,14 @@ def card_replace(*, card: Card, actor: User | None, reason: str = RevocationReas
         valid_until=card.valid_until,
         photo=photo,
         actor=actor,
+        register_checked=False,
     )
     replacement.replaces = card
-    replacement.save(update_fields=["replaces"])
+    # No register check ran for the replacement; the registers' last word on the same person,
+    # employer and card type is the replaced card's. Its own first check row comes from its
+    # next re-check (CardCheck).
+    replacement.checked_at = card.checked_at
+    replacement.save(update_fields=["replaces", "checked_at"])
     audit_record(
         actor=actor,
         action=AuditEntry.Action.CARD_REPLACED,

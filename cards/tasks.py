@@ -9,6 +9,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from cards import services
+from cards.models import CardCheck
 
 RETRY_LEFT_OVER_SECONDS = 15 * 60
 
@@ -49,6 +50,7 @@ def recheck_all_cards() -> dict[str, int]:
         "expired": summary.expired,
         "ended": summary.ended,
         "failed_lookups": summary.failed_lookups,
+        "check_rows": summary.check_rows,
         "activated": activated,
     }
 
@@ -73,7 +75,7 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     name="cards.recheck_organisations", acks_late=True, soft_time_limit=3600, time_limit=3900
 )
 def recheck_organisations_task(*, orgnrs: list[str]) -> None:
-    services.cards_recheck_all(employer_orgnrs=orgnrs)
+    services.cards_recheck_all(employer_orgnrs=orgnrs, kind=CardCheck.Kind.EXTRA)
 
 
 def recheck_organisations(orgnrs: list[str]) -> None:

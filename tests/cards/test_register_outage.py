@@ -6,15 +6,16 @@ import socket
 
 import pytest
 
-from cards.models import Card
+from cards.models import Card, CardCheck
 from cards.services import cards_recheck_all
 from hmsportal.models import User
 from orders.models import OrderLine
 from orders.services import order_line_check
+from registry.datasets import registry_dataset_load
 from registry.facts import RegisterUnavailable
 from registry.models import RegisterLookup
 from tests.cards.factories import CardFactory
-from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER
+from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, small_dataset
 from tests.orders.factories import OrderLineFactory
 
 pytestmark = pytest.mark.django_db
@@ -23,6 +24,10 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def registers_down(settings) -> None:
     """Every register URL points at a port on 127.0.0.1 where nothing listens."""
+    _registers_down(settings)
+
+
+def _registers_down(settings) -> None:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         dead = f"http://127.0.0.1:{probe.getsockname()[1]}"
@@ -57,6 +62,31 @@ def test_cards_keep_their_status_while_a_register_is_down(registers_down) -> Non
     # The outage is recorded, so the back office sees it.
     failed = RegisterLookup.objects.filter(outcome=RegisterLookup.Outcome.FAILED)
     assert failed.filter(register=RegisterLookup.Register.ENHETSREGISTERET).exists()
+    # It is the register's outage, not the cards': their records of checks get no row.
+    assert not CardCheck.objects.exists()
+
+
+def test_an_outage_after_a_check_leaves_the_cards_record_and_checked_at_alone(settings) -> None:
+    registry_dataset_load(dataset=small_dataset())
+    card = CardFactory(
+        state=Card.State.ACTIVE,
+        holder_national_id=WORKER,
+        workplace_orgnr=SUB_UNIT,
+        employer_orgnr=EMPLOYER,
+    )
+    cards_recheck_all()
+    card.refresh_from_db()
+    checked_at = card.checked_at
+    assert CardCheck.objects.filter(card=card).count() == 1
+
+    _registers_down(settings)
+    summary = cards_recheck_all()
+
+    card.refresh_from_db()
+    assert summary.failed_lookups == 1 and summary.check_rows == 0
+    assert CardCheck.objects.filter(card=card).count() == 1
+    # The card page's "last checked" stays at the last check the registers answered.
+    assert card.checked_at == checked_at
 
 
 def test_an_order_line_waits_while_a_register_is_down(registers_down) -> None:

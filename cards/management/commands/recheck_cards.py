@@ -33,6 +33,7 @@ class Command(BaseCommand):
             f"became valid again: {summary.became_valid}\n"
             f"expired: {summary.expired}\n"
             f"ended, employment over in Aa-registeret: {summary.ended}\n"
+            f"register check rows written (changes only): {summary.check_rows}\n"
             f"failed lookups: {summary.failed_lookups}"
             + (
                 f" ({', '.join(sorted(summary.failed_registers))})"
