@@ -1,4 +1,4 @@
-"""A card's life in plain words, in the reader's language.
+"""A card's life and its register checks in plain words, in the reader's language.
 
 One place for both readers: the cardholder's own card page and the employer's card
 register. The transition log keeps machine words ("invalid", "register check failed:
@@ -8,14 +8,16 @@ employment_ended"); people read "Kortet sluttet å være gyldig. Arbeidsforholde
 from __future__ import annotations
 
 import datetime
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from cards.imports import IMPORT_REASON
-from cards.models import Card
+from cards.models import Card, CardCheck
 from cards.services import RevocationReason
+from registry.models import RegisterLookup
 from registry.rules import REASONS, Reason
 
 # How a revoked card's reason code reads.
@@ -88,4 +90,56 @@ def card_history(*, card: Card, viewer_id: int | None) -> list[HistoryEntry]:
         else:
             text = str(Card.State(to_state).label) if to_state in Card.State else to_state
         entries.append(HistoryEntry(at=step.at, text=text.strip()))
+    return entries
+
+
+@dataclass(frozen=True)
+class CheckEntry:
+    """One line of a card's register checks, told to a person."""
+
+    at: datetime.datetime
+    text: str
+    # The registers the check consulted, by name ("" on the "last checked" line).
+    registers: str = ""
+    # The "last checked on …" line: the newest check found what the newest row says.
+    last_checked: bool = False
+
+
+def _check_text(check: CardCheck) -> str:
+    kind = str(CardCheck.Kind(check.kind).label) if check.kind in CardCheck.Kind else check.kind
+    codes = list(check.reason_codes or [])
+    if check.outcome != CardCheck.Outcome.IN_ORDER:
+        outcome = _("not in order")
+    elif codes:
+        # In order with a reason: the employment has not started, the card is valid from then.
+        outcome = _("in order")
+    else:
+        outcome = _("everything in order")
+    reasons = " ".join(
+        f"{Reason(code).text()} {Reason(code).fix()}" if code in REASONS else code for code in codes
+    )
+    return f"{kind}: {outcome} – {reasons}" if reasons else f"{kind}: {outcome}"
+
+
+def register_checks_told(*, card: Card, checks: Sequence[CardCheck]) -> list[CheckEntry]:
+    """The card's register checks in plain words, newest first (checks: its rows, newest
+    first). A later check that found nothing new left no row (CardCheck) but moved the
+    card's checked_at: that is told first, as "last checked on …"."""
+    entries = [
+        CheckEntry(
+            at=check.at,
+            text=_check_text(check),
+            registers=", ".join(
+                str(RegisterLookup.Register(register).label)
+                if register in RegisterLookup.Register
+                else register
+                for register in check.registers or []
+            ),
+        )
+        for check in checks
+    ]
+    if card.checked_at is not None and (not checks or card.checked_at > checks[0].at):
+        # With no row yet (a replacement, a card from before the rows), only the moment.
+        text = _("unchanged") if checks else ""
+        entries.insert(0, CheckEntry(at=card.checked_at, text=text, last_checked=True))
     return entries

@@ -23,7 +23,7 @@ from django.db.models import (
 )
 from django.utils.translation import gettext_lazy
 
-from cards.models import Card, CardTransition, CardType
+from cards.models import Card, CardCheck, CardTransition, CardType
 from cards.numbers import NumberForm, classify, normalise
 from cards.services import RevocationReason
 
@@ -255,6 +255,12 @@ def card_for_employer(*, employer_orgnr: str, number: str) -> Card | None:
         .prefetch_related("transitions__actor")
         .first()
     )
+
+
+def card_checks(*, card: Card, limit: int = 20) -> list[CardCheck]:
+    """The card's own register checks, newest first: what the checks of this card found,
+    never the lookups about its holder or employer made for other cards (issue 10)."""
+    return list(CardCheck.objects.filter(card=card).order_by("-at", "-pk")[:limit])
 
 
 # --- The employer's card register ---------------------------------------------------------

@@ -90,16 +90,6 @@ def staffing_approvals(*, orgnrs: Iterable[str]) -> dict[str, bool]:
     )
 
 
-def lookups_for(
-    *, keys: Iterable[str], limit: int = 50, since: datetime.datetime | None = None
-) -> list[RegisterLookup]:
-    """The latest register lookups about these organisations and persons (since a moment)."""
-    lookups = RegisterLookup.objects.filter(key__in=list(keys))
-    if since is not None:
-        lookups = lookups.filter(at__gte=since)
-    return list(lookups.order_by("-at")[:limit])
-
-
 @dataclass(frozen=True)
 class RegisterHealth:
     """How a register has answered lately, for the back office."""

@@ -17,13 +17,11 @@ from django.utils.translation import gettext as _
 
 from cards import history
 from cards import selectors as card_selectors
-from cards.history import REVOCATION_TEXTS, HistoryEntry
+from cards.history import REVOCATION_TEXTS, CheckEntry, HistoryEntry
 from cards.models import Card
 from cards.numbers import NumberForm, classify, normalise
 from hmsportal.models import User
 from orders.models import OrderLine
-from registry import selectors as registry_selectors
-from registry.models import RegisterLookup
 from registry.rules import REASONS, Reason
 
 
@@ -138,16 +136,10 @@ def card_history(*, card: Card, viewer: User) -> list[HistoryEntry]:
     return history.card_history(card=card, viewer_id=viewer.pk)
 
 
-def card_register_checks(*, card: Card, limit: int = 20) -> list[RegisterLookup]:
-    """The register lookups behind this card: about its holder and its units, since it was
-    ordered (a card taken over or replaced: since it was made). Lookups from before belong to
-    earlier cards and orders, not to this one."""
-    line = order_line_behind(card)
-    since = line.order.created_at if line is not None else card.created_at
-    # The check that approved the card ran just before the card was made.
-    since -= datetime.timedelta(minutes=1)
-    return registry_selectors.lookups_for(
-        keys=[card.holder_national_id, card.workplace_orgnr, card.employer_orgnr],
-        limit=limit,
-        since=since,
+def card_register_checks(*, card: Card, limit: int = 20) -> list[CheckEntry]:
+    """This card's register checks in plain words, newest first, for its holder's and its
+    employer's card pages: the card's own record (cards.models.CardCheck), not the lookups
+    about the same person or employer made for their other cards."""
+    return history.register_checks_told(
+        card=card, checks=card_selectors.card_checks(card=card, limit=limit)
     )

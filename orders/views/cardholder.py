@@ -49,8 +49,8 @@ def my_cards(request: HttpRequest) -> HttpResponse:
 def my_card_detail(request: HttpRequest, number: str) -> HttpResponse:
     user, holder_card = _own_card(request, number)
     card = holder_card.card
-    # The same register checks the employer's card page shows.
-    lookups = selectors.card_register_checks(card=card)
+    # The same register checks of this card that the employer's card page shows.
+    checks = selectors.card_register_checks(card=card)
     return render(
         request,
         "orders/my_card_detail.html",
@@ -58,7 +58,7 @@ def my_card_detail(request: HttpRequest, number: str) -> HttpResponse:
             "holder_card": holder_card,
             "card": card,
             "history": selectors.card_history(card=card, viewer=user),
-            "lookups": lookups,
+            "checks": checks,
         },
     )
 

@@ -315,7 +315,7 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                 national_id=card.holder_national_id, workplace_orgnr=card.workplace_orgnr
             ),
             "history": selectors.card_history(card=card, viewer=cast(User, request.user)),
-            "lookups": selectors.card_register_checks(card=card),
+            "checks": selectors.card_register_checks(card=card),
             "unit_name": selectors.employer_unit_names(employer=employer).get(
                 card.workplace_orgnr, ""
             ),

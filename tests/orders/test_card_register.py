@@ -13,7 +13,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from openpyxl import load_workbook
 
-from cards.models import Card, CardTransition
+from cards.models import Card, CardCheck, CardTransition
 from cards.numbers import display
 from registry.datasets import registry_dataset_load
 from registry.models import RegisterLookup
@@ -363,29 +363,29 @@ def test_the_card_page_tells_the_history_in_plain_english(client, owner) -> None
 
 def test_the_card_page_shows_the_register_checks_of_that_card_only(client, owner) -> None:
     one = card(holder_national_id=WORKER)
-    earlier = RegisterLookup.objects.create(
-        register=RegisterLookup.Register.FOLKEREGISTERET,
-        key=WORKER,
-        outcome=RegisterLookup.Outcome.NOT_FOUND,
+    colleague = card(holder_national_id="01017512419")
+    CardCheck.objects.create(
+        card=one, at=timezone.now(), kind="order", outcome="in_order", registers=[]
     )
-    # Made long before the card was ordered: an earlier card's check, not this one's.
-    RegisterLookup.objects.filter(pk=earlier.pk).update(
-        at=timezone.now() - datetime.timedelta(days=400)
+    CardCheck.objects.create(
+        card=colleague,
+        at=timezone.now(),
+        kind="nightly",
+        outcome="not_in_order",
+        reason_codes=["employment_not_found"],
     )
+    # A lookup about the holder (made for any of their cards) is not a check of this card.
     RegisterLookup.objects.create(
         register=RegisterLookup.Register.EMPLOYMENT,
         key=WORKER,
         outcome=RegisterLookup.Outcome.FOUND,
     )
-    RegisterLookup.objects.create(
-        register=RegisterLookup.Register.FOLKEREGISTERET,
-        key="01017512419",  # someone else
-        outcome=RegisterLookup.Outcome.FOUND,
-    )
 
     response = client.get(f"{REGISTER}{one.number}/")
 
-    assert [lookup.register for lookup in response.context["lookups"]] == [
-        RegisterLookup.Register.EMPLOYMENT
+    assert [check.text for check in response.context["checks"]] == [
+        "Registerkontroll ved bestilling: alt i orden"
     ]
-    assert "Aa-registeret, om kortholderen: funnet" in response.content.decode()
+    html = response.content.decode()
+    assert "Registerkontroll ved bestilling: alt i orden" in html
+    assert "Aa-registeret viser ikke noe arbeidsforhold" not in html

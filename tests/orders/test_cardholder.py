@@ -3,13 +3,16 @@ them, and reporting a card lost or stolen."""
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from django.core import mail
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from cards.imports import IMPORT_REASON
-from cards.models import Card, CardTransition
+from cards.models import Card, CardCheck, CardTransition
 from cards.numbers import card_number_new, display
 from cards.services import card_replace
 from hmsportal.models import User
@@ -90,14 +93,22 @@ def test_the_card_page_shows_the_order_history_and_register_checks(client, holde
         to_state=Card.State.INVALID,
         reason="register check failed: person_id_inactive",
     )
+    ordered_at = timezone.now() - datetime.timedelta(days=3)
+    CardCheck.objects.create(
+        card=card, at=ordered_at, kind="order", outcome="in_order", registers=["folkeregisteret"]
+    )
+    CardCheck.objects.create(
+        card=card,
+        at=ordered_at + datetime.timedelta(days=1),
+        kind="nightly",
+        outcome="not_in_order",
+        reason_codes=["person_id_inactive"],
+        registers=["folkeregisteret"],
+    )
+    # About the same person, but not a check of this card: not shown.
     RegisterLookup.objects.create(
         register=RegisterLookup.Register.FOLKEREGISTERET,
         key=WORKER,
-        outcome=RegisterLookup.Outcome.FOUND,
-    )
-    RegisterLookup.objects.create(
-        register=RegisterLookup.Register.ENHETSREGISTERET,
-        key=card.employer_orgnr,
         outcome=RegisterLookup.Outcome.FOUND,
     )
 
@@ -105,8 +116,12 @@ def test_the_card_page_shows_the_order_history_and_register_checks(client, holde
 
     assert "Registrene ble sjekket og kortet ble godkjent." in html
     assert "Kortet sluttet å være gyldig. D-nummeret er ikke lenger i bruk." in html
-    assert "Folkeregisteret, om deg: funnet" in html
-    assert "Enhetsregisteret, om arbeidsgiveren: funnet" in html
+    assert "Registerkontroll ved bestilling: alt i orden" in html
+    assert (
+        "Nattlig kontroll: ikke i orden – D-nummeret er ikke lenger i bruk. "
+        "D-nummeret må aktiveres igjen hos Skatteetaten."
+    ) in html
+    assert "om deg: funnet" not in html
     assert "Kari Nordmann" in html and "Godkjent, kortet er utstedt" in html
 
 
