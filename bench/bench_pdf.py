@@ -44,6 +44,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import record  # noqa: E402
+
 SCENARIOS = ("ours", "bare", "ours-svg-qr")
 
 
@@ -219,6 +222,37 @@ def report(
             )
     peaks = {scenario: batch.maxrss_mb for scenario, (_, batch) in results.items()}
     print(f"  peak RSS of the batch, ours / bare: {peaks['ours'] / peaks['bare']:5.2f}")
+    ours = figures["ours"]
+    record(
+        benchmark="pdf",
+        figure="one card's PDF, warm, median CPU",
+        value=ours[1],
+        unit="ms",
+        baseline="bare WeasyPrint render of the same HTML",
+        baseline_value=bare[1],
+        target="–",
+        met=None,
+    )
+    record(
+        benchmark="pdf",
+        figure=f"print batch of {n} cards, cold, CPU",
+        value=ours[3] / 1000,
+        unit="s",
+        baseline="bare WeasyPrint render of the same HTML",
+        baseline_value=bare[3] / 1000,
+        target="–",
+        met=None,
+    )
+    record(
+        benchmark="pdf",
+        figure=f"print batch of {n} cards, peak RSS",
+        value=peaks["ours"],
+        unit="MB",
+        baseline="bare WeasyPrint render of the same HTML",
+        baseline_value=peaks["bare"],
+        target="–",
+        met=None,
+    )
 
 
 def main() -> None:

@@ -78,13 +78,15 @@ CARD_COLUMNS = (
     "pdf",
     "imported",
     "created_at",
+    "renewal_pending",
 )
 
 
 def card_rows(
     dataset: dict[str, Any], card_types: dict[str, int], today: datetime.date
 ) -> list[tuple[Any, ...]]:
-    """One card per employment (the first few employments get a second card up to 100,000)."""
+    """One card per employment (the first few employments get a second card up to 100,000:
+    a renewal waiting beside the card it renews, which the one-live-card rule allows)."""
     rng = random.Random(SEED)
     units = {unit["orgnr"]: unit for unit in dataset["organisations"]}
     persons = {person["id"]: person for person in dataset["persons"]}
@@ -102,6 +104,9 @@ def card_rows(
         card_type = "cleaning" if main["industry_code"] == CLEANING_CODE else "construction"
         issued_on = today - datetime.timedelta(days=rng.randrange(1, 700))
         invalid = index % SEEDED_INVALID_EVERY == SEEDED_INVALID_EVERY // 2
+        renewal = index >= len(employments)
+        if index >= 2 * len(employments):
+            raise SystemExit("the registry dataset has too few employments for the card count")
         rows.append(
             (
                 numbers[index],
@@ -122,6 +127,7 @@ def card_rows(
                 "",
                 False,
                 created_at,
+                renewal,
             )
         )
     return rows
@@ -465,6 +471,26 @@ def report(
     )
     speed = size / took
     small, large = (r["counted"]["queries"] / r["size"] for r in (results[0], largest))
+    common.record(
+        benchmark="recheck",
+        figure=f"nightly re-check of {size:,} cards (embedded registry)",
+        value=speed,
+        unit="cards/s",
+        baseline="UPDATE checked_at of every card",
+        baseline_value=size / base["update"],
+        target=f">= {TARGET_CARDS_PER_SECOND:,} cards/s",
+        met=speed >= TARGET_CARDS_PER_SECOND,
+    )
+    common.record(
+        benchmark="recheck",
+        figure=f"SQL statements per card at {size:,} cards",
+        value=large,
+        unit="",
+        baseline=f"the same at {results[0]['size']:,} cards",
+        baseline_value=small,
+        target="does not grow with the cards (<= 1.1x)",
+        met=large <= small * 1.1,
+    )
     lines += [
         "",
         f"target >= {TARGET_CARDS_PER_SECOND:,} cards/s: {speed:,.0f} cards/s -> "

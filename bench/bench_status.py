@@ -33,6 +33,11 @@ every SQL statement counted through connection.execute_wrapper, and the CPU time
 request of this process.
 Targets (issue): API/ok and page/ok >= 0.5, p99 < 20 ms at 16 connections, at most 2
 queries per lookup with rate limiting included.
+
+Soak (--soak 60 --soak-connections 32): a fresh gunicorn, 5 s of warm-up on the API, then
+the API for 60 s at 32 connections: every response must be 200 with no socket errors, the
+same worker processes at the end, and their RSS at most 5 % above what it was after the
+warm-up.
 """
 
 from __future__ import annotations
@@ -68,6 +73,8 @@ GTHREAD_THREADS = 4
 TARGET_RATIO = 0.5
 TARGET_P99_MS = 20.0
 TARGET_QUERIES = 2
+# The workers' memory may wobble by a page or two; a leak under 60 s of load grows past this.
+SOAK_GROWTH = 0.05
 ENDPOINTS = {
     # name: (path before the number, path after it, whether the number is used)
     "ok": ("/bench-ok/", "", False),
@@ -142,7 +149,8 @@ def copy_cards(url: str, numbers: list[str], card_types: list[int]) -> None:
     columns = (
         "number, card_type_id, state, holder_national_id, holder_first_name, holder_last_name, "
         "holder_birth_date, photo, workplace_orgnr, employer_orgnr, employer_name, issuer_name, "
-        "issued_on, valid_until, reason_codes, checked_at, pdf, imported, created_at"
+        "issued_on, valid_until, reason_codes, checked_at, pdf, imported, created_at, "
+        "renewal_pending"
     )
     with common.psql_connect(url) as connection, connection.cursor() as cursor:
         with cursor.copy(f"COPY cards_card ({columns}) FROM STDIN") as copy:
@@ -171,6 +179,7 @@ def copy_cards(url: str, numbers: list[str], card_types: list[int]) -> None:
                         "",
                         False,
                         now,
+                        False,
                     )
                 )
         cursor.execute("VACUUM ANALYZE cards_card")
@@ -254,6 +263,21 @@ class Gunicorn:
                 if time.monotonic() > deadline:
                     raise
             time.sleep(0.2)  # polling for start-up, not waiting for a result
+
+    def worker_rss_mb(self) -> dict[int, float]:
+        """Resident memory of each worker process (the master's children), from /proc."""
+        rss: dict[int, float] = {}
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(
+                    line.split(":", 1) for line in status.read_text().splitlines() if ":" in line
+                )
+            except OSError:  # the process ended while we read
+                continue
+            if int(fields.get("PPid", "0").strip() or 0) == self.process.pid:
+                kb = int(fields.get("VmRSS", "0 kB").split()[0])
+                rss[int(status.parent.name)] = kb / 1024
+        return rss
 
     def __exit__(self, *exc: object) -> None:
         self.process.terminate()
@@ -412,6 +436,39 @@ def load(
     return runs
 
 
+def soak(
+    env: dict[str, str],
+    server_config: Server,
+    workdir: Path,
+    wrk_path: str,
+    numbers_file: Path,
+    options: argparse.Namespace,
+) -> dict[str, Any]:
+    """The status API under steady load for --soak seconds at --soak-connections: errors, and
+    the workers' memory after a warm-up and at the end (a leak shows as growth)."""
+    with Gunicorn(env, server_config, workdir) as server:
+        wrk(wrk_path, server.url, "api", numbers_file, workdir, 5, options.soak_connections)
+        before = server.worker_rss_mb()
+        figures = wrk(
+            wrk_path,
+            server.url,
+            "api",
+            numbers_file,
+            workdir,
+            options.soak,
+            options.soak_connections,
+        )
+        after = server.worker_rss_mb()
+    figures["rss_before_mb"] = sum(before.values())
+    figures["rss_after_mb"] = sum(after.values())
+    figures["workers_before"] = sorted(before)
+    figures["workers_after"] = sorted(after)
+    figures["errors"] = sum(
+        figures[kind] for kind in ("non200", "connect", "read", "write", "timeout", "status")
+    )
+    return figures
+
+
 # --- Main ---------------------------------------------------------------------------------
 
 
@@ -428,6 +485,10 @@ def main() -> int:
         "worker per core; see bench/README.md for what else was measured)",
     )
     parser.add_argument("--keep-db", action="store_true", help="do not drop bench_status")
+    parser.add_argument(
+        "--soak", type=int, default=60, help="seconds of steady load on the API (0: none)"
+    )
+    parser.add_argument("--soak-connections", type=int, default=32)
     options = parser.parse_args()
     wrk_path = require_wrk()
     prefix = f"bench-status-{int(time.time())}"
@@ -470,10 +531,121 @@ def main() -> int:
                     runs[server.label] = load(
                         env, server, workdir, wrk_path, numbers_file, prefix, options
                     )
+            soaked: dict[str, Any] | None = None
+            if options.soak:
+                chosen = Server.parse(options.servers.split(",")[0])
+                with common.step(f"{options.soak} s of load on the API ({chosen.label})"):
+                    soaked = soak(env, chosen, workdir, wrk_path, numbers_file, options)
         finally:
             counters_clear(prefix)
     print(report(runs, queries, options, time.perf_counter() - started))
+    if soaked is not None:
+        print(soak_report(soaked, options))
+    record_results(runs, queries, soaked, options)
     return 0
+
+
+def soak_report(figures: dict[str, Any], options: argparse.Namespace) -> str:
+    growth = figures["rss_after_mb"] - figures["rss_before_mb"]
+    return "\n".join(
+        [
+            "",
+            f"== soak: {options.soak} s on the API at {options.soak_connections} connections ==",
+            f"requests {figures['requests']:,} ({figures['rps']:,.0f}/s), p99 "
+            f"{figures['p99_ms']:.1f} ms, errors {figures['errors']} (non-200 "
+            f"{figures['non200']}, connect {figures['connect']}, read {figures['read']}, "
+            f"write {figures['write']}, timeout {figures['timeout']})",
+            f"workers' RSS after a 5 s warm-up {figures['rss_before_mb']:.1f} MB, at the end "
+            f"{figures['rss_after_mb']:.1f} MB ({growth:+.1f} MB); worker pids the same: "
+            + ("yes" if figures["workers_before"] == figures["workers_after"] else "NO"),
+            f"target: zero errors and no memory growth (<= {SOAK_GROWTH:.0%}) -> "
+            + ("met" if soak_met(figures) else "MISSED"),
+        ]
+    )
+
+
+def soak_met(figures: dict[str, Any]) -> bool:
+    return (
+        figures["errors"] == 0
+        and figures["workers_before"] == figures["workers_after"]
+        and figures["rss_after_mb"] <= figures["rss_before_mb"] * (1 + SOAK_GROWTH)
+    )
+
+
+def record_results(
+    runs: dict[str, dict[str, list[dict[str, Any]]]],
+    queries: dict[str, dict[str, Any]],
+    soaked: dict[str, Any] | None,
+    options: argparse.Namespace,
+) -> None:
+    """The headline figures for RESULTS.md: each endpoint against the bare view and the floor."""
+    for label, endpoints in runs.items():
+        ok, floor = best(endpoints["ok"]), best(endpoints["floor"])
+        for endpoint in ("api", "page"):
+            figures = best(endpoints[endpoint])
+            common.record(
+                benchmark="status",
+                figure=f"{endpoint} req/s at {options.connections} connections ({label})",
+                value=figures["rps"],
+                unit="req/s",
+                baseline="bare Django view",
+                baseline_value=ok["rps"],
+                target=f">= {TARGET_RATIO} x bare, p99 < {TARGET_P99_MS:.0f} ms",
+                met=figures["rps"] >= TARGET_RATIO * ok["rps"]
+                and figures["p99_ms"] < TARGET_P99_MS,
+            )
+            common.record(
+                benchmark="status",
+                figure=f"{endpoint} req/s at {options.connections} connections ({label})",
+                value=figures["rps"],
+                unit="req/s",
+                baseline="floor: one SELECT + one INCR",
+                baseline_value=floor["rps"],
+                target="–",
+                met=None,
+            )
+            common.record(
+                benchmark="status",
+                figure=f"{endpoint} p99 ({label})",
+                value=figures["p99_ms"],
+                unit="ms",
+                baseline="floor's p99",
+                baseline_value=floor["p99_ms"],
+                target=f"< {TARGET_P99_MS:.0f} ms",
+                met=figures["p99_ms"] < TARGET_P99_MS,
+            )
+    for endpoint in ("api", "page"):
+        common.record(
+            benchmark="status",
+            figure=f"{endpoint}: SQL statements per lookup",
+            value=queries[endpoint]["per_lookup"],
+            unit="",
+            baseline="floor",
+            baseline_value=queries["floor"]["per_lookup"],
+            target=f"<= {TARGET_QUERIES}",
+            met=queries[endpoint]["per_lookup"] <= TARGET_QUERIES,
+        )
+    if soaked is not None:
+        common.record(
+            benchmark="status",
+            figure=f"soak: errors in {options.soak} s at {options.soak_connections} connections",
+            value=float(soaked["errors"]),
+            unit="",
+            baseline=f"requests ({soaked['requests']:,})",
+            baseline_value=None,
+            target="0",
+            met=soaked["errors"] == 0,
+        )
+        common.record(
+            benchmark="status",
+            figure="soak: web workers' RSS at the end",
+            value=soaked["rss_after_mb"],
+            unit="MB",
+            baseline="the same after a 5 s warm-up",
+            baseline_value=soaked["rss_before_mb"],
+            target=f"no growth (<= +{SOAK_GROWTH:.0%}), same workers",
+            met=soak_met(soaked),
+        )
 
 
 def best(rounds: list[dict[str, Any]]) -> dict[str, Any]:

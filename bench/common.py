@@ -9,6 +9,7 @@ on failure (use `bench_database()` as a context manager).
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import random
 import re
@@ -141,6 +142,50 @@ def psql_connect(url: str) -> Any:
     import psycopg
 
     return psycopg.connect(url.replace("postgres://", "postgresql://"), autocommit=True)
+
+
+# --- Results for bench/RESULTS.md ---------------------------------------------------------
+
+RESULTS_ENV = "BENCH_RESULTS_FILE"
+
+
+def record(
+    *,
+    benchmark: str,
+    figure: str,
+    value: float,
+    unit: str,
+    baseline: str,
+    baseline_value: float | None,
+    target: str,
+    met: bool | None,
+    ratio: float | None = None,
+) -> None:
+    """Note one headline figure for bench/run.py's RESULTS.md (a JSON line in the file that
+    BENCH_RESULTS_FILE names; nothing when a benchmark runs on its own).
+
+    ratio: value / baseline_value unless given (some figures compare the other way round).
+    met: whether the target holds; None when the figure has no target of its own.
+    """
+    path = os.environ.get(RESULTS_ENV)
+    if not path:
+        return
+    if ratio is None and baseline_value:
+        ratio = value / baseline_value
+    entry = {
+        "benchmark": benchmark,
+        "figure": figure,
+        "value": value,
+        "unit": unit,
+        "baseline": baseline,
+        "baseline_value": baseline_value,
+        "ratio": ratio,
+        "target": target,
+        "met": met,
+        "load": load_average(),
+    }
+    with open(path, "a", encoding="utf-8") as results:
+        results.write(json.dumps(entry) + "\n")
 
 
 # --- Timing ------------------------------------------------------------------------------
