@@ -9,6 +9,7 @@ import json
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -24,6 +25,7 @@ from orders.services import card_report_lost_by_holder, order_line_check
 from registry.datasets import registry_dataset_load
 from registry.models import Employment
 from tests.cards.factories import CardFactory, valid_orgnr
+from tests.conftest import AUDIT_TRUNCATE_TRIGGER
 from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg, small_dataset
 from tests.hmsportal.factories import UserFactory
 
@@ -413,26 +415,61 @@ def test_the_admin_is_read_only(client) -> None:
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
+def _refused(statement: str, params: list | None = None, *, match: str) -> None:
+    """The statement fails with match, in a savepoint so the test's transaction goes on."""
+    with (
+        pytest.raises(DatabaseError, match=match),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, params)
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=False)
-def test_postgresql_refuses_update_and_delete_of_the_trail(postgres_required) -> None:
+def test_postgresql_refuses_update_delete_and_truncate_of_the_trail_even_to_its_owner(
+    postgres_required,
+) -> None:
     entry = audit_record(actor=None, action=A.LOGIN_FAILED, after={"method": "admin"})
     assert entry is not None
     table = AuditEntry._meta.db_table
-    for statement in (
+    _refused(
         f"UPDATE {table} SET subject_label = 'changed' WHERE id = %s",  # noqa: S608
-        f"DELETE FROM {table} WHERE id = %s",  # noqa: S608
-    ):
-        with (
-            pytest.raises(DatabaseError, match="append-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement, [entry.pk])
+        [entry.pk],
+        match="append-only: UPDATE refused",
+    )
+    _refused(f"DELETE FROM {table} WHERE id = %s", [entry.pk], match="append-only: DELETE refused")  # noqa: S608
+    # The entry's deferred foreign-key checks are still pending in this transaction, and
+    # PostgreSQL would refuse TRUNCATE for them before the trigger had its say.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    _refused(f"TRUNCATE {table}", match="append-only: TRUNCATE refused")
+    _refused(f"TRUNCATE {table} CASCADE", match="append-only: TRUNCATE refused")
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert stored.subject_label == "" and stored.after == {"method": "admin"}
     # Adding stays possible.
     assert audit_record(actor=None, action=A.LOGIN_FAILED) is not None
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_test_suites_flush_empties_the_trail_and_leaves_truncate_refused(
+    postgres_required,
+) -> None:
+    table = AuditEntry._meta.db_table
+    audit_record(actor=None, action=A.LOGIN_FAILED)
+    call_command("flush", verbosity=0, interactive=False)
+    assert not AuditEntry.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = %s", [AUDIT_TRUNCATE_TRIGGER]
+        )
+        assert cursor.fetchall() == [("O",)]  # enabled again
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"TRUNCATE {table}")
 
 
 def test_an_idporten_login_and_a_refused_one_are_recorded(client, idporten) -> None:
