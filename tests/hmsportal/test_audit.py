@@ -5,11 +5,15 @@ an organisation's administrators see their own trail, staff see all."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -449,6 +453,86 @@ def test_postgresql_refuses_update_delete_and_truncate_of_the_trail_even_to_its_
     assert stored.subject_label == "" and stored.after == {"method": "admin"}
     # Adding stays possible.
     assert audit_record(actor=None, action=A.LOGIN_FAILED) is not None
+
+
+@pytest.fixture
+def app_role(postgres_required) -> Iterator[str]:
+    """A new role that owns nothing, named for this test alone: roles are cluster-wide and the
+    test processes run side by side. Created in the test's transaction, and dropped as well."""
+    role = f"hms_app_test_{uuid.uuid4().hex[:16]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")
+
+
+@contextmanager
+def _as_role(role: str) -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {role}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+@pytest.mark.services
+def test_the_app_role_may_read_and_add_to_the_trail_and_nothing_else(app_role) -> None:
+    table = AuditEntry._meta.db_table
+    entry = audit_record(actor=None, action=A.LOGIN_FAILED, after={"method": "admin"})
+    assert entry is not None
+    card = CardFactory(employer_orgnr=EMPLOYER)
+    out = io.StringIO()
+    call_command("grant_app_role", app_role, stdout=out)
+    assert f"SELECT, INSERT on {table}" in out.getvalue()
+
+    with _as_role(app_role):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone() == (app_role,)
+        added = audit_record(actor=None, action=A.LOGIN_FAILED, after={"method": "dev"})
+        assert added is not None
+        assert AuditEntry.objects.filter(pk__in=[entry.pk, added.pk]).count() == 2
+        denied = "permission denied"
+        _refused(f"UPDATE {table} SET subject_label = 'x'", match=denied)  # noqa: S608
+        _refused(f"DELETE FROM {table}", match=denied)  # noqa: S608
+        _refused(f"TRUNCATE {table}", match=denied)
+        for trigger in ("hmsportal_auditentry_append_only", "hmsportal_auditentry_no_truncate"):
+            _refused(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}", match="must be owner")
+            _refused(f"DROP TRIGGER {trigger} ON {table}", match="must be owner")
+        _refused(f"ALTER TABLE {table} DISABLE TRIGGER ALL", match="must be owner")
+        _refused(f"DROP TABLE {table}", match="must be owner")
+        # The app's ordinary tables are the app's to change.
+        assert Card.objects.filter(pk=card.pk).update(holder_last_name="Nymann") == 1
+        with transaction.atomic():
+            Card.objects.select_for_update().get(pk=card.pk)
+
+    # Privileges granted by hand are taken back when the command runs again (after a migrate).
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT ALL ON {table} TO {app_role}")
+    call_command("grant_app_role", app_role, stdout=io.StringIO())
+    with _as_role(app_role):
+        _refused(f"UPDATE {table} SET subject_label = 'x'", match="permission denied")  # noqa: S608
+    assert AuditEntry.objects.filter(subject_label="x").count() == 0
+
+
+@pytest.mark.services
+def test_grant_app_role_refuses_a_role_that_could_step_around_the_triggers(
+    postgres_required,
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (owner,) = cursor.fetchone()
+    for role, reason in (
+        (owner, "superuser|owns the tables"),
+        ("hms_no_such_role_at_all", "There is no role"),
+    ):
+        with pytest.raises(CommandError, match=reason):
+            call_command("grant_app_role", role, stdout=io.StringIO())
 
 
 @pytest.mark.services
