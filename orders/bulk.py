@@ -40,7 +40,6 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
@@ -52,6 +51,7 @@ from hmsportal.models import User
 from hmsportal.storage import DocumentDecryptionError, read_document
 from orders import selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
+from orders.bulk_problems import ParamValue, Problem, problem, problem_text
 from orders.models import BulkUpload, BulkUploadRow, Order
 from orders.services import (
     ID_DOCUMENT_KINDS,
@@ -104,6 +104,15 @@ class BulkRejected(Exception):
         self.message = message
 
 
+class BulkFileRejected(BulkRejected):
+    """A file in the ZIP cannot be read: the whole upload's refusal when it is orders.csv, a
+    row's problem (stored as a code) when it is the row's photo or ID copy."""
+
+    def __init__(self, code: str, /, **params: ParamValue) -> None:
+        self.problem = problem(code, **params)
+        super().__init__(problem_text(self.problem))
+
+
 @dataclass
 class BulkArchive:
     """A checked ZIP: its parsed rows and its safe members by lower-case base name."""
@@ -113,16 +122,13 @@ class BulkArchive:
     members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
 
     def read(self, name: str, *, cap: int) -> bytes | None:
-        """The member's bytes, at most cap (BulkRejected beyond), or None when absent."""
+        """The member's bytes, at most cap (BulkFileRejected beyond), or None when absent."""
         info = self.members.get(name.lower())
         return None if info is None else _read_capped(self.zip_file, info, cap=cap)
 
 
-def _too_big(name: str, cap: int) -> BulkRejected:
-    return BulkRejected(
-        _("The file %(name)s in the ZIP is larger than %(size)s.")
-        % {"name": name[-100:], "size": filesizeformat(cap)}
-    )
+def _too_big(name: str, cap: int) -> BulkFileRejected:
+    return BulkFileRejected("file_too_large", name=name[-100:], size=cap)
 
 
 def _read_capped(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, *, cap: int) -> bytes:
@@ -141,10 +147,7 @@ def _read_capped(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, *, cap: int) 
                 if read == cap + 1:
                     break
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
-        raise BulkRejected(
-            _("The file %(name)s in the ZIP is damaged and cannot be read.")
-            % {"name": info.filename[-100:]}
-        ) from error
+        raise BulkFileRejected("file_damaged", name=info.filename[-100:]) from error
     return b"".join(chunks)
 
 
@@ -394,7 +397,7 @@ def _row_check(
     number: int,
     values: dict[str, str],
 ) -> BulkUploadRow:
-    messages: list[str] = []
+    problems: list[Problem] = []
     national_id = compact(values.get("national_id", ""))[:11]
     code = values.get("card_type", "").strip().lower()
     row = BulkUploadRow(
@@ -402,33 +405,26 @@ def _row_check(
     )
     valid_id = is_valid_national_id(national_id)
     if not valid_id:
-        messages.append(_("The identity number is not a valid fødselsnummer or D-number."))
+        problems.append(problem("national_id_invalid"))
     card_type = context.card_types.get(code)
     if card_type is None:
-        messages.append(
-            _("Unknown card type “%(code)s”. Use one of: %(codes)s.")
-            % {"code": code[:50], "codes": ", ".join(sorted(context.card_types))}
+        problems.append(
+            problem("card_type_unknown", code=code[:50], codes=sorted(context.card_types))
         )
     row.card_type = card_type
     if valid_id and code:
         first = context.seen.setdefault((national_id, code), number)
         if first != number:
-            messages.append(
-                _("The same person and card type are on row %(row)d too.") % {"row": first}
-            )
+            problems.append(problem("row_repeated", row=first))
     if valid_id:
-        messages += _person_check(row, context, card_type)
+        problems += _person_check(row, context, card_type)
     if (
         card_type is not None
         and card_type.requires_cleaning_approval
         and not context.cleaning_approved
     ):
-        messages.append(
-            _(
-                "The employer is not approved in Renholdsregisteret, so cleaning cards cannot be ordered."
-            )
-        )
-    messages += _delivery_check(row, context, values)
+        problems.append(problem("employer_cleaning_not_approved"))
+    problems += _delivery_check(row, context, values)
     link_email = values.get("link_email", "").strip()
     row.employee_uploads = bool(link_email) or values.get("link", "").strip().lower() in YES
     files: tuple[bytes, bytes, str] | None = None
@@ -437,16 +433,16 @@ def _row_check(
             validate_email(link_email)
             row.employee_email = link_email[:254]
         except ValidationError:
-            messages.append(_("The employee's e-mail address is not valid."))
+            problems.append(problem("employee_email_invalid"))
     if not row.employee_uploads:
-        files, file_messages = _files_check(
+        files, file_problems = _files_check(
             bulk, national_id if valid_id else values.get("national_id", "")
         )
-        messages += file_messages
-    row.messages = messages
-    row.outcome = BulkUploadRow.Outcome.ERROR if messages else BulkUploadRow.Outcome.OK
+        problems += file_problems
+    row.problems = problems
+    row.outcome = BulkUploadRow.Outcome.ERROR if problems else BulkUploadRow.Outcome.OK
     stored: list[tuple[Any, str]] = []
-    if files is not None and not messages:
+    if files is not None and not problems:
         photo, document, extension = files
         row.photo.save(f"{uuid.uuid4().hex}.jpg", ContentFile(photo), save=False)
         row.id_document.save(f"{uuid.uuid4().hex}{extension}", ContentFile(document), save=False)
@@ -461,21 +457,24 @@ def _row_check(
     return row
 
 
-def _person_check(row: BulkUploadRow, context: _Context, card_type: CardType | None) -> list[str]:
+def _person_check(
+    row: BulkUploadRow, context: _Context, card_type: CardType | None
+) -> list[Problem]:
+    employments = context.employees.get(row.national_id, [])
     listings = [
         listing
-        for listing in context.employees.get(row.national_id, [])
+        for listing in employments
         if order_opens_on(listing.employment.start) <= context.today
         and (listing.employment.end is None or listing.employment.end >= context.today)
     ]
     if not listings:
+        # The rules engine's reasons, so the row says what the order form would. (The
+        # register lists active and future employments only: one that ended is not found.)
+        if any(order_opens_on(e.employment.start) > context.today for e in employments):
+            return [problem("employment_starts_later")]
         if registry_selectors.person_get(national_id=row.national_id) is None:
-            return [_("Nobody with this identity number is in Folkeregisteret.")]
-        return [
-            _(
-                "Aa-registeret shows no employment of this person with the employer or its sub-units (or it starts more than 30 days from now)."
-            )
-        ]
+            return [problem("person_not_found")]
+        return [problem("employment_not_found")]
     listing = listings[0]
     row.first_name = listing.first_name[:100]
     row.last_name = listing.last_name[:100]
@@ -485,15 +484,15 @@ def _person_check(row: BulkUploadRow, context: _Context, card_type: CardType | N
     if card_selectors.live_card_for(
         national_id=row.national_id, employer_orgnr=context.employer.orgnr, card_type=card_type
     ):
-        return [_("The person already has a valid card of this type with the employer.")]
+        return [problem("card_live")]
     if selectors.open_line_for(
         national_id=row.national_id, employer_orgnr=context.employer.orgnr, card_type=card_type
     ):
-        return [_("The person already has an open order of this card type with the employer.")]
+        return [problem("order_open")]
     return []
 
 
-def _delivery_check(row: BulkUploadRow, context: _Context, values: dict[str, str]) -> list[str]:
+def _delivery_check(row: BulkUploadRow, context: _Context, values: dict[str, str]) -> list[Problem]:
     address = tuple(
         values.get(f"delivery_{part}", "").strip()
         for part in ("name", "street", "postcode", "city")
@@ -501,28 +500,22 @@ def _delivery_check(row: BulkUploadRow, context: _Context, values: dict[str, str
     if not any(address):
         return []
     name, street, postcode, city = address
-    messages: list[str] = []
+    problems: list[Problem] = []
     if not street or not city or not (len(postcode) == 4 and postcode.isdigit()):
-        messages.append(
-            _("The delivery address needs a street address, a four-digit postcode and a city.")
-        )
+        problems.append(problem("delivery_address_incomplete"))
     row.delivery_name, row.delivery_street = name[:200], street[:300]
     row.delivery_postcode, row.delivery_city = postcode[:4], city[:100]
     if context.delivery is None:
         context.delivery = (name, street, postcode, city)
     elif context.delivery != (name, street, postcode, city):
-        messages.append(
-            _(
-                "One order goes to one address: this row gives another delivery address than the rows above."
-            )
-        )
-    return messages
+        problems.append(problem("delivery_address_differs"))
+    return problems
 
 
 def _files_check(
     bulk: BulkArchive, national_id: str
-) -> tuple[tuple[bytes, bytes, str] | None, list[str]]:
-    messages: list[str] = []
+) -> tuple[tuple[bytes, bytes, str] | None, list[Problem]]:
+    problems: list[Problem] = []
     photo: bytes | None = None
     document: bytes | None = None
     extension = ""
@@ -537,15 +530,13 @@ def _files_check(
             None,
         )
         if raw_photo is None:
-            messages.append(
-                _("No photo: the ZIP has no %(name)s.") % {"name": f"{national_id}.jpg"}
-            )
+            problems.append(problem("photo_missing", name=f"{national_id}.jpg"))
         else:
             photo = photo_prepare(raw_photo)
     except PhotoRejected as error:
-        messages.append(error.message)
-    except BulkRejected as error:
-        messages.append(error.message)
+        problems.append(problem(f"photo_{error.code}", **error.params))
+    except BulkFileRejected as error:
+        problems.append(error.problem)
     try:
         raw_document = next(
             (
@@ -556,24 +547,21 @@ def _files_check(
             None,
         )
         if raw_document is None:
-            messages.append(
-                _("No copy of the ID document: the ZIP has no %(name)s.")
-                % {"name": f"{national_id}-id.pdf"}
-            )
+            problems.append(problem("id_document_missing", name=f"{national_id}-id.pdf"))
         else:
             extension = next(
                 (ext for magic, ext in ID_DOCUMENT_KINDS.items() if raw_document.startswith(magic)),
                 "",
             )
             if not extension:
-                messages.append(_("The copy of the ID document must be a PDF, JPEG or PNG file."))
+                problems.append(problem("id_document_kind"))
             else:
                 document = raw_document
-    except BulkRejected as error:
-        messages.append(error.message)
+    except BulkFileRejected as error:
+        problems.append(error.problem)
     if photo is None or document is None:
-        return None, messages
-    return (photo, document, extension), messages
+        return None, problems
+    return (photo, document, extension), problems
 
 
 class BulkNotOrderable(Exception):
