@@ -40,7 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import transaction
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -97,20 +97,19 @@ YES = {"yes", "ja", "y", "j", "1", "true", "x"}
 
 
 class BulkRejected(Exception):
-    """The ZIP or its orders.csv cannot be used; message says why, in the active language."""
+    """The ZIP or its orders.csv cannot be used: problem says why as a code (stored when the
+    check in the worker finds it), message says it in the language active when raised (the
+    upload form shows it at once)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, /, **params: ParamValue) -> None:
+        self.problem = problem(code, **params)
+        self.message = problem_text(self.problem)
+        super().__init__(self.message)
 
 
 class BulkFileRejected(BulkRejected):
     """A file in the ZIP cannot be read: the whole upload's refusal when it is orders.csv, a
-    row's problem (stored as a code) when it is the row's photo or ID copy."""
-
-    def __init__(self, code: str, /, **params: ParamValue) -> None:
-        self.problem = problem(code, **params)
-        super().__init__(problem_text(self.problem))
+    row's problem when it is the row's photo or ID copy."""
 
 
 @dataclass
@@ -171,51 +170,32 @@ def archive_open(archive: IO[bytes]) -> BulkArchive:
         zip_file = zipfile.ZipFile(archive)
         infos = zip_file.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise BulkRejected(
-            _(
-                "The file is not a ZIP file. Make a ZIP with orders.csv and the files, and try again."
-            )
-        ) from error
+        raise BulkRejected("zip_not_a_zip") from error
     if len(infos) > BULK_MAX_MEMBERS:
-        raise BulkRejected(
-            _("The ZIP holds more than %(count)d files. Split it into several uploads.")
-            % {"count": BULK_MAX_MEMBERS}
-        )
+        raise BulkRejected("zip_too_many_files", count=BULK_MAX_MEMBERS)
     members: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for info in infos:
         if _unsafe_path(info.filename) or _is_symlink(info):
-            raise BulkRejected(
-                _(
-                    "The ZIP contains a file with a path that points outside the ZIP (%(name)s). Make the ZIP again with plain file names."
-                )
-                % {"name": info.filename[:100]}
-            )
+            raise BulkRejected("zip_unsafe_path", name=info.filename[:100])
         if info.flag_bits & 0x1:
-            raise BulkRejected(_("The ZIP is password protected. Make it without a password."))
+            raise BulkRejected("zip_password")
         total += info.file_size
         if (
             info.file_size > 1024 * 1024
             and info.file_size > BULK_MAX_RATIO * max(info.compress_size, 1)
         ) or total > BULK_MAX_UNCOMPRESSED:
-            raise BulkRejected(
-                _(
-                    "The ZIP unpacks to far more than its own size, which an ordinary ZIP of photos and documents never does. It was not opened."
-                )
-            )
+            raise BulkRejected("zip_bomb")
         if info.is_dir():
             continue
         base = posixpath.basename(info.filename.replace("\\", "/")).lower()
         if base.startswith(".") or info.filename.startswith("__MACOSX/"):
             continue  # macOS adds these beside every file; they are not ours.
         if base in members:
-            raise BulkRejected(
-                _("The ZIP holds two files named %(name)s. Each file name can be used once.")
-                % {"name": base[:100]}
-            )
+            raise BulkRejected("zip_duplicate_name", name=base[:100])
         members[base] = info
     if CSV_NAME not in members:
-        raise BulkRejected(_("The ZIP has no orders.csv. Put the list of orders in orders.csv."))
+        raise BulkRejected("zip_no_csv")
     bulk = BulkArchive(zip_file=zip_file, rows=[], members=members)
     raw = bulk.read(CSV_NAME, cap=BULK_MAX_CSV_BYTES) or b""
     bulk.rows = csv_rows(raw)
@@ -230,9 +210,7 @@ def _decode(raw: bytes) -> str:
         try:
             return raw.decode("cp1252")
         except UnicodeDecodeError as error:
-            raise BulkRejected(
-                _("orders.csv is not a text file. Save it from Excel as CSV and try again.")
-            ) from error
+            raise BulkRejected("csv_not_text") from error
 
 
 def csv_rows(raw: bytes) -> list[dict[str, str]]:
@@ -244,27 +222,23 @@ def csv_rows(raw: bytes) -> list[dict[str, str]]:
     try:
         header = next(reader, None)
         if not header:
-            raise BulkRejected(_("orders.csv is empty. Put a header row and one row per card."))
+            raise BulkRejected("csv_empty")
         columns = [column.strip().lower() for column in header]
         known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
         unknown = [column for column in columns if column and column not in known]
         missing = [column for column in REQUIRED_COLUMNS if column not in columns]
         if unknown or missing or len(set(columns)) != len(columns):
             raise BulkRejected(
-                _(
-                    "orders.csv has the wrong columns. The first row must name the columns %(required)s, and may add %(optional)s."
-                )
-                % {"required": ", ".join(REQUIRED_COLUMNS), "optional": ", ".join(OPTIONAL_COLUMNS)}
+                "csv_wrong_columns",
+                required=list(REQUIRED_COLUMNS),
+                optional=list(OPTIONAL_COLUMNS),
             )
         rows: list[dict[str, str]] = []
         for values in reader:
             if not any(value.strip() for value in values):
                 continue
             if len(rows) >= BULK_MAX_ROWS:
-                raise BulkRejected(
-                    _("orders.csv has more than %(count)d rows. Split it into several uploads.")
-                    % {"count": BULK_MAX_ROWS}
-                )
+                raise BulkRejected("csv_too_many_rows", count=BULK_MAX_ROWS)
             rows.append(
                 {
                     column: (values[index].strip()[:300] if index < len(values) else "")
@@ -273,11 +247,9 @@ def csv_rows(raw: bytes) -> list[dict[str, str]]:
                 }
             )
     except csv.Error as error:
-        raise BulkRejected(
-            _("orders.csv cannot be read as a CSV file. Save it from Excel as CSV and try again.")
-        ) from error
+        raise BulkRejected("csv_unreadable") from error
     if not rows:
-        raise BulkRejected(_("orders.csv has no rows below the header."))
+        raise BulkRejected("csv_no_rows")
     return rows
 
 
@@ -322,69 +294,67 @@ class _Context:
 def bulk_upload_validate(*, upload_id: int, archive: IO[bytes] | None = None) -> BulkUpload:
     """Check every row of an upload against the registers and the photo rules, storing a
     report per row and the good rows' files (encrypted). Safe to run again: rows already
-    reported are skipped. archive: the ZIP itself (the benchmark), else the stored one."""
-    upload = BulkUpload.objects.select_related("owner").get(pk=upload_id)
+    reported are skipped. archive: the ZIP itself (the benchmark), else the stored one.
+
+    What is found wrong is stored as codes (orders/bulk_problems.py), worded when the report
+    is read, in the reader's language: nothing here depends on the uploader's."""
+    upload = BulkUpload.objects.get(pk=upload_id)
     if upload.state != BulkUpload.State.VALIDATING:
         return upload
-    with translation.override(upload.owner.language or settings.LANGUAGE_CODE):
-        try:
-            if archive is None:
-                archive = io.BytesIO(read_document(upload.archive))
-            bulk = archive_open(archive)
-            employer = registry_selectors.organisation_get(orgnr=upload.employer_orgnr)
-            if employer is None:
-                raise BulkRejected(_("The employer is no longer in Enhetsregisteret."))
-        except BulkRejected as error:
-            return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=error.message)
-        except (DocumentDecryptionError, OSError) as error:
-            logger.error("Bulk upload %s cannot be read: %s", upload.pk, error)
-            return _upload_finish(
-                upload,
-                state=BulkUpload.State.FAILED,
-                failure=_("The uploaded file could not be read. Upload it again."),
-            )
-        employees: dict[str, list[EmployeeListing]] = {}
-        for listing in registry_selectors.employees_list(main_orgnr=employer.orgnr):
-            employees.setdefault(listing.employment.national_id, []).append(listing)
-        cleaning = registry_selectors.cleaning_statuses(orgnrs=[employer.orgnr]).get(employer.orgnr)
-        context = _Context(
-            employer=employer,
-            today=timezone.localdate(),
-            employees=employees,
-            card_types={t.code: t for t in CardType.objects.filter(is_orderable=True)},
-            cleaning_approved=cleaning is not None and cleaning.is_approved,
+    try:
+        if archive is None:
+            archive = io.BytesIO(read_document(upload.archive))
+        bulk = archive_open(archive)
+        employer = registry_selectors.organisation_get(orgnr=upload.employer_orgnr)
+        if employer is None:
+            raise BulkRejected("employer_gone")
+    except BulkRejected as error:
+        return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=error.problem)
+    except (DocumentDecryptionError, OSError) as error:
+        logger.error("Bulk upload %s cannot be read: %s", upload.pk, error)
+        return _upload_finish(
+            upload, state=BulkUpload.State.FAILED, failure=problem("upload_unreadable")
         )
-        done = set(upload.rows.values_list("row_number", flat=True))
-        for number, values in enumerate(bulk.rows, start=2):
-            if number in done:
-                continue
-            _row_check(upload, bulk, context, number, values)
-            upload.progress_done = len(done) + 1
-            done.add(number)
-            upload.save(update_fields=["progress_done"])
-    return _upload_finish(upload, state=BulkUpload.State.READY, failure="")
+    employees: dict[str, list[EmployeeListing]] = {}
+    for listing in registry_selectors.employees_list(main_orgnr=employer.orgnr):
+        employees.setdefault(listing.employment.national_id, []).append(listing)
+    cleaning = registry_selectors.cleaning_statuses(orgnrs=[employer.orgnr]).get(employer.orgnr)
+    context = _Context(
+        employer=employer,
+        today=timezone.localdate(),
+        employees=employees,
+        card_types={t.code: t for t in CardType.objects.filter(is_orderable=True)},
+        cleaning_approved=cleaning is not None and cleaning.is_approved,
+    )
+    done = set(upload.rows.values_list("row_number", flat=True))
+    for number, values in enumerate(bulk.rows, start=2):
+        if number in done:
+            continue
+        _row_check(upload, bulk, context, number, values)
+        upload.progress_done = len(done) + 1
+        done.add(number)
+        upload.save(update_fields=["progress_done"])
+    return _upload_finish(upload, state=BulkUpload.State.READY, failure=None)
 
 
 def bulk_upload_give_up(*, upload_id: int, error: str) -> BulkUpload:
     """End a check the registers would not let finish: the page says so; upload again later."""
-    upload = BulkUpload.objects.select_related("owner").get(pk=upload_id)
+    upload = BulkUpload.objects.get(pk=upload_id)
     if upload.state != BulkUpload.State.VALIDATING:
         return upload
     logger.warning("Bulk upload %s given up: %s", upload.pk, error)
-    with translation.override(upload.owner.language or settings.LANGUAGE_CODE):
-        failure = _(
-            "The registers did not answer for several hours, so the file could not be checked. Upload it again later."
-        )
-    return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=str(failure))
+    return _upload_finish(
+        upload, state=BulkUpload.State.FAILED, failure=problem("registers_unavailable")
+    )
 
 
-def _upload_finish(upload: BulkUpload, *, state: str, failure: str) -> BulkUpload:
+def _upload_finish(upload: BulkUpload, *, state: str, failure: Problem | None) -> BulkUpload:
     archive = upload.archive.name
     storage = upload.archive.storage
     upload.state = state
-    upload.failure = failure
+    upload.failure_problem = failure
     upload.archive = ""
-    upload.save(update_fields=["state", "failure", "archive"])
+    upload.save(update_fields=["state", "failure_problem", "archive"])
     if archive:
         storage.delete(archive)
     return upload

@@ -1,6 +1,7 @@
-"""What the check of a bulk order's row can find wrong (orders/bulk.py), as codes.
+"""What the check of a bulk order can find wrong with the upload or a row (orders/bulk.py), as
+codes.
 
-A row stores its problems as codes with their numbers and names, e.g.
+A row stores its problems (and a failed upload its one) as codes with their numbers and names, e.g.
 `{"code": "photo_too_small", "params": {"width": 200, "height": 260, "min_width": 413, …}}`,
 and they are put into words only when the report is shown: the page and the spreadsheet
 speak the reader's language, not the language of whoever uploaded the file (issue 10
@@ -39,6 +40,42 @@ class Problem(TypedDict):
 
 
 PROBLEMS: dict[str, Promise | Reason] = {
+    # The upload as a whole: the ZIP or its orders.csv cannot be used (no row is checked).
+    "zip_not_a_zip": _(
+        "The file is not a ZIP file. Make a ZIP with orders.csv and the files, and try again."
+    ),
+    "zip_too_many_files": _(
+        "The ZIP holds more than %(count)d files. Split it into several uploads."
+    ),
+    "zip_unsafe_path": _(
+        "The ZIP contains a file with a path that points outside the ZIP (%(name)s). Make the ZIP again with plain file names."
+    ),
+    "zip_password": _("The ZIP is password protected. Make it without a password."),
+    "zip_bomb": _(
+        "The ZIP unpacks to far more than its own size, which an ordinary ZIP of photos and documents never does. It was not opened."
+    ),
+    "zip_duplicate_name": _(
+        "The ZIP holds two files named %(name)s. Each file name can be used once."
+    ),
+    "zip_no_csv": _("The ZIP has no orders.csv. Put the list of orders in orders.csv."),
+    "csv_not_text": _("orders.csv is not a text file. Save it from Excel as CSV and try again."),
+    "csv_empty": _("orders.csv is empty. Put a header row and one row per card."),
+    "csv_wrong_columns": _(
+        "orders.csv has the wrong columns. The first row must name the columns %(required)s, and may add %(optional)s."
+    ),
+    "csv_too_many_rows": _(
+        "orders.csv has more than %(count)d rows. Split it into several uploads."
+    ),
+    "csv_unreadable": _(
+        "orders.csv cannot be read as a CSV file. Save it from Excel as CSV and try again."
+    ),
+    "csv_no_rows": _("orders.csv has no rows below the header."),
+    "employer_gone": _("The employer is no longer in Enhetsregisteret."),
+    "upload_unreadable": _("The uploaded file could not be read. Upload it again."),
+    "registers_unavailable": _(
+        "The registers did not answer for several hours, so the file could not be checked. Upload it again later."
+    ),
+    # One row.
     "national_id_invalid": _("The identity number is not a valid fødselsnummer or D-number."),
     "card_type_unknown": _("Unknown card type “%(code)s”. Use one of: %(codes)s."),
     "row_repeated": _("The same person and card type are on row %(row)d too."),

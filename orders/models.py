@@ -439,7 +439,14 @@ class BulkUpload(models.Model):
     archive = models.FileField(
         _("ZIP file"), storage=encrypted_storage, upload_to="orders/bulk/", blank=True
     )
-    failure = models.TextField(_("why it could not be checked"), blank=True)
+    # Why it could not be checked, as a code with its params (orders/bulk_problems.py),
+    # worded in the reader's language when shown.
+    failure_problem = models.JSONField(
+        _("why it could not be checked"), null=True, blank=True, default=None
+    )
+    # Uploads that failed before failures were codes: the reason as text, in the language of
+    # whoever uploaded the file. Shown as it is; never written any more.
+    legacy_failure = models.TextField(_("why it could not be checked (as text)"), blank=True)
     order = models.OneToOneField(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="bulk_upload"
     )
@@ -452,6 +459,13 @@ class BulkUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employer_orgnr} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def failure_message(self) -> str:
+        """Why it could not be checked, in words in the active language ("" when it was)."""
+        if self.failure_problem:
+            return bulk_problems.problem_text(self.failure_problem)
+        return self.legacy_failure
 
 
 class BulkUploadRow(models.Model):

@@ -415,7 +415,7 @@ def test_an_upload_whose_stored_zip_cannot_be_read_is_reported_failed(owner) -> 
     upload.archive.save("broken.zip", ContentFile(b"no zip at all"), save=True)
     upload = bulk_upload_validate(upload_id=upload.pk)
     assert upload.state == BulkUpload.State.FAILED
-    assert "ikke en ZIP-fil" in upload.failure
+    assert "ikke en ZIP-fil" in upload.failure_message
     assert not upload.archive
     assert upload.rows.count() == 0
 
@@ -456,7 +456,7 @@ def test_an_upload_whose_stored_file_cannot_be_decrypted_is_reported_failed(owne
         stored.write(b"gAAAAA-not-a-fernet-token")
     upload = bulk_upload_validate(upload_id=upload.pk)
     assert upload.state == BulkUpload.State.FAILED
-    assert "kunne ikke leses" in upload.failure
+    assert "kunne ikke leses" in upload.failure_message
 
 
 def test_a_check_the_registers_never_let_finish_ends_with_a_clear_message(owner, settings) -> None:
@@ -481,7 +481,7 @@ def test_a_check_the_registers_never_let_finish_ends_with_a_clear_message(owner,
     validate_bulk_upload.apply(kwargs={"upload_id": upload.pk}, retries=BULK_CHECK_RETRIES)
     upload.refresh_from_db()
     assert upload.state == BulkUpload.State.FAILED
-    assert "Registrene svarte ikke" in upload.failure
+    assert "Registrene svarte ikke" in upload.failure_message
     assert not upload.archive
 
 
@@ -555,6 +555,9 @@ def test_every_problem_code_is_worded_in_both_languages() -> None:
         "min_width": 413,
         "min_height": 531,
         "megapixels": 60,
+        "count": 2100,
+        "required": ["national_id", "card_type"],
+        "optional": ["link_email", "link"],
     }
     for code in PROBLEMS:
         stored = problem(code, **params)
@@ -612,3 +615,32 @@ def test_an_employment_starting_too_late_is_reported_with_the_rules_engines_reas
         "Arbeidsforholdet starter om mer enn 30 dager. Bestill kortet tidligst 30 dager før "
         "oppstart."
     ]
+
+
+def test_a_failed_upload_says_why_in_the_readers_language(client, owner) -> None:
+    from django.core.files.base import ContentFile
+
+    from orders.bulk import bulk_upload_validate
+
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    upload = BulkUpload(owner=owner, employer_orgnr=EMPLOYER, progress_total=1)
+    upload.archive.save("broken.zip", ContentFile(b"no zip at all"), save=True)
+    upload = bulk_upload_validate(upload_id=upload.pk)
+    assert upload.failure_problem == {"code": "zip_not_a_zip", "params": {}}
+    url = f"/orders/{EMPLOYER}/bulk/{upload.pk}/"
+    client.cookies["django_language"] = "nb"
+    assert "Filen er ikke en ZIP-fil." in client.get(url).content.decode()
+    client.cookies["django_language"] = "en"
+    assert "The file is not a ZIP file." in client.get(url).content.decode()
+    # One that failed before failures were codes keeps the words it was stored with.
+    old = BulkUpload.objects.create(
+        owner=owner,
+        employer_orgnr=EMPLOYER,
+        state="failed",
+        legacy_failure="Registrene svarte ikke.",
+    )
+    assert (
+        "Registrene svarte ikke."
+        in client.get(f"/orders/{EMPLOYER}/bulk/{old.pk}/").content.decode()
+    )
