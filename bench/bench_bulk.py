@@ -152,7 +152,7 @@ def main() -> int:
         validate_seconds = time.perf_counter() - started
         ok = upload.rows.filter(outcome=BulkUploadRow.Outcome.OK).count()
         if upload.state != BulkUpload.State.READY or ok != options.rows:
-            errors = list(upload.rows.exclude(outcome="ok").values_list("messages", flat=True)[:3])
+            errors = list(upload.rows.exclude(outcome="ok").values_list("problems", flat=True)[:3])
             print(f"FAILED: state {upload.state}, {ok} of {options.rows} ok: {errors}")
             return 1
 

@@ -16,12 +16,15 @@ from __future__ import annotations
 import io
 import math
 import warnings
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from django.conf import settings
 from django.core.files.base import ContentFile
 from django.template.defaultfilters import filesizeformat
-from django.utils.translation import gettext as _
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy
 from PIL import Image, ImageCms, ImageOps
 
 # The card's photo frame: 35:45, the passport photo's ratio (7:9).
@@ -48,12 +51,40 @@ class PhotoError(ValueError):
     """The file is not a usable photo."""
 
 
-class PhotoRejected(PhotoError):
-    """The photo breaks a rule; message says which, in the active language."""
+# Each rule a photo can break, by a code that may be stored (a bulk order's report keeps the
+# code and its numbers, and words them in the reader's language when it is shown).
+PHOTO_PROBLEMS: dict[str, Promise] = {
+    "not_an_image": gettext_lazy(
+        "The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."
+    ),
+    "too_many_pixels": gettext_lazy(
+        "The photo has too many pixels to be read safely. Use a photo of at most %(megapixels)d megapixels."
+    ),
+    "too_small": gettext_lazy(
+        "The photo is %(width)d × %(height)d pixels. It must be at least %(min_width)d × %(min_height)d pixels."
+    ),
+    # size: in bytes, shown as "10 MB" in the reader's language.
+    "too_large": gettext_lazy("The photo is too large. It can be at most %(size)s."),
+}
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+
+def photo_problem_text(code: str, params: Mapping[str, Any]) -> str:
+    """A photo problem in words, in the active language."""
+    shown = dict(params)
+    if "size" in shown:
+        shown["size"] = filesizeformat(shown["size"])
+    return str(PHOTO_PROBLEMS[code]) % shown
+
+
+class PhotoRejected(PhotoError):
+    """The photo breaks a rule: code (PHOTO_PROBLEMS) and params say which, message says it in
+    the language active when it was raised."""
+
+    def __init__(self, code: str, /, **params: int) -> None:
+        self.code = code
+        self.params = params
+        self.message = photo_problem_text(code, params)
+        super().__init__(self.message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,33 +123,20 @@ class _Box:
 
 
 def _not_a_photo() -> PhotoRejected:
-    return PhotoRejected(
-        _(
-            "The photo must be a JPEG or PNG image. The file you chose is not an image or is damaged."
-        )
-    )
+    return PhotoRejected("not_an_image")
 
 
 def _too_many_pixels() -> PhotoRejected:
-    return PhotoRejected(
-        _(
-            "The photo has too many pixels to be read safely. Use a photo of at most %(megapixels)d megapixels."
-        )
-        % {"megapixels": PHOTO_MAX_PIXELS // 1_000_000}
-    )
+    return PhotoRejected("too_many_pixels", megapixels=PHOTO_MAX_PIXELS // 1_000_000)
 
 
 def _too_small(width: int, height: int) -> PhotoRejected:
     return PhotoRejected(
-        _(
-            "The photo is %(width)d × %(height)d pixels. It must be at least %(min_width)d × %(min_height)d pixels."
-        )
-        % {
-            "width": width,
-            "height": height,
-            "min_width": PHOTO_MIN_SIZE[0],
-            "min_height": PHOTO_MIN_SIZE[1],
-        }
+        "too_small",
+        width=width,
+        height=height,
+        min_width=PHOTO_MIN_SIZE[0],
+        min_height=PHOTO_MIN_SIZE[1],
     )
 
 
@@ -182,10 +200,7 @@ def _to_srgb(image: Image.Image) -> Image.Image:
 def photo_prepare(data: bytes, *, crop: CropBox | None = None) -> bytes:
     """The photo as stored: an upright sRGB JPEG cropped to 35:45, or PhotoRejected."""
     if len(data) > settings.UPLOAD_MAX_BYTES:
-        raise PhotoRejected(
-            _("The photo is too large. It can be at most %(size)s.")
-            % {"size": filesizeformat(settings.UPLOAD_MAX_BYTES)}
-        )
+        raise PhotoRejected("too_large", size=settings.UPLOAD_MAX_BYTES)
     expected_format = _check_format(data)
     with warnings.catch_warnings():
         # Pillow warns above MAX_IMAGE_PIXELS and refuses at twice that: both are refusals.

@@ -3,8 +3,10 @@ details and logins is recorded here, in the same transaction as the change.
 
 Lives in hmsportal (project wiring) so that orders, cards and registry may all call it without
 breaking the direction of their dependencies. The trail is append-only: the model refuses
-changes and deletion, and on PostgreSQL a trigger refuses UPDATE and DELETE (migration
-hmsportal 0004).
+changes and deletion, and on PostgreSQL triggers refuse UPDATE, DELETE and TRUNCATE (migrations
+hmsportal 0004 and 0007); in production the app's database role owns no table, so it cannot
+disable them either, and on this table it may only SELECT and INSERT (manage.py
+grant_app_role).
 
 What is stored never holds an identity number in clear (they are masked here, whatever the
 caller passes) and never a file's content (files are named, by their stored name).

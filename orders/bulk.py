@@ -40,8 +40,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import transaction
-from django.template.defaultfilters import filesizeformat
-from django.utils import timezone, translation
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -52,6 +51,7 @@ from hmsportal.models import User
 from hmsportal.storage import DocumentDecryptionError, read_document
 from orders import selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
+from orders.bulk_problems import ParamValue, Problem, problem, problem_text
 from orders.models import BulkUpload, BulkUploadRow, Order
 from orders.services import (
     ID_DOCUMENT_KINDS,
@@ -97,11 +97,19 @@ YES = {"yes", "ja", "y", "j", "1", "true", "x"}
 
 
 class BulkRejected(Exception):
-    """The ZIP or its orders.csv cannot be used; message says why, in the active language."""
+    """The ZIP or its orders.csv cannot be used: problem says why as a code (stored when the
+    check in the worker finds it), message says it in the language active when raised (the
+    upload form shows it at once)."""
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    def __init__(self, code: str, /, **params: ParamValue) -> None:
+        self.problem = problem(code, **params)
+        self.message = problem_text(self.problem)
+        super().__init__(self.message)
+
+
+class BulkFileRejected(BulkRejected):
+    """A file in the ZIP cannot be read: the whole upload's refusal when it is orders.csv, a
+    row's problem when it is the row's photo or ID copy."""
 
 
 @dataclass
@@ -113,16 +121,13 @@ class BulkArchive:
     members: dict[str, zipfile.ZipInfo] = field(default_factory=dict)
 
     def read(self, name: str, *, cap: int) -> bytes | None:
-        """The member's bytes, at most cap (BulkRejected beyond), or None when absent."""
+        """The member's bytes, at most cap (BulkFileRejected beyond), or None when absent."""
         info = self.members.get(name.lower())
         return None if info is None else _read_capped(self.zip_file, info, cap=cap)
 
 
-def _too_big(name: str, cap: int) -> BulkRejected:
-    return BulkRejected(
-        _("The file %(name)s in the ZIP is larger than %(size)s.")
-        % {"name": name[-100:], "size": filesizeformat(cap)}
-    )
+def _too_big(name: str, cap: int) -> BulkFileRejected:
+    return BulkFileRejected("file_too_large", name=name[-100:], size=cap)
 
 
 def _read_capped(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, *, cap: int) -> bytes:
@@ -141,10 +146,7 @@ def _read_capped(zip_file: zipfile.ZipFile, info: zipfile.ZipInfo, *, cap: int) 
                 if read == cap + 1:
                     break
     except (zipfile.BadZipFile, OSError, EOFError, NotImplementedError, RuntimeError) as error:
-        raise BulkRejected(
-            _("The file %(name)s in the ZIP is damaged and cannot be read.")
-            % {"name": info.filename[-100:]}
-        ) from error
+        raise BulkFileRejected("file_damaged", name=info.filename[-100:]) from error
     return b"".join(chunks)
 
 
@@ -168,51 +170,32 @@ def archive_open(archive: IO[bytes]) -> BulkArchive:
         zip_file = zipfile.ZipFile(archive)
         infos = zip_file.infolist()
     except (zipfile.BadZipFile, OSError, EOFError, ValueError) as error:
-        raise BulkRejected(
-            _(
-                "The file is not a ZIP file. Make a ZIP with orders.csv and the files, and try again."
-            )
-        ) from error
+        raise BulkRejected("zip_not_a_zip") from error
     if len(infos) > BULK_MAX_MEMBERS:
-        raise BulkRejected(
-            _("The ZIP holds more than %(count)d files. Split it into several uploads.")
-            % {"count": BULK_MAX_MEMBERS}
-        )
+        raise BulkRejected("zip_too_many_files", count=BULK_MAX_MEMBERS)
     members: dict[str, zipfile.ZipInfo] = {}
     total = 0
     for info in infos:
         if _unsafe_path(info.filename) or _is_symlink(info):
-            raise BulkRejected(
-                _(
-                    "The ZIP contains a file with a path that points outside the ZIP (%(name)s). Make the ZIP again with plain file names."
-                )
-                % {"name": info.filename[:100]}
-            )
+            raise BulkRejected("zip_unsafe_path", name=info.filename[:100])
         if info.flag_bits & 0x1:
-            raise BulkRejected(_("The ZIP is password protected. Make it without a password."))
+            raise BulkRejected("zip_password")
         total += info.file_size
         if (
             info.file_size > 1024 * 1024
             and info.file_size > BULK_MAX_RATIO * max(info.compress_size, 1)
         ) or total > BULK_MAX_UNCOMPRESSED:
-            raise BulkRejected(
-                _(
-                    "The ZIP unpacks to far more than its own size, which an ordinary ZIP of photos and documents never does. It was not opened."
-                )
-            )
+            raise BulkRejected("zip_bomb")
         if info.is_dir():
             continue
         base = posixpath.basename(info.filename.replace("\\", "/")).lower()
         if base.startswith(".") or info.filename.startswith("__MACOSX/"):
             continue  # macOS adds these beside every file; they are not ours.
         if base in members:
-            raise BulkRejected(
-                _("The ZIP holds two files named %(name)s. Each file name can be used once.")
-                % {"name": base[:100]}
-            )
+            raise BulkRejected("zip_duplicate_name", name=base[:100])
         members[base] = info
     if CSV_NAME not in members:
-        raise BulkRejected(_("The ZIP has no orders.csv. Put the list of orders in orders.csv."))
+        raise BulkRejected("zip_no_csv")
     bulk = BulkArchive(zip_file=zip_file, rows=[], members=members)
     raw = bulk.read(CSV_NAME, cap=BULK_MAX_CSV_BYTES) or b""
     bulk.rows = csv_rows(raw)
@@ -227,9 +210,7 @@ def _decode(raw: bytes) -> str:
         try:
             return raw.decode("cp1252")
         except UnicodeDecodeError as error:
-            raise BulkRejected(
-                _("orders.csv is not a text file. Save it from Excel as CSV and try again.")
-            ) from error
+            raise BulkRejected("csv_not_text") from error
 
 
 def csv_rows(raw: bytes) -> list[dict[str, str]]:
@@ -241,27 +222,23 @@ def csv_rows(raw: bytes) -> list[dict[str, str]]:
     try:
         header = next(reader, None)
         if not header:
-            raise BulkRejected(_("orders.csv is empty. Put a header row and one row per card."))
+            raise BulkRejected("csv_empty")
         columns = [column.strip().lower() for column in header]
         known = set(REQUIRED_COLUMNS) | set(OPTIONAL_COLUMNS)
         unknown = [column for column in columns if column and column not in known]
         missing = [column for column in REQUIRED_COLUMNS if column not in columns]
         if unknown or missing or len(set(columns)) != len(columns):
             raise BulkRejected(
-                _(
-                    "orders.csv has the wrong columns. The first row must name the columns %(required)s, and may add %(optional)s."
-                )
-                % {"required": ", ".join(REQUIRED_COLUMNS), "optional": ", ".join(OPTIONAL_COLUMNS)}
+                "csv_wrong_columns",
+                required=list(REQUIRED_COLUMNS),
+                optional=list(OPTIONAL_COLUMNS),
             )
         rows: list[dict[str, str]] = []
         for values in reader:
             if not any(value.strip() for value in values):
                 continue
             if len(rows) >= BULK_MAX_ROWS:
-                raise BulkRejected(
-                    _("orders.csv has more than %(count)d rows. Split it into several uploads.")
-                    % {"count": BULK_MAX_ROWS}
-                )
+                raise BulkRejected("csv_too_many_rows", count=BULK_MAX_ROWS)
             rows.append(
                 {
                     column: (values[index].strip()[:300] if index < len(values) else "")
@@ -270,11 +247,9 @@ def csv_rows(raw: bytes) -> list[dict[str, str]]:
                 }
             )
     except csv.Error as error:
-        raise BulkRejected(
-            _("orders.csv cannot be read as a CSV file. Save it from Excel as CSV and try again.")
-        ) from error
+        raise BulkRejected("csv_unreadable") from error
     if not rows:
-        raise BulkRejected(_("orders.csv has no rows below the header."))
+        raise BulkRejected("csv_no_rows")
     return rows
 
 
@@ -319,69 +294,67 @@ class _Context:
 def bulk_upload_validate(*, upload_id: int, archive: IO[bytes] | None = None) -> BulkUpload:
     """Check every row of an upload against the registers and the photo rules, storing a
     report per row and the good rows' files (encrypted). Safe to run again: rows already
-    reported are skipped. archive: the ZIP itself (the benchmark), else the stored one."""
-    upload = BulkUpload.objects.select_related("owner").get(pk=upload_id)
+    reported are skipped. archive: the ZIP itself (the benchmark), else the stored one.
+
+    What is found wrong is stored as codes (orders/bulk_problems.py), worded when the report
+    is read, in the reader's language: nothing here depends on the uploader's."""
+    upload = BulkUpload.objects.get(pk=upload_id)
     if upload.state != BulkUpload.State.VALIDATING:
         return upload
-    with translation.override(upload.owner.language or settings.LANGUAGE_CODE):
-        try:
-            if archive is None:
-                archive = io.BytesIO(read_document(upload.archive))
-            bulk = archive_open(archive)
-            employer = registry_selectors.organisation_get(orgnr=upload.employer_orgnr)
-            if employer is None:
-                raise BulkRejected(_("The employer is no longer in Enhetsregisteret."))
-        except BulkRejected as error:
-            return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=error.message)
-        except (DocumentDecryptionError, OSError) as error:
-            logger.error("Bulk upload %s cannot be read: %s", upload.pk, error)
-            return _upload_finish(
-                upload,
-                state=BulkUpload.State.FAILED,
-                failure=_("The uploaded file could not be read. Upload it again."),
-            )
-        employees: dict[str, list[EmployeeListing]] = {}
-        for listing in registry_selectors.employees_list(main_orgnr=employer.orgnr):
-            employees.setdefault(listing.employment.national_id, []).append(listing)
-        cleaning = registry_selectors.cleaning_statuses(orgnrs=[employer.orgnr]).get(employer.orgnr)
-        context = _Context(
-            employer=employer,
-            today=timezone.localdate(),
-            employees=employees,
-            card_types={t.code: t for t in CardType.objects.filter(is_orderable=True)},
-            cleaning_approved=cleaning is not None and cleaning.is_approved,
+    try:
+        if archive is None:
+            archive = io.BytesIO(read_document(upload.archive))
+        bulk = archive_open(archive)
+        employer = registry_selectors.organisation_get(orgnr=upload.employer_orgnr)
+        if employer is None:
+            raise BulkRejected("employer_gone")
+    except BulkRejected as error:
+        return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=error.problem)
+    except (DocumentDecryptionError, OSError) as error:
+        logger.error("Bulk upload %s cannot be read: %s", upload.pk, error)
+        return _upload_finish(
+            upload, state=BulkUpload.State.FAILED, failure=problem("upload_unreadable")
         )
-        done = set(upload.rows.values_list("row_number", flat=True))
-        for number, values in enumerate(bulk.rows, start=2):
-            if number in done:
-                continue
-            _row_check(upload, bulk, context, number, values)
-            upload.progress_done = len(done) + 1
-            done.add(number)
-            upload.save(update_fields=["progress_done"])
-    return _upload_finish(upload, state=BulkUpload.State.READY, failure="")
+    employees: dict[str, list[EmployeeListing]] = {}
+    for listing in registry_selectors.employees_list(main_orgnr=employer.orgnr):
+        employees.setdefault(listing.employment.national_id, []).append(listing)
+    cleaning = registry_selectors.cleaning_statuses(orgnrs=[employer.orgnr]).get(employer.orgnr)
+    context = _Context(
+        employer=employer,
+        today=timezone.localdate(),
+        employees=employees,
+        card_types={t.code: t for t in CardType.objects.filter(is_orderable=True)},
+        cleaning_approved=cleaning is not None and cleaning.is_approved,
+    )
+    done = set(upload.rows.values_list("row_number", flat=True))
+    for number, values in enumerate(bulk.rows, start=2):
+        if number in done:
+            continue
+        _row_check(upload, bulk, context, number, values)
+        upload.progress_done = len(done) + 1
+        done.add(number)
+        upload.save(update_fields=["progress_done"])
+    return _upload_finish(upload, state=BulkUpload.State.READY, failure=None)
 
 
 def bulk_upload_give_up(*, upload_id: int, error: str) -> BulkUpload:
     """End a check the registers would not let finish: the page says so; upload again later."""
-    upload = BulkUpload.objects.select_related("owner").get(pk=upload_id)
+    upload = BulkUpload.objects.get(pk=upload_id)
     if upload.state != BulkUpload.State.VALIDATING:
         return upload
     logger.warning("Bulk upload %s given up: %s", upload.pk, error)
-    with translation.override(upload.owner.language or settings.LANGUAGE_CODE):
-        failure = _(
-            "The registers did not answer for several hours, so the file could not be checked. Upload it again later."
-        )
-    return _upload_finish(upload, state=BulkUpload.State.FAILED, failure=str(failure))
+    return _upload_finish(
+        upload, state=BulkUpload.State.FAILED, failure=problem("registers_unavailable")
+    )
 
 
-def _upload_finish(upload: BulkUpload, *, state: str, failure: str) -> BulkUpload:
+def _upload_finish(upload: BulkUpload, *, state: str, failure: Problem | None) -> BulkUpload:
     archive = upload.archive.name
     storage = upload.archive.storage
     upload.state = state
-    upload.failure = failure
+    upload.failure_problem = failure
     upload.archive = ""
-    upload.save(update_fields=["state", "failure", "archive"])
+    upload.save(update_fields=["state", "failure_problem", "archive"])
     if archive:
         storage.delete(archive)
     return upload
@@ -394,7 +367,7 @@ def _row_check(
     number: int,
     values: dict[str, str],
 ) -> BulkUploadRow:
-    messages: list[str] = []
+    problems: list[Problem] = []
     national_id = compact(values.get("national_id", ""))[:11]
     code = values.get("card_type", "").strip().lower()
     row = BulkUploadRow(
@@ -402,33 +375,26 @@ def _row_check(
     )
     valid_id = is_valid_national_id(national_id)
     if not valid_id:
-        messages.append(_("The identity number is not a valid fødselsnummer or D-number."))
+        problems.append(problem("national_id_invalid"))
     card_type = context.card_types.get(code)
     if card_type is None:
-        messages.append(
-            _("Unknown card type “%(code)s”. Use one of: %(codes)s.")
-            % {"code": code[:50], "codes": ", ".join(sorted(context.card_types))}
+        problems.append(
+            problem("card_type_unknown", code=code[:50], codes=sorted(context.card_types))
         )
     row.card_type = card_type
     if valid_id and code:
         first = context.seen.setdefault((national_id, code), number)
         if first != number:
-            messages.append(
-                _("The same person and card type are on row %(row)d too.") % {"row": first}
-            )
+            problems.append(problem("row_repeated", row=first))
     if valid_id:
-        messages += _person_check(row, context, card_type)
+        problems += _person_check(row, context, card_type)
     if (
         card_type is not None
         and card_type.requires_cleaning_approval
         and not context.cleaning_approved
     ):
-        messages.append(
-            _(
-                "The employer is not approved in Renholdsregisteret, so cleaning cards cannot be ordered."
-            )
-        )
-    messages += _delivery_check(row, context, values)
+        problems.append(problem("employer_cleaning_not_approved"))
+    problems += _delivery_check(row, context, values)
     link_email = values.get("link_email", "").strip()
     row.employee_uploads = bool(link_email) or values.get("link", "").strip().lower() in YES
     files: tuple[bytes, bytes, str] | None = None
@@ -437,16 +403,16 @@ def _row_check(
             validate_email(link_email)
             row.employee_email = link_email[:254]
         except ValidationError:
-            messages.append(_("The employee's e-mail address is not valid."))
+            problems.append(problem("employee_email_invalid"))
     if not row.employee_uploads:
-        files, file_messages = _files_check(
+        files, file_problems = _files_check(
             bulk, national_id if valid_id else values.get("national_id", "")
         )
-        messages += file_messages
-    row.messages = messages
-    row.outcome = BulkUploadRow.Outcome.ERROR if messages else BulkUploadRow.Outcome.OK
+        problems += file_problems
+    row.problems = problems
+    row.outcome = BulkUploadRow.Outcome.ERROR if problems else BulkUploadRow.Outcome.OK
     stored: list[tuple[Any, str]] = []
-    if files is not None and not messages:
+    if files is not None and not problems:
         photo, document, extension = files
         row.photo.save(f"{uuid.uuid4().hex}.jpg", ContentFile(photo), save=False)
         row.id_document.save(f"{uuid.uuid4().hex}{extension}", ContentFile(document), save=False)
@@ -461,21 +427,24 @@ def _row_check(
     return row
 
 
-def _person_check(row: BulkUploadRow, context: _Context, card_type: CardType | None) -> list[str]:
+def _person_check(
+    row: BulkUploadRow, context: _Context, card_type: CardType | None
+) -> list[Problem]:
+    employments = context.employees.get(row.national_id, [])
     listings = [
         listing
-        for listing in context.employees.get(row.national_id, [])
+        for listing in employments
         if order_opens_on(listing.employment.start) <= context.today
         and (listing.employment.end is None or listing.employment.end >= context.today)
     ]
     if not listings:
+        # The rules engine's reasons, so the row says what the order form would. (The
+        # register lists active and future employments only: one that ended is not found.)
+        if any(order_opens_on(e.employment.start) > context.today for e in employments):
+            return [problem("employment_starts_later")]
         if registry_selectors.person_get(national_id=row.national_id) is None:
-            return [_("Nobody with this identity number is in Folkeregisteret.")]
-        return [
-            _(
-                "Aa-registeret shows no employment of this person with the employer or its sub-units (or it starts more than 30 days from now)."
-            )
-        ]
+            return [problem("person_not_found")]
+        return [problem("employment_not_found")]
     listing = listings[0]
     row.first_name = listing.first_name[:100]
     row.last_name = listing.last_name[:100]
@@ -485,15 +454,15 @@ def _person_check(row: BulkUploadRow, context: _Context, card_type: CardType | N
     if card_selectors.live_card_for(
         national_id=row.national_id, employer_orgnr=context.employer.orgnr, card_type=card_type
     ):
-        return [_("The person already has a valid card of this type with the employer.")]
+        return [problem("card_live")]
     if selectors.open_line_for(
         national_id=row.national_id, employer_orgnr=context.employer.orgnr, card_type=card_type
     ):
-        return [_("The person already has an open order of this card type with the employer.")]
+        return [problem("order_open")]
     return []
 
 
-def _delivery_check(row: BulkUploadRow, context: _Context, values: dict[str, str]) -> list[str]:
+def _delivery_check(row: BulkUploadRow, context: _Context, values: dict[str, str]) -> list[Problem]:
     address = tuple(
         values.get(f"delivery_{part}", "").strip()
         for part in ("name", "street", "postcode", "city")
@@ -501,28 +470,22 @@ def _delivery_check(row: BulkUploadRow, context: _Context, values: dict[str, str
     if not any(address):
         return []
     name, street, postcode, city = address
-    messages: list[str] = []
+    problems: list[Problem] = []
     if not street or not city or not (len(postcode) == 4 and postcode.isdigit()):
-        messages.append(
-            _("The delivery address needs a street address, a four-digit postcode and a city.")
-        )
+        problems.append(problem("delivery_address_incomplete"))
     row.delivery_name, row.delivery_street = name[:200], street[:300]
     row.delivery_postcode, row.delivery_city = postcode[:4], city[:100]
     if context.delivery is None:
         context.delivery = (name, street, postcode, city)
     elif context.delivery != (name, street, postcode, city):
-        messages.append(
-            _(
-                "One order goes to one address: this row gives another delivery address than the rows above."
-            )
-        )
-    return messages
+        problems.append(problem("delivery_address_differs"))
+    return problems
 
 
 def _files_check(
     bulk: BulkArchive, national_id: str
-) -> tuple[tuple[bytes, bytes, str] | None, list[str]]:
-    messages: list[str] = []
+) -> tuple[tuple[bytes, bytes, str] | None, list[Problem]]:
+    problems: list[Problem] = []
     photo: bytes | None = None
     document: bytes | None = None
     extension = ""
@@ -537,15 +500,13 @@ def _files_check(
             None,
         )
         if raw_photo is None:
-            messages.append(
-                _("No photo: the ZIP has no %(name)s.") % {"name": f"{national_id}.jpg"}
-            )
+            problems.append(problem("photo_missing", name=f"{national_id}.jpg"))
         else:
             photo = photo_prepare(raw_photo)
     except PhotoRejected as error:
-        messages.append(error.message)
-    except BulkRejected as error:
-        messages.append(error.message)
+        problems.append(problem(f"photo_{error.code}", **error.params))
+    except BulkFileRejected as error:
+        problems.append(error.problem)
     try:
         raw_document = next(
             (
@@ -556,24 +517,21 @@ def _files_check(
             None,
         )
         if raw_document is None:
-            messages.append(
-                _("No copy of the ID document: the ZIP has no %(name)s.")
-                % {"name": f"{national_id}-id.pdf"}
-            )
+            problems.append(problem("id_document_missing", name=f"{national_id}-id.pdf"))
         else:
             extension = next(
                 (ext for magic, ext in ID_DOCUMENT_KINDS.items() if raw_document.startswith(magic)),
                 "",
             )
             if not extension:
-                messages.append(_("The copy of the ID document must be a PDF, JPEG or PNG file."))
+                problems.append(problem("id_document_kind"))
             else:
                 document = raw_document
-    except BulkRejected as error:
-        messages.append(error.message)
+    except BulkFileRejected as error:
+        problems.append(error.problem)
     if photo is None or document is None:
-        return None, messages
-    return (photo, document, extension), messages
+        return None, problems
+    return (photo, document, extension), problems
 
 
 class BulkNotOrderable(Exception):

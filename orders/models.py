@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from hmsportal.storage import encrypted_storage
+from orders import bulk_problems
 
 
 class Order(models.Model):
@@ -438,7 +439,14 @@ class BulkUpload(models.Model):
     archive = models.FileField(
         _("ZIP file"), storage=encrypted_storage, upload_to="orders/bulk/", blank=True
     )
-    failure = models.TextField(_("why it could not be checked"), blank=True)
+    # Why it could not be checked, as a code with its params (orders/bulk_problems.py),
+    # worded in the reader's language when shown.
+    failure_problem = models.JSONField(
+        _("why it could not be checked"), null=True, blank=True, default=None
+    )
+    # Uploads that failed before failures were codes: the reason as text, in the language of
+    # whoever uploaded the file. Shown as it is; never written any more.
+    legacy_failure = models.TextField(_("why it could not be checked (as text)"), blank=True)
     order = models.OneToOneField(
         Order, on_delete=models.SET_NULL, null=True, blank=True, related_name="bulk_upload"
     )
@@ -451,6 +459,13 @@ class BulkUpload(models.Model):
 
     def __str__(self) -> str:
         return f"{self.employer_orgnr} {self.created_at:%Y-%m-%d %H:%M}"
+
+    @property
+    def failure_message(self) -> str:
+        """Why it could not be checked, in words in the active language ("" when it was)."""
+        if self.failure_problem:
+            return bulk_problems.problem_text(self.failure_problem)
+        return self.legacy_failure
 
 
 class BulkUploadRow(models.Model):
@@ -471,7 +486,12 @@ class BulkUploadRow(models.Model):
     last_name = models.CharField(_("last name"), max_length=100, blank=True)
     workplace_orgnr = models.CharField(_("workplace organisation number"), max_length=9, blank=True)
     outcome = models.CharField(_("outcome"), max_length=10, choices=Outcome.choices)
-    messages = models.JSONField(_("messages"), default=list, blank=True)
+    # What needs fixing, as codes with their params (orders/bulk_problems.py), put into words
+    # in the reader's language when shown.
+    problems = models.JSONField(_("problems"), default=list, blank=True)
+    # Rows checked before problems were codes: their messages as text, in the language of
+    # whoever uploaded the file. Shown as they are; never written any more.
+    legacy_messages = models.JSONField(_("messages (as text)"), default=list, blank=True)
     # The employee uploads their own files through a link (mailed when an address is given).
     employee_uploads = models.BooleanField(_("link to the employee"), default=False)
     employee_email = models.EmailField(_("employee's e-mail"), blank=True)
@@ -515,3 +535,11 @@ class BulkUploadRow(models.Model):
     @property
     def full_name(self) -> str:
         return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def problem_messages(self) -> list[str]:
+        """What needs fixing, in words in the active language (in the uploader's for rows
+        checked before problems were stored as codes)."""
+        if self.problems:
+            return bulk_problems.problem_texts(self.problems)
+        return [str(message) for message in self.legacy_messages]

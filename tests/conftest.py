@@ -20,6 +20,10 @@ from hmsportal import ratelimit
 from hmsportal.celery import app as celery_app
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
+# The audit trail refuses TRUNCATE (hmsportal migration 0007); the flush between transactional
+# tests steps around that trigger, and only for itself (see _flush_around_the_audit_trigger).
+AUDIT_TABLE = "hmsportal_auditentry"
+AUDIT_TRUNCATE_TRIGGER = "hmsportal_auditentry_no_truncate"
 RATE_LIMIT_WINDOW_START = 1_800_000_000.0  # a multiple of 60: the start of a rate-limit window
 # Playwright's sync API (the browser tests) keeps an event loop running in the test thread for
 # the rest of the session; the ORM calls tests make are plain synchronous ones all the same.
@@ -59,6 +63,37 @@ def _eager_celery_and_private_media(tmp_path, settings) -> Iterator[None]:
     celery_app.conf.task_eager_propagates = True
     yield
     celery_app.conf.task_always_eager = previous
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _flush_around_the_audit_trigger() -> Iterator[None]:
+    """Let the test database's flush (transactional_db, live_server: TransactionTestCase's
+    teardown runs `manage.py flush`) empty the audit trail, which refuses TRUNCATE.
+
+    The flush command hands its TRUNCATE to DatabaseOperations.execute_sql_flush, which runs
+    the statements in one transaction: the trigger is disabled and enabled again inside it, so
+    no other session ever sees it off, and a failed flush rolls the disabling back too. Only
+    the table's owner (the tests connect as the owner) may do this, and only this test process
+    is patched: the application itself has no way around the trigger."""
+    if settings.DATABASES["default"]["ENGINE"] != "django.db.backends.postgresql":
+        yield
+        return
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    execute_sql_flush = DatabaseOperations.execute_sql_flush
+
+    def flush_around_the_audit_trigger(self: DatabaseOperations, sql_list: list[str]) -> None:
+        if any(AUDIT_TABLE in sql for sql in sql_list):
+            sql_list = [
+                f"ALTER TABLE {AUDIT_TABLE} DISABLE TRIGGER {AUDIT_TRUNCATE_TRIGGER}",
+                *sql_list,
+                f"ALTER TABLE {AUDIT_TABLE} ENABLE TRIGGER {AUDIT_TRUNCATE_TRIGGER}",
+            ]
+        execute_sql_flush(self, sql_list)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(DatabaseOperations, "execute_sql_flush", flush_around_the_audit_trigger)
+        yield
 
 
 @pytest.fixture

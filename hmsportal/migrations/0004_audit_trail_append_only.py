@@ -2,13 +2,15 @@
 rows, whoever asks (the application's model refuses them too). SQLite has no such trigger; the
 embedded setup relies on the model alone.
 
-TRUNCATE is left alone: only the table's owner may run it, and the test suite's flush between
-transactional tests uses it."""
+TRUNCATE is refused by a statement trigger of its own since 0007 (a row trigger never sees it);
+PostgreSQLOnly lives in hmsportal.migration_operations so that both share it."""
 
 import django.db.models.deletion
 import django.utils.timezone
 from django.conf import settings
 from django.db import migrations, models
+
+from hmsportal.migration_operations import PostgreSQLOnly
 
 APPEND_ONLY = """
 CREATE FUNCTION hmsportal_auditentry_refuse_change() RETURNS trigger
@@ -27,18 +29,6 @@ APPEND_ONLY_REVERSE = """
 DROP TRIGGER IF EXISTS hmsportal_auditentry_append_only ON hmsportal_auditentry;
 DROP FUNCTION IF EXISTS hmsportal_auditentry_refuse_change();
 """
-
-
-class PostgreSQLOnly(migrations.RunSQL):
-    """RunSQL that runs on PostgreSQL and does nothing on other databases."""
-
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 class Migration(migrations.Migration):

@@ -30,7 +30,8 @@ def bulk_report_rows(upload: BulkUpload) -> list[BulkUploadRow]:
 
 
 def bulk_report_xlsx(upload: BulkUpload) -> bytes:
-    """The report as an XLSX: row, masked identity number, name, card type, outcome, messages."""
+    """The report as an XLSX: row, masked identity number, name, card type, outcome and what to
+    fix, in the active language (the reader's, whoever uploaded the file)."""
     from openpyxl import Workbook
 
     workbook = Workbook(write_only=True)
@@ -47,7 +48,7 @@ def bulk_report_xlsx(upload: BulkUpload) -> bytes:
                 # From the uploaded CSV: "=HYPERLINK(…)" must stay text in Excel.
                 spreadsheet_safe(row.card_type_code),
                 str(row.get_outcome_display()),
-                spreadsheet_safe(" ".join(row.messages)),
+                spreadsheet_safe(" ".join(row.problem_messages)),
             ]
         )
     out = io.BytesIO()

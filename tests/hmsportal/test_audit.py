@@ -5,10 +5,15 @@ an organisation's administrators see their own trail, staff see all."""
 from __future__ import annotations
 
 import datetime
+import io
 import json
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import CommandError, call_command
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -24,6 +29,7 @@ from orders.services import card_report_lost_by_holder, order_line_check
 from registry.datasets import registry_dataset_load
 from registry.models import Employment
 from tests.cards.factories import CardFactory, valid_orgnr
+from tests.conftest import AUDIT_TRUNCATE_TRIGGER
 from tests.datasets import EMPLOYER, OWNER, SUB_UNIT, WORKER, jpeg, small_dataset
 from tests.hmsportal.factories import UserFactory
 
@@ -413,26 +419,141 @@ def test_the_admin_is_read_only(client) -> None:
     assert AuditEntry.objects.filter(pk=entry.pk).exists()
 
 
+def _refused(statement: str, params: list | None = None, *, match: str) -> None:
+    """The statement fails with match, in a savepoint so the test's transaction goes on."""
+    with (
+        pytest.raises(DatabaseError, match=match),
+        transaction.atomic(),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(statement, params)
+
+
 @pytest.mark.services
 @pytest.mark.django_db(transaction=False)
-def test_postgresql_refuses_update_and_delete_of_the_trail(postgres_required) -> None:
+def test_postgresql_refuses_update_delete_and_truncate_of_the_trail_even_to_its_owner(
+    postgres_required,
+) -> None:
     entry = audit_record(actor=None, action=A.LOGIN_FAILED, after={"method": "admin"})
     assert entry is not None
     table = AuditEntry._meta.db_table
-    for statement in (
+    _refused(
         f"UPDATE {table} SET subject_label = 'changed' WHERE id = %s",  # noqa: S608
-        f"DELETE FROM {table} WHERE id = %s",  # noqa: S608
-    ):
-        with (
-            pytest.raises(DatabaseError, match="append-only"),
-            transaction.atomic(),
-            connection.cursor() as cursor,
-        ):
-            cursor.execute(statement, [entry.pk])
+        [entry.pk],
+        match="append-only: UPDATE refused",
+    )
+    _refused(f"DELETE FROM {table} WHERE id = %s", [entry.pk], match="append-only: DELETE refused")  # noqa: S608
+    # The entry's deferred foreign-key checks are still pending in this transaction, and
+    # PostgreSQL would refuse TRUNCATE for them before the trigger had its say.
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    _refused(f"TRUNCATE {table}", match="append-only: TRUNCATE refused")
+    _refused(f"TRUNCATE {table} CASCADE", match="append-only: TRUNCATE refused")
     stored = AuditEntry.objects.get(pk=entry.pk)
     assert stored.subject_label == "" and stored.after == {"method": "admin"}
     # Adding stays possible.
     assert audit_record(actor=None, action=A.LOGIN_FAILED) is not None
+
+
+@pytest.fixture
+def app_role(postgres_required) -> Iterator[str]:
+    """A new role that owns nothing, named for this test alone: roles are cluster-wide and the
+    test processes run side by side. Created in the test's transaction, and dropped as well."""
+    role = f"hms_app_test_{uuid.uuid4().hex[:16]}"
+    with connection.cursor() as cursor:
+        cursor.execute(f"CREATE ROLE {role} NOLOGIN")
+    yield role
+    with connection.cursor() as cursor:
+        cursor.execute("RESET ROLE")
+        cursor.execute(f"DROP OWNED BY {role}")
+        cursor.execute(f"DROP ROLE {role}")
+
+
+@contextmanager
+def _as_role(role: str) -> Iterator[None]:
+    with connection.cursor() as cursor:
+        cursor.execute(f"SET ROLE {role}")
+    try:
+        yield
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("RESET ROLE")
+
+
+@pytest.mark.services
+def test_the_app_role_may_read_and_add_to_the_trail_and_nothing_else(app_role) -> None:
+    table = AuditEntry._meta.db_table
+    entry = audit_record(actor=None, action=A.LOGIN_FAILED, after={"method": "admin"})
+    assert entry is not None
+    card = CardFactory(employer_orgnr=EMPLOYER)
+    out = io.StringIO()
+    call_command("grant_app_role", app_role, stdout=out)
+    assert f"SELECT, INSERT on {table}" in out.getvalue()
+
+    with _as_role(app_role):
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_user")
+            assert cursor.fetchone() == (app_role,)
+        added = audit_record(actor=None, action=A.LOGIN_FAILED, after={"method": "dev"})
+        assert added is not None
+        assert AuditEntry.objects.filter(pk__in=[entry.pk, added.pk]).count() == 2
+        denied = "permission denied"
+        _refused(f"UPDATE {table} SET subject_label = 'x'", match=denied)  # noqa: S608
+        _refused(f"DELETE FROM {table}", match=denied)  # noqa: S608
+        _refused(f"TRUNCATE {table}", match=denied)
+        for trigger in ("hmsportal_auditentry_append_only", "hmsportal_auditentry_no_truncate"):
+            _refused(f"ALTER TABLE {table} DISABLE TRIGGER {trigger}", match="must be owner")
+            _refused(f"DROP TRIGGER {trigger} ON {table}", match="must be owner")
+        _refused(f"ALTER TABLE {table} DISABLE TRIGGER ALL", match="must be owner")
+        _refused(f"DROP TABLE {table}", match="must be owner")
+        # The app's ordinary tables are the app's to change.
+        assert Card.objects.filter(pk=card.pk).update(holder_last_name="Nymann") == 1
+        with transaction.atomic():
+            Card.objects.select_for_update().get(pk=card.pk)
+
+    # Privileges granted by hand are taken back when the command runs again (after a migrate).
+    with connection.cursor() as cursor:
+        cursor.execute(f"GRANT ALL ON {table} TO {app_role}")
+    call_command("grant_app_role", app_role, stdout=io.StringIO())
+    with _as_role(app_role):
+        _refused(f"UPDATE {table} SET subject_label = 'x'", match="permission denied")  # noqa: S608
+    assert AuditEntry.objects.filter(subject_label="x").count() == 0
+
+
+@pytest.mark.services
+def test_grant_app_role_refuses_a_role_that_could_step_around_the_triggers(
+    postgres_required,
+) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        (owner,) = cursor.fetchone()
+    for role, reason in (
+        (owner, "superuser|owns the tables"),
+        ("hms_no_such_role_at_all", "There is no role"),
+    ):
+        with pytest.raises(CommandError, match=reason):
+            call_command("grant_app_role", role, stdout=io.StringIO())
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_the_test_suites_flush_empties_the_trail_and_leaves_truncate_refused(
+    postgres_required,
+) -> None:
+    table = AuditEntry._meta.db_table
+    audit_record(actor=None, action=A.LOGIN_FAILED)
+    call_command("flush", verbosity=0, interactive=False)
+    assert not AuditEntry.objects.exists()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT tgenabled FROM pg_trigger WHERE tgname = %s", [AUDIT_TRUNCATE_TRIGGER]
+        )
+        assert cursor.fetchall() == [("O",)]  # enabled again
+    with (
+        pytest.raises(DatabaseError, match="append-only: TRUNCATE refused"),
+        connection.cursor() as cursor,
+    ):
+        cursor.execute(f"TRUNCATE {table}")
 
 
 def test_an_idporten_login_and_a_refused_one_are_recorded(client, idporten) -> None:

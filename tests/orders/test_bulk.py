@@ -3,11 +3,13 @@ by row, then the good rows ordered in one order with one invoice."""
 
 from __future__ import annotations
 
+import datetime
 import io
 import zipfile
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 from openpyxl import load_workbook
 from PIL import Image
 
@@ -43,6 +45,7 @@ SMALL = _id("080888")  # employed: the photo is too small
 TEXT = _id("090999")  # employed: the "photo" is text
 MISSING = _id("101070")  # employed: no photo in the ZIP
 ÆØÅ = _id("111171")  # employed: a name with æøå
+LATER = _id("131273")  # the employment here starts in two months
 
 
 def _dataset() -> dict:
@@ -59,6 +62,25 @@ def _dataset() -> dict:
         ÆØÅ: ("Ærlig", "Østgård-Ålvik"),
     }
     start = dataset["employments"][0]["start"]
+    dataset["persons"].append(
+        {
+            "id": LATER,
+            "first_name": "Snart",
+            "last_name": "Ny",
+            "birth_date": None,
+            "d_number_active": True,
+            "permit_until": None,
+        }
+    )
+    dataset["employments"].append(
+        {
+            "orgnr": SUB_UNIT,
+            "person": LATER,
+            "start": (timezone.localdate() + datetime.timedelta(days=60)).isoformat(),
+            "end": None,
+            "hired_out": False,
+        }
+    )
     for number, (first, last) in names.items():
         dataset["persons"].append(
             {
@@ -138,7 +160,7 @@ def test_a_good_zip_is_checked_then_ordered_in_one_order_with_one_invoice(
     assert (upload.progress_done, upload.progress_total) == (3, 3)
     assert not upload.archive  # the ZIP itself is gone once checked
     rows = list(upload.rows.all())
-    assert [row.outcome for row in rows] == ["ok"] * 3, [row.messages for row in rows]
+    assert [row.outcome for row in rows] == ["ok"] * 3, [row.problem_messages for row in rows]
     for path in _media_files(settings):
         assert path.read_bytes().startswith(b"gAAAA")  # encrypted, never the file itself
 
@@ -208,7 +230,10 @@ def test_every_kind_of_bad_row_and_file_is_reported_and_only_good_rows_are_order
     def said(number: int, text: str) -> None:
         row = report[number]
         assert row.outcome == BulkUploadRow.Outcome.ERROR, number
-        assert any(text in message for message in row.messages), (number, row.messages)
+        assert any(text in message for message in row.problem_messages), (
+            number,
+            row.problem_messages,
+        )
 
     assert report[2].outcome == "ok"
     said(3, "Folkeregisteret")
@@ -222,7 +247,16 @@ def test_every_kind_of_bad_row_and_file_is_reported_and_only_good_rows_are_order
     said(11, "Renholdsregisteret")
     said(12, "fødselsnummer eller D-nummer")
     said(13, "rad 2")
-    assert report[14].outcome == "ok", report[14].messages
+    # Stored as codes with their numbers, never as words in the uploader's language.
+    assert report[7].problems == [
+        {
+            "code": "photo_too_small",
+            "params": {"width": 200, "height": 260, "min_width": 413, "min_height": 531},
+        }
+    ]
+    assert report[3].problems == [{"code": "person_not_found", "params": {}}]
+    assert report[10].problems[0]["params"]["code"] == "gold"
+    assert report[14].outcome == "ok", report[14].problem_messages
     assert report[14].employee_uploads and report[14].employee_email == "per@example.no"
 
     page = client.get(f"/orders/{EMPLOYER}/bulk/{upload.pk}/").content.decode()
@@ -301,7 +335,7 @@ def test_a_windows_1252_csv_with_semicolons_and_æøå_is_read(
     with django_capture_on_commit_callbacks(execute=True):
         _upload(client, _zip(csv_bytes, _files(ÆØÅ)))
     row = BulkUploadRow.objects.get()
-    assert row.outcome == "ok", row.messages
+    assert row.outcome == "ok", row.problem_messages
     assert row.full_name == "Ærlig Østgård-Ålvik"
     assert (row.delivery_street, row.delivery_city) == ("Bjørkeveien 5", "Tromsø")
     with django_capture_on_commit_callbacks(execute=True):
@@ -354,10 +388,6 @@ def test_the_progress_fragment_answers_204_while_nothing_changed(client, owner) 
 def test_checked_files_go_after_a_week_and_the_upload_can_no_longer_be_ordered(
     client, owner, settings, django_capture_on_commit_callbacks
 ) -> None:
-    import datetime
-
-    from django.utils import timezone
-
     from orders.bulk import bulk_uploads_expire
 
     csv_text = f"national_id,card_type\n{WORKER},construction\n"
@@ -385,7 +415,7 @@ def test_an_upload_whose_stored_zip_cannot_be_read_is_reported_failed(owner) -> 
     upload.archive.save("broken.zip", ContentFile(b"no zip at all"), save=True)
     upload = bulk_upload_validate(upload_id=upload.pk)
     assert upload.state == BulkUpload.State.FAILED
-    assert "ikke en ZIP-fil" in upload.failure
+    assert "ikke en ZIP-fil" in upload.failure_message
     assert not upload.archive
     assert upload.rows.count() == 0
 
@@ -426,7 +456,7 @@ def test_an_upload_whose_stored_file_cannot_be_decrypted_is_reported_failed(owne
         stored.write(b"gAAAAA-not-a-fernet-token")
     upload = bulk_upload_validate(upload_id=upload.pk)
     assert upload.state == BulkUpload.State.FAILED
-    assert "kunne ikke leses" in upload.failure
+    assert "kunne ikke leses" in upload.failure_message
 
 
 def test_a_check_the_registers_never_let_finish_ends_with_a_clear_message(owner, settings) -> None:
@@ -451,5 +481,166 @@ def test_a_check_the_registers_never_let_finish_ends_with_a_clear_message(owner,
     validate_bulk_upload.apply(kwargs={"upload_id": upload.pk}, retries=BULK_CHECK_RETRIES)
     upload.refresh_from_db()
     assert upload.state == BulkUpload.State.FAILED
-    assert "Registrene svarte ikke" in upload.failure
+    assert "Registrene svarte ikke" in upload.failure_message
     assert not upload.archive
+
+
+def test_each_reader_sees_the_report_in_their_own_language_whoever_uploaded_it(
+    client, owner, django_capture_on_commit_callbacks
+) -> None:
+    """Issue 10 point 1: the row check runs in a worker in the uploader's language; the report
+    is worded when it is read, on the page and in the spreadsheet."""
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    small = io.BytesIO()
+    Image.new("RGB", (200, 260), (120, 100, 90)).save(small, format="JPEG")
+    csv_text = (
+        "national_id,card_type\n"
+        f"{SMALL},construction\n{SECOND},gold\n{OUTSIDER},construction\n{MISSING},construction\n"
+    )
+    files = _files(SECOND, OUTSIDER)
+    files |= {f"{SMALL}.jpg": small.getvalue(), f"{SMALL}-id.pdf": b"%PDF-1.4"}
+    files |= {f"{MISSING}-id.pdf": b"%PDF-1.4"}
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, files))
+    upload = BulkUpload.objects.get()
+    assert upload.rows.filter(outcome="error").count() == 4
+    english = [
+        "The photo is 200 × 260 pixels. It must be at least 413 × 531 pixels.",
+        "Unknown card type “gold”. Use one of: ",
+        "Aa-registeret shows no employment with the employer.",
+        "Report the employment to Aa-registeret (the a-melding).",
+        f"No photo: the ZIP has no {MISSING}.jpg.",
+    ]
+    norwegian = [
+        "Bildet er 200 × 260 piksler.",
+        "Ukjent korttype «gold». Bruk en av disse: ",
+        "Aa-registeret viser ikke noe arbeidsforhold hos virksomheten.",
+        "Meld arbeidsforholdet til Aa-registeret (a-meldingen).",
+        f"Mangler bilde: ZIP-filen har ingen {MISSING}.jpg.",
+    ]
+    page_url = f"/orders/{EMPLOYER}/bulk/{upload.pk}/"
+    xlsx_url = f"/orders/{EMPLOYER}/bulk/{upload.pk}/report.xlsx"
+
+    def spreadsheet_text() -> str:
+        response = client.get(xlsx_url)
+        assert response.status_code == 200
+        sheet = load_workbook(io.BytesIO(response.content)).active
+        return " ".join(str(cell) for row in sheet.iter_rows(values_only=True) for cell in row)
+
+    for language, expected, other in (("nb", norwegian, english), ("en", english, norwegian)):
+        client.cookies["django_language"] = language
+        page = client.get(page_url).content.decode()
+        sheet = spreadsheet_text()
+        for text in expected:
+            assert text in page, (language, text)
+            assert text in sheet, (language, text)
+        for text in other:
+            assert text not in page and text not in sheet, (language, text)
+
+
+def test_every_problem_code_is_worded_in_both_languages() -> None:
+    from django.utils import translation
+
+    from orders.bulk_problems import PROBLEMS, problem, problem_text
+
+    params = {
+        "code": "gold",
+        "codes": ["cleaning", "construction"],
+        "row": 2,
+        "name": f"{WORKER}.jpg",
+        "size": 10 * 1024 * 1024,
+        "width": 200,
+        "height": 260,
+        "min_width": 413,
+        "min_height": 531,
+        "megapixels": 60,
+        "count": 2100,
+        "required": ["national_id", "card_type"],
+        "optional": ["link_email", "link"],
+    }
+    for code in PROBLEMS:
+        stored = problem(code, **params)
+        with translation.override("nb"):
+            nb = problem_text(stored)
+        with translation.override("en"):
+            en = problem_text(stored)
+        for text in (nb, en):
+            assert text and "%(" not in text and code not in text, (code, text)
+        assert nb != en, (code, "no bokmål translation")
+    with translation.override("en"):
+        assert "10.0\xa0MB" in problem_text(
+            problem("file_too_large", name="a.jpg", size=10 * 1024**2)
+        )
+        assert "cleaning, construction" in problem_text(problem("card_type_unknown", **params))
+    with translation.override("nb"):
+        assert "10,0\xa0MB" in problem_text(
+            problem("file_too_large", name="a.jpg", size=10 * 1024**2)
+        )
+
+
+def test_an_unknown_code_or_old_text_rows_still_show_something_sensible(owner) -> None:
+    from django.utils import translation
+
+    from orders.bulk_problems import problem_text
+
+    upload = BulkUpload.objects.create(owner=owner, employer_orgnr=EMPLOYER, state="ready")
+    with translation.override("en"):
+        unknown = problem_text({"code": "photo_painted_blue", "params": {}})
+        assert "photo_painted_blue" in unknown and "needs fixing" in unknown
+        # Params that no longer fit the message: the row still says it needs fixing.
+        assert "needs fixing" in problem_text({"code": "row_repeated", "params": {}})
+    with translation.override("nb"):
+        assert "photo_painted_blue" in problem_text({"code": "photo_painted_blue"})
+    # A row checked before problems were codes keeps the words it was stored with.
+    row = BulkUploadRow.objects.create(
+        upload=upload,
+        row_number=2,
+        outcome="error",
+        legacy_messages=["Mangler bilde: ZIP-filen har ingen x.jpg."],
+    )
+    with translation.override("en"):
+        assert row.problem_messages == ["Mangler bilde: ZIP-filen har ingen x.jpg."]
+
+
+def test_an_employment_starting_too_late_is_reported_with_the_rules_engines_reason(
+    client, owner, django_capture_on_commit_callbacks
+) -> None:
+    csv_text = f"national_id,card_type\n{LATER},construction\n"
+    with django_capture_on_commit_callbacks(execute=True):
+        _upload(client, _zip(csv_text, _files(LATER)))
+    row = BulkUploadRow.objects.get()
+    assert row.problems == [{"code": "employment_starts_later", "params": {}}]
+    assert row.problem_messages == [
+        "Arbeidsforholdet starter om mer enn 30 dager. Bestill kortet tidligst 30 dager før "
+        "oppstart."
+    ]
+
+
+def test_a_failed_upload_says_why_in_the_readers_language(client, owner) -> None:
+    from django.core.files.base import ContentFile
+
+    from orders.bulk import bulk_upload_validate
+
+    owner.language = "en"
+    owner.save(update_fields=["language"])
+    upload = BulkUpload(owner=owner, employer_orgnr=EMPLOYER, progress_total=1)
+    upload.archive.save("broken.zip", ContentFile(b"no zip at all"), save=True)
+    upload = bulk_upload_validate(upload_id=upload.pk)
+    assert upload.failure_problem == {"code": "zip_not_a_zip", "params": {}}
+    url = f"/orders/{EMPLOYER}/bulk/{upload.pk}/"
+    client.cookies["django_language"] = "nb"
+    assert "Filen er ikke en ZIP-fil." in client.get(url).content.decode()
+    client.cookies["django_language"] = "en"
+    assert "The file is not a ZIP file." in client.get(url).content.decode()
+    # One that failed before failures were codes keeps the words it was stored with.
+    old = BulkUpload.objects.create(
+        owner=owner,
+        employer_orgnr=EMPLOYER,
+        state="failed",
+        legacy_failure="Registrene svarte ikke.",
+    )
+    assert (
+        "Registrene svarte ikke."
+        in client.get(f"/orders/{EMPLOYER}/bulk/{old.pk}/").content.decode()
+    )
