@@ -176,11 +176,12 @@ def run_command(url: str, environment: dict[str, str]) -> dict[str, Any]:
         [common.PYTHON, common.MANAGE, "recheck_cards", "--batch-size", str(BATCH_SIZE)],
         env=common.bench_env(url, **environment),
         cwd=common.REPO,
-        check=True,
         capture_output=True,
         text=True,
     )
     wall = time.perf_counter() - started
+    if result.returncode != 0:
+        raise SystemExit(f"recheck_cards failed ({result.returncode}):\n{result.stderr[-4000:]}")
 
     def number(label: str) -> float:
         match = re.search(rf"{label}: ([\d.]+)", result.stdout)
