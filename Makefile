@@ -23,7 +23,8 @@ venv: $(STAMP)
 $(STAMP): $(LOCK) pyproject.toml scripts/system-packages.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hmsportal needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
 	@scripts/ensure-system-packages.sh
-	$(PYTHON) -m venv $(VENV)
+	@# --clear: the venv holds what the lock names and nothing left over from an older lock.
+	$(PYTHON) -m venv --clear $(VENV)
 	@# Hash checking: a file whose sha256 is not in the lock is refused. Wheels only, so no
 	@# build step can fetch something unchecked; the project itself then installs without
 	@# dependencies or build isolation (its build backend, setuptools, came from the lock).
