@@ -3,23 +3,59 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# Every package comes from requirements/lock.txt (runtime and dev, pip and setuptools too), each
+# checked against its sha256 there; `make lock` writes it from pyproject.toml with uv.
+LOCK := requirements/lock.txt
+# uv (make lock) and pip-audit (make audit) live in a venv of their own, locked with hashes too.
+TOOLS := .venv-tools
+TOOLS_STAMP := $(TOOLS)/.installed
+LOCK_FLAGS := --generate-hashes --universal --python-version 3.11 --quiet --custom-compile-command "make lock"
 TEST_WORKERS ?= 2
 # The port `make run` serves on: `make run PORT=8001` when 8000 is taken.
 PORT ?= 8000
 # The embedded default: no database, broker or cache variables at all.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND
 
-.PHONY: run test lint bench venv system-packages messages clean
+.PHONY: run test lint bench venv system-packages messages clean lock audit tools
 
 venv: $(STAMP)
 
-$(STAMP): pyproject.toml scripts/system-packages.txt
+$(STAMP): $(LOCK) pyproject.toml scripts/system-packages.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "hmsportal needs Python 3.11 or newer (found " + sys.version.split()[0] + ")")'
 	@scripts/ensure-system-packages.sh
-	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e . --group dev
+	@# --clear: the venv holds what the lock names and nothing left over from an older lock.
+	$(PYTHON) -m venv --clear $(VENV)
+	@# Hash checking: a file whose sha256 is not in the lock is refused. Wheels only, so no
+	@# build step can fetch something unchecked; the project itself then installs without
+	@# dependencies or build isolation (its build backend, setuptools, came from the lock).
+	$(PY) -m pip install --quiet --require-hashes --only-binary :all: -r $(LOCK)
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
+	$(PY) scripts/check-lock.py
 	@touch $@
+
+$(TOOLS_STAMP): requirements/tools.txt
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --require-hashes --only-binary :all: -r requirements/tools.txt
+	@touch $@
+
+tools: $(TOOLS_STAMP)
+
+# Rewrites the lock files from pyproject.toml. uv keeps the versions already locked unless
+# pyproject.toml rules them out; `make lock UPGRADE=1` takes the newest allowed.
+lock: $(TOOLS_STAMP)
+	$(TOOLS)/bin/uv pip compile pyproject.toml requirements/build.in --group pyproject.toml:dev \
+	  $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) -o $(LOCK)
+	@# The image's runtime set (Dockerfile): the same versions, without the dev group.
+	$(TOOLS)/bin/uv pip compile pyproject.toml requirements/build.in -c $(LOCK) \
+	  $(LOCK_FLAGS) -o requirements/runtime.txt
+	$(TOOLS)/bin/uv pip compile requirements/tools.in $(LOCK_FLAGS) $(if $(UPGRADE),--upgrade) \
+	  -o requirements/tools.txt
+
+# Known vulnerabilities in the locked versions, looked up in PyPI's database. --strict: a
+# package that cannot be looked up fails the audit (without it pip-audit skips the package and
+# still says "No known vulnerabilities found"). Needs network access to pypi.org (README.md).
+audit: $(TOOLS_STAMP)
+	$(TOOLS)/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off -r $(LOCK)
 
 run: $(STAMP)
 	@mkdir -p var
@@ -52,4 +88,4 @@ messages: $(STAMP)
 	$(PY) manage.py compilemessages -l nb --ignore='.venv/*'
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(TOOLS) var .pytest_cache .mypy_cache .ruff_cache

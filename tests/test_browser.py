@@ -8,6 +8,7 @@ from urllib.parse import unquote
 
 import pytest
 from django.core import mail
+from playwright.sync_api import expect
 
 from cards.models import Card
 from registry.datasets import registry_dataset_load
@@ -53,7 +54,8 @@ def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path)
     page.get_by_role("button", name="Fortsett").click()
     summary = page.locator(".error-summary")
     assert summary.is_visible()
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # The focusing script is a file now (no inline scripts under the CSP): wait for it.
+    expect(page.locator(".error-summary")).to_be_focused()
     summary.get_by_role("link", name="Last opp et bilde av den ansatte.").click()
     assert page.evaluate("document.activeElement.id") == "id_photo"
 
@@ -95,7 +97,8 @@ def test_status_check_on_a_phone(page, live_server) -> None:
     assert page.locator("[data-status=valid]").is_visible()
     assert page.get_by_text("Ola Snekker").is_visible()
     # The photo loads (decrypted by the photo view) and nothing scrolls sideways.
-    page.wait_for_function("document.querySelector('img[src*=photo]').complete")
+    # Not wait_for_function: Playwright polls its predicate with eval, which the CSP refuses.
+    expect(page.locator("img[src*=photo]")).to_have_js_property("complete", True)
     assert page.evaluate("document.querySelector('img[src*=photo]').naturalWidth") > 0
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -163,7 +166,8 @@ def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings
     page.get_by_role("link", name="Meld tapt eller stjålet").click()
     # No choice: the error summary takes focus and links to the first option.
     page.get_by_role("button", name="Sperr kortet").click()
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # The focusing script is a file now (no inline scripts under the CSP): wait for it.
+    expect(page.locator(".error-summary")).to_be_focused()
     page.get_by_role("link", name="Velg om kortet er tapt eller stjålet.").click()
     assert page.evaluate("document.activeElement.id") == "id_reason_0"
     page.get_by_label("Jeg har mistet det").check()
@@ -257,7 +261,7 @@ def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
     assert page.locator(".error-summary").is_visible()
     assert page.get_by_text("Bildet du valgte, er fortsatt lagt ved").is_visible()
     kept = page.locator("img.kept-photo")
-    page.wait_for_function("document.querySelector('img.kept-photo').complete")
+    expect(page.locator("img.kept-photo")).to_have_js_property("complete", True)
     assert kept.evaluate("image => image.naturalWidth") > 0
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
 
@@ -326,7 +330,8 @@ def test_an_employee_uploads_their_own_files_on_a_phone(
 
     # Nothing chosen: the error summary takes focus.
     page.get_by_role("button", name="Send").click()
-    assert page.evaluate("document.activeElement.classList.contains('error-summary')")
+    # The focusing script is a file now (no inline scripts under the CSP): wait for it.
+    expect(page.locator(".error-summary")).to_be_focused()
 
     photo_field = page.get_by_label("Bilde av deg")
     photo_field.set_input_files(str(photo))

@@ -276,7 +276,7 @@ def test_batch_page_shows_progress_while_rendering(staff_client, producer, staff
         r'aria-valuenow="1"',
         page,
     )
-    assert 'style="width: 50%"' in page
+    assert "progress-bar progress-w-50" in page
     assert '<noscript><meta http-equiv="refresh" content="3"></noscript>' in page
     assert reverse("cards:batch_progress", args=[batch.pk]) in page
     assert reverse("cards:batch_pdf", args=[batch.pk]) not in page

@@ -298,6 +298,10 @@ def test_logout_ends_the_idporten_session_too(client, idporten):
     }
     # The ID token (and the identity number in it) never goes into a URL.
     assert "submit-on-load.js" in response.content.decode()
+    # The only page whose form may post to another site, and only to ID-porten's origin.
+    policy = response["Content-Security-Policy"]
+    issuer_origin = "/".join(idporten.issuer.split("/")[:3])
+    assert f"form-action 'self' {issuer_origin};" in f"{policy};"
     back = requests.post(action, data=fields, allow_redirects=False, timeout=5)
     assert back.headers["Location"] == "http://testserver/logout/done/"
     assert idporten.end_sessions[-1]["method"] == "POST"

@@ -188,3 +188,18 @@ def test_the_old_reminder_days_name_is_read_when_the_new_one_is_not_set() -> Non
     assert old.stdout.strip().splitlines()[-1] == "45"
     both = manage("shell", "-c", show, REMINDER_EXPIRY_DAYS="45", CARD_EXPIRING_WITHIN_DAYS="30")
     assert both.stdout.strip().splitlines()[-1] == "30"
+
+
+def test_production_sends_hsts_and_the_demo_does_not() -> None:
+    ignored = {*PRODUCTION, "DEV_LOGIN_ENABLED", "DJANGO_ALLOW_ASYNC_UNSAFE", "SECURE_HSTS_SECONDS"}
+    clean = {k: v for k, v in os.environ.items() if k not in ignored}
+    shown = (
+        "s.SECURE_HSTS_SECONDS, s.SECURE_HSTS_INCLUDE_SUBDOMAINS, s.SECURE_SSL_REDIRECT,"
+        " s.SECURE_REFERRER_POLICY, s.CONTENT_SECURITY_POLICY['DIRECTIVES']['frame-ancestors']"
+    )
+    assert _settings_print(shown, {**clean, **PRODUCTION}) == (
+        "31536000 True True same-origin [\"'none'\"]"
+    )
+    assert _settings_print(shown, {**clean, "DEBUG": "1"}) == (
+        "0 False False same-origin [\"'none'\"]"
+    )
