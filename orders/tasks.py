@@ -97,14 +97,6 @@ def tell_orderers_shipped_task(*, card_ids: list[int], tracking_reference: str) 
     )
 
 
-def tell_orderers_shipped(card_ids: list[int], tracking_reference: str) -> None:
-    """The cards app's CARDS_SHIPPED_HANDLER: the orderers hear of a shipped print batch."""
-    if card_ids:
-        tell_orderers_shipped_task.delay(
-            card_ids=sorted(set(card_ids)), tracking_reference=tracking_reference
-        )
-
-
 @shared_task(name="orders.remind_waiting_orderers", acks_late=True)
 def remind_waiting_orderers() -> int:
     return notifications.orderers_reminded()
