@@ -21,6 +21,7 @@ RETRY_LEFT_OVER_SECONDS = 15 * 60
     max_retries=3,
 )
 def render_card_pdf(*, card_id: int) -> None:
+    """Render the card's PDF (outbox). Idempotent: a second run replaces the file."""
     services.card_render_pdf(card_id=card_id)
 
 
@@ -73,6 +74,9 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     name="cards.recheck_organisations", acks_late=True, soft_time_limit=3600, time_limit=3900
 )
 def recheck_organisations_task(*, orgnrs: list[str]) -> None:
+    """Re-check the cards of these employers now (outbox, after an import). Idempotent: a
+    second check finds the registers as the first did and changes nothing more.
+    """
     services.cards_recheck_all(employer_orgnrs=orgnrs)
 
 
@@ -87,6 +91,9 @@ def recheck_organisations(orgnrs: list[str]) -> None:
 # catches the soft limit and marks the batch FAILED; re-running replaces the file.
 @shared_task(name="cards.render_print_batch", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def render_print_batch(*, batch_id: int) -> str:
+    """Render a print batch (outbox). Idempotent: only a RENDERING batch is rendered, and
+    only its latest rendering stores the PDF (cards.batches.print_batch_render).
+    """
     from cards.batches import print_batch_render
 
     return print_batch_render(batch_id=batch_id).state
