@@ -225,3 +225,18 @@ def test_two_dispatchers_never_send_the_same_message(own_redis, queue):
     held.refresh_from_db()
     free.refresh_from_db()
     assert held.dispatched_at is not None and free.dispatched_at is not None
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_starting_hands_over_what_waits(own_redis, queue):
+    from hmsportal.celery import _outbox_dispatch_at_start
+
+    waiting = OutboxMessage.objects.create(task_name="tests.waiting", kwargs={})
+
+    with app_on_broker(own_redis.url, queue):
+        _outbox_dispatch_at_start(sender=None)
+
+    waiting.refresh_from_db()
+    assert waiting.dispatched_at is not None
+    assert own_redis.queued_tasks(queue) == ["tests.waiting"]
