@@ -149,15 +149,23 @@ def worker_env(*, broker_url: str, queue: str, **extra: str) -> dict[str, str]:
 
 
 def worker_start(
-    *, env: dict[str, str], queue: str, name: str, small_chunks: int | None = None
+    *,
+    env: dict[str, str],
+    queue: str,
+    name: str,
+    small_chunks: int | None = None,
+    pool: str = "solo",
 ) -> subprocess.Popen[str]:
-    """A `celery worker` process (solo pool: the process that consumes is the one killed)."""
+    """A `celery worker` process: by default with the solo pool, where the process that
+    consumes is the one a test kills; "prefork" runs one pool process under the worker."""
     arguments = [
         "-A",
         "hmsportal",
         "worker",
         "--pool",
-        "solo",
+        pool,
+        "--concurrency",
+        "1",
         "-Q",
         queue,
         "--hostname",

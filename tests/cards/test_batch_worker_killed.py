@@ -12,6 +12,7 @@ import datetime
 import json
 import os
 import signal
+import subprocess
 import time
 import uuid
 from collections import Counter
@@ -31,7 +32,7 @@ from tests.real_services import app_on_broker, worker_env, worker_start, worker_
 
 pytestmark = [
     pytest.mark.services,
-    pytest.mark.django_db(transaction=True),
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
 ]
 
 CARDS = 24
@@ -139,3 +140,66 @@ def test_a_batch_whose_worker_is_killed_mid_render_completes_once_on_the_next_wo
     assert OutboxMessage.objects.get().task_name == "cards.render_print_batch"
     stored = sorted((Path(settings.MEDIA_ROOT) / "private" / "cards" / "batches").iterdir())
     assert [path.name for path in stored] == [Path(batch.pdf.name).name]
+
+
+def test_a_pool_process_killed_mid_render_gives_the_batch_back_at_once(own_redis) -> None:
+    """Prefork: the OOM killer takes the pool process that renders, not the worker. The task
+    goes back to the queue at once (task_reject_on_worker_lost) and the worker's next pool
+    process renders the batch from scratch, once."""
+    ProducerFactory(effective_from=timezone.now() - datetime.timedelta(days=1))
+    staff = User.objects.create_user(username="card-office", is_staff=True)
+    card_type = CardTypeFactory()
+    cards = CardFactory.create_batch(CARDS, card_type=card_type)
+    queue = f"pool-killed-{uuid.uuid4().hex[:8]}"
+    with app_on_broker(own_redis.url, queue):
+        batch = print_batch_create(cards=cards, actor=staff)
+
+    worker = worker_start(
+        env=worker_env(broker_url=own_redis.url, queue=queue),
+        queue=queue,
+        name=queue,
+        small_chunks=CHUNK,
+        pool="prefork",
+    )
+    output = ""
+    try:
+        _wait_for(
+            lambda: PrintBatch.objects.filter(
+                pk=batch.pk, state=PrintBatch.State.RENDERING, progress_done__gte=2 * CHUNK
+            ).exists(),
+            seconds=120,
+            what="the pool process rendering two chunks",
+            workers=[worker],
+        )
+        children = subprocess.run(
+            ["pgrep", "-P", str(worker.pid)], capture_output=True, text=True, check=True
+        ).stdout.split()
+        assert len(children) == 1, children
+        os.kill(int(children[0]), signal.SIGKILL)
+        _wait_for(
+            lambda: PrintBatch.objects.filter(pk=batch.pk, state=PrintBatch.State.READY).exists(),
+            seconds=180,
+            what="the worker's next pool process finishing the batch",
+            workers=[worker],
+        )
+        _wait_for(
+            lambda: OutboxMessage.objects.filter(consumed_at__isnull=False).exists(),
+            seconds=10,
+            what="the outbox message recorded as carried out",
+        )
+        client = own_redis.client()
+        _wait_for(
+            lambda: (client.llen(queue), client.hlen("unacked")) == (0, 0),
+            seconds=10,
+            what="the message acknowledged",
+        )
+    finally:
+        output = worker_stop(worker)
+        print(output)
+
+    assert "WorkerLostError" in output
+    batch = PrintBatch.objects.get(pk=batch.pk)
+    assert (batch.state, batch.render_attempt) == (PrintBatch.State.READY, 2)
+    document = pdfium.PdfDocument(batch.pdf.storage.read_bytes(batch.pdf.name))
+    assert len(document) == 2 * CARDS
+    assert CardTransition.objects.filter(to_state=Card.State.IN_PRODUCTION).count() == CARDS

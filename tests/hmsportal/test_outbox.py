@@ -113,7 +113,7 @@ def queue() -> str:
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_after_commit_the_message_goes_to_the_broker_at_once(own_redis, queue):
     with app_on_broker(own_redis.url, queue):
         with transaction.atomic():
@@ -129,7 +129,7 @@ def test_after_commit_the_message_goes_to_the_broker_at_once(own_redis, queue):
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_dispatcher_marks_what_it_sent_oldest_first(own_redis, queue):
     first = OutboxMessage.objects.create(task_name="tests.first", kwargs={"n": 1})
     second = OutboxMessage.objects.create(task_name="tests.second", kwargs={"n": 2})
@@ -147,7 +147,7 @@ def test_the_dispatcher_marks_what_it_sent_oldest_first(own_redis, queue):
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_with_the_broker_down_messages_wait_with_the_attempt_recorded(own_redis, queue):
     first = OutboxMessage.objects.create(task_name="tests.first", kwargs={"n": 1})
     second = OutboxMessage.objects.create(task_name="tests.second", kwargs={"n": 2})
@@ -172,7 +172,7 @@ def test_with_the_broker_down_messages_wait_with_the_attempt_recorded(own_redis,
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_after_a_refusal_the_process_leaves_the_broker_alone_for_a_while(own_redis, queue):
     with app_on_broker(own_redis.url, queue):
         own_redis.stop()
@@ -189,7 +189,7 @@ def test_after_a_refusal_the_process_leaves_the_broker_alone_for_a_while(own_red
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_two_dispatchers_never_send_the_same_message(own_redis, queue):
     """FOR UPDATE SKIP LOCKED: a row another dispatcher holds is left to it."""
     held = OutboxMessage.objects.create(task_name="tests.held", kwargs={})
@@ -228,7 +228,7 @@ def test_two_dispatchers_never_send_the_same_message(own_redis, queue):
 
 
 @pytest.mark.services
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_worker_starting_hands_over_what_waits(own_redis, queue):
     from hmsportal.celery import _outbox_dispatch_at_start
 
