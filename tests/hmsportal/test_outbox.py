@@ -240,3 +240,21 @@ def test_a_worker_starting_hands_over_what_waits(own_redis, queue):
     waiting.refresh_from_db()
     assert waiting.dispatched_at is not None
     assert own_redis.queued_tasks(queue) == ["tests.waiting"]
+
+
+@pytest.mark.django_db
+def test_staff_see_what_waits_in_the_admin_but_not_the_arguments(admin_client):
+    message = OutboxMessage.objects.create(
+        task_name="orders.send_employee_upload_link",
+        kwargs={"link_id": 1, "token": "one-time-secret"},
+        attempts=3,
+        last_error="OperationalError: Error 111 connecting",
+    )
+
+    listing = admin_client.get("/admin/hmsportal/outboxmessage/?dispatched_at__isempty=1")
+    page = admin_client.get(f"/admin/hmsportal/outboxmessage/{message.pk}/change/")
+
+    assert listing.status_code == page.status_code == 200
+    assert "orders.send_employee_upload_link" in listing.content.decode()
+    assert "Error 111" in page.content.decode()
+    assert "one-time-secret" not in listing.content.decode() + page.content.decode()
