@@ -173,8 +173,9 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_TIMEOUT: float = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
 CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "socket_connect_timeout": 2,
-    # A broker that vanishes without closing the connection must not hang a publish for ever.
-    "socket_timeout": 10,
+    # A broker that hangs, or vanishes without closing the connection, must not hold a publish
+    # (and the web request behind it) for ever: a Redis publish takes milliseconds.
+    "socket_timeout": 5,
     # Redis hands an unacknowledged message to another worker after this long, whether or not
     # the first is still at it: above the longest task's time limit (cards.recheck_all_cards,
     # 4 h 10 min), so a long task is not run twice at once. A worker whose pool process dies
