@@ -80,12 +80,6 @@ def recheck_organisations_task(*, orgnrs: list[str]) -> None:
     services.cards_recheck_all(employer_orgnrs=orgnrs)
 
 
-def recheck_organisations(orgnrs: list[str]) -> None:
-    """The registry's change-feed hook: cards of changed organisations are re-checked now."""
-    if orgnrs:
-        recheck_organisations_task.delay(orgnrs=sorted(set(orgnrs)))
-
-
 # Rendering takes about a tenth of a second per card, so a full batch (cards.batches
 # MAX_BATCH_CARDS) needs more than the settings' default limits for short tasks. The service
 # catches the soft limit and marks the batch FAILED; re-running replaces the file.

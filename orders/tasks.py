@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.utils import timezone
 
+from hmsportal.outbox import outbox_record
 from orders import (
     bulk,
     delegations,
@@ -198,15 +199,20 @@ def expire_bulk_uploads() -> int:
 
 @shared_task(name="orders.review_delegations_of", acks_late=True)
 def review_delegations_of(*, orgnrs: list[str]) -> int:
+    """Look at the grants of changed organisations (outbox). Idempotent: a flagged grant is
+    not flagged twice, an ended one not ended twice."""
     review = delegations.delegations_review(orgnrs=orgnrs)
     return review.flagged + review.ended
 
 
 def organisations_changed(orgnrs: list[str]) -> None:
     """The registry's change-feed hook (REGISTRY_CHANGED_ORGANISATIONS_HANDLER): the changed
-    organisations' cards are re-checked, and their grants looked at, now rather than tonight."""
-    from cards.tasks import recheck_organisations
+    organisations' cards are re-checked, and their grants looked at, now rather than tonight.
 
-    recheck_organisations(orgnrs)
+    Through the outbox: the feed's cursor has already moved past these changes, so a broker
+    that does not answer must not lose them (registry/feed.py).
+    """
     if orgnrs:
-        review_delegations_of.delay(orgnrs=sorted(set(orgnrs)))
+        orgnrs = sorted(set(orgnrs))
+        outbox_record(task="cards.recheck_organisations", kwargs={"orgnrs": orgnrs})
+        outbox_record(task="orders.review_delegations_of", kwargs={"orgnrs": orgnrs})
