@@ -37,6 +37,7 @@ from cards import catalogue
 from cards.models import Card, PrintBatch
 from cards.services import cards_transition_bulk
 from hmsportal.models import User
+from hmsportal.outbox import outbox_record
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +73,10 @@ class BatchNotReady(PrintBatchError):
 
 class InvalidTrackingReference(PrintBatchError):
     """The tracking reference is not letters, digits and dashes, 4 to 100 long."""
+
+
+class RenderingOvertaken(Exception):
+    """A later rendering of the same batch has started: this one stops and stores nothing."""
 
 
 # --- Reads -------------------------------------------------------------------------------
@@ -205,10 +210,7 @@ def print_batch_create(*, cards: Iterable[Card] | Iterable[int], actor: User | N
 
 
 def _enqueue_render(batch: PrintBatch) -> None:
-    from cards.tasks import render_print_batch
-
-    batch_id = batch.pk
-    transaction.on_commit(lambda: render_print_batch.delay(batch_id=batch_id))
+    outbox_record(task="cards.render_print_batch", kwargs={"batch_id": batch.pk})
 
 
 @transaction.atomic
@@ -234,17 +236,25 @@ def _printed_card_ids(batch: PrintBatch) -> list[int]:
 
 
 def _claim_for_rendering(batch_id: int) -> tuple[PrintBatch, list[int]] | None:
-    """Mark the batch as rendering from scratch; None when it is shipped (nothing to do)."""
+    """Start a rendering from scratch with a new attempt number; None when the batch waits
+    for no rendering (READY or SHIPPED: done already; FAILED: waits for print_batch_retry)."""
     with transaction.atomic():
         batch = PrintBatch.objects.select_for_update().get(pk=batch_id)
-        if batch.state == PrintBatch.State.SHIPPED:
+        if batch.state != PrintBatch.State.RENDERING:
             return None
         card_ids = _printed_card_ids(batch)
-        batch.state = PrintBatch.State.RENDERING
+        batch.render_attempt += 1
         batch.progress_done = 0
         batch.progress_total = len(card_ids)
-        batch.save(update_fields=["state", "progress_done", "progress_total"])
+        batch.save(update_fields=["render_attempt", "progress_done", "progress_total"])
     return batch, card_ids
+
+
+def _still_current(batch: PrintBatch) -> QuerySet[PrintBatch]:
+    """The batch, if it is still rendering and this is its latest rendering."""
+    return PrintBatch.objects.filter(
+        pk=batch.pk, state=PrintBatch.State.RENDERING, render_attempt=batch.render_attempt
+    )
 
 
 def _render_merged(batch: PrintBatch, card_ids: Sequence[int]) -> bytes:
@@ -267,9 +277,10 @@ def _render_merged(batch: PrintBatch, card_ids: Sequence[int]) -> bytes:
                     merged.import_pages(chunk)
                 finally:
                     chunk.close()
-            # Outside any transaction, so the batch page's poll sees it at once.
-            batch.progress_done = start + len(chunk_ids)
-            batch.save(update_fields=["progress_done"])
+            # Outside any transaction, so the batch page's poll sees it at once. A rendering
+            # overtaken by a later one (a second delivery of the task) stops here.
+            if not _still_current(batch).update(progress_done=start + len(chunk_ids)):
+                raise RenderingOvertaken(f"print batch #{batch.pk} is rendered by a later attempt")
         out = io.BytesIO()
         with _PDFIUM_LOCK:
             merged.save(out)
@@ -279,10 +290,19 @@ def _render_merged(batch: PrintBatch, card_ids: Sequence[int]) -> bytes:
     return out.getvalue()
 
 
-def _store_pdf(batch_id: int, pdf: bytes) -> PrintBatch:
-    """Store the PDF as the batch's file, replacing an earlier rendering, and mark it READY."""
+def _store_pdf(rendering: PrintBatch, pdf: bytes) -> PrintBatch:
+    """Store the PDF as the batch's file, replacing an earlier rendering, and mark it READY.
+
+    Only once: a rendering that is no longer the batch's latest, or a batch already READY,
+    stores nothing (RenderingOvertaken).
+    """
     with transaction.atomic():
-        batch = PrintBatch.objects.select_for_update().get(pk=batch_id)
+        batch = PrintBatch.objects.select_for_update().get(pk=rendering.pk)
+        if (
+            batch.state != PrintBatch.State.RENDERING
+            or batch.render_attempt != rendering.render_attempt
+        ):
+            raise RenderingOvertaken(f"print batch #{batch.pk} is rendered by a later attempt")
         old_name = batch.pdf.name if batch.pdf else ""
         batch.pdf.save(f"print-batch-{batch.pk}.pdf", ContentFile(pdf), save=False)
         batch.state = PrintBatch.State.READY
@@ -296,24 +316,30 @@ def _store_pdf(batch_id: int, pdf: bytes) -> PrintBatch:
 def print_batch_render(*, batch_id: int) -> PrintBatch:
     """Render the batch's one PDF (front and back per card) and store it; READY or FAILED.
 
-    Idempotent: a second run renders again and replaces the file; a shipped batch is left
-    alone. Not one transaction: progress must be visible while it runs, and a long
-    transaction would hold the batch's lock for minutes. The cards stay IN_PRODUCTION
-    whatever happens, so a failed batch can be rendered again once the cause is fixed.
+    Idempotent, so the task may be delivered twice (the outbox, a worker killed mid-render
+    with acks_late): only a RENDERING batch is rendered, each rendering from scratch (the
+    PDF is built in memory, so one cut short leaves no pages behind), and only the latest
+    rendering stores its PDF and marks the batch READY; an earlier one still running stops
+    at its next chunk. A READY, FAILED or SHIPPED batch is left alone. Not one transaction:
+    progress must be visible while it runs, and a long transaction would hold the batch's
+    lock for minutes. The cards stay IN_PRODUCTION whatever happens (their transitions are
+    made with the batch), so a failed batch can be rendered again once the cause is fixed.
     """
     claimed = _claim_for_rendering(batch_id)
     if claimed is None:
         return PrintBatch.objects.get(pk=batch_id)
     batch, card_ids = claimed
     try:
-        return _store_pdf(batch_id, _render_merged(batch, card_ids))
+        return _store_pdf(batch, _render_merged(batch, card_ids))
+    except RenderingOvertaken:
+        logger.info("Print batch #%s: rendering %s overtaken", batch_id, batch.render_attempt)
+        return PrintBatch.objects.get(pk=batch_id)
     # Whatever breaks a rendering (a photo missing from storage, a design template that is
     # gone, the worker's soft time limit) must leave the batch FAILED, not RENDERING forever.
     except Exception:
         logger.exception("Rendering print batch #%s failed", batch_id)
-        PrintBatch.objects.filter(pk=batch_id).update(state=PrintBatch.State.FAILED)
-        batch.refresh_from_db()
-        return batch
+        _still_current(batch).update(state=PrintBatch.State.FAILED)
+        return PrintBatch.objects.get(pk=batch_id)
 
 
 def tracking_reference_clean(value: str) -> str:
@@ -364,7 +390,8 @@ def print_batch_ship(
 
 
 def _tell_shipped(*, card_ids: list[int], tracking_reference: str) -> None:
-    """Hand the shipped cards to CARDS_SHIPPED_HANDLER (a dotted path) once committed.
+    """Hand the shipped cards to CARDS_SHIPPED_HANDLER (a dotted path) in this transaction,
+    so that what it records (in the outbox) commits or rolls back with the shipment.
 
     The hook is how the people who ordered the cards hear of the shipment without the cards
     app knowing about orders (the same shape as REGISTRY_CHANGED_ORGANISATIONS_HANDLER).
@@ -373,4 +400,4 @@ def _tell_shipped(*, card_ids: list[int], tracking_reference: str) -> None:
     if not path or not card_ids:
         return
     handler: Callable[[list[int], str], object] = import_string(path)
-    transaction.on_commit(lambda: handler(card_ids, tracking_reference), robust=True)
+    handler(card_ids, tracking_reference)

@@ -28,6 +28,7 @@ from cards.models import Card, CardTransition, CardType
 from cards.numbers import LEGACY_NUMBER_LENGTH, normalise
 from hmsportal.audit import audit_entry, audit_record_many
 from hmsportal.models import AuditEntry, User
+from hmsportal.outbox import outbox_record
 from registry.clients import population_register
 from registry.facts import OrganisationFacts, PersonFacts
 from registry.identifiers import InvalidIdentifier, NationalId, parse_national_id, validate_orgnr
@@ -632,7 +633,5 @@ def cards_import(
     # as soon as they are committed, not at the next nightly run.
     orgnrs = sorted({row.orgnr for row in to_import})
     if orgnrs:
-        from cards.tasks import recheck_organisations
-
-        transaction.on_commit(lambda: recheck_organisations(orgnrs), robust=True)
+        outbox_record(task="cards.recheck_organisations", kwargs={"orgnrs": orgnrs})
     return summary

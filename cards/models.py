@@ -413,6 +413,9 @@ class PrintBatch(models.Model):
     )
     progress_done = models.PositiveIntegerField(default=0)
     progress_total = models.PositiveIntegerField(default=0)
+    # Counts the renderings started: a rendering stores its PDF only while its number is still
+    # the batch's, so one overtaken by a second delivery of the task cannot finish the batch.
+    render_attempt = models.PositiveIntegerField(default=0)
     tracking_reference = models.CharField(_("tracking reference"), max_length=100, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True

@@ -18,6 +18,7 @@ from cards.models import Card, CardCheck, CardTransition, CardType, PrintBatch
 from cards.numbers import card_number_new
 from hmsportal.audit import audit_entry, audit_fields, audit_record, audit_record_many
 from hmsportal.models import AuditEntry, User
+from hmsportal.outbox import outbox_record
 from hmsportal.storage import read_document
 from registry.facts import RegisterUnavailable
 from registry.rules import Purpose, Verdict
@@ -211,9 +212,7 @@ def card_issue(
             **audit_fields(card, "workplace_orgnr", "valid_from", "valid_until", "photo"),
         },
     )
-    from cards.tasks import render_card_pdf
-
-    transaction.on_commit(lambda: render_card_pdf.delay(card_id=card.pk))
+    outbox_record(task="cards.render_card_pdf", kwargs={"card_id": card.pk})
     return card
 
 
@@ -237,7 +236,8 @@ def card_render_pdf(*, card_id: int) -> Card:
     """Render the card's PDF and store it, replacing any earlier rendering.
 
     Rendering happens before the row is locked (it takes a while); the old file is deleted
-    only once the new one is committed.
+    only once the new one is committed. Idempotent: run twice, the second file replaces the
+    first under the same name, and the card keeps one PDF.
     """
     from cards.pdf import render_cards_pdf
 

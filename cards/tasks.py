@@ -22,6 +22,7 @@ RETRY_LEFT_OVER_SECONDS = 15 * 60
     max_retries=3,
 )
 def render_card_pdf(*, card_id: int) -> None:
+    """Render the card's PDF (outbox). Idempotent: a second run replaces the file."""
     services.card_render_pdf(card_id=card_id)
 
 
@@ -75,13 +76,11 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     name="cards.recheck_organisations", acks_late=True, soft_time_limit=3600, time_limit=3900
 )
 def recheck_organisations_task(*, orgnrs: list[str]) -> None:
+    """Re-check the cards of these employers now (outbox, after an import or a change in the
+    feed). Idempotent: a second check finds the registers as the first did and changes nothing
+    more.
+    """
     services.cards_recheck_all(employer_orgnrs=orgnrs, kind=CardCheck.Kind.EXTRA)
-
-
-def recheck_organisations(orgnrs: list[str]) -> None:
-    """The registry's change-feed hook: cards of changed organisations are re-checked now."""
-    if orgnrs:
-        recheck_organisations_task.delay(orgnrs=sorted(set(orgnrs)))
 
 
 # Rendering takes about a tenth of a second per card, so a full batch (cards.batches
@@ -89,6 +88,9 @@ def recheck_organisations(orgnrs: list[str]) -> None:
 # catches the soft limit and marks the batch FAILED; re-running replaces the file.
 @shared_task(name="cards.render_print_batch", acks_late=True, soft_time_limit=1800, time_limit=1900)
 def render_print_batch(*, batch_id: int) -> str:
+    """Render a print batch (outbox). Idempotent: only a RENDERING batch is rendered, and
+    only its latest rendering stores the PDF (cards.batches.print_batch_render).
+    """
     from cards.batches import print_batch_render
 
     return print_batch_render(batch_id=batch_id).state

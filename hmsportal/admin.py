@@ -2,7 +2,7 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin
 from django.http import HttpRequest
 
-from hmsportal.models import AuditEntry, User
+from hmsportal.models import AuditEntry, OutboxMessage, User
 
 
 @admin.register(User)
@@ -45,4 +45,43 @@ class AuditEntryAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
         return False
 
     def has_delete_permission(self, request: HttpRequest, obj: AuditEntry | None = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """The outbox, to read only: what waits for the broker, and why (hmsportal/outbox.py).
+
+    The arguments are not shown: an upload link's one-time token travels in them.
+    """
+
+    list_display = [
+        "pk",
+        "task_name",
+        "created_at",
+        "dispatched_at",
+        "consumed_at",
+        "attempts",
+        "last_error",
+    ]
+    list_filter = [("dispatched_at", admin.EmptyFieldListFilter), "task_name"]
+    date_hierarchy = "created_at"
+    readonly_fields = [
+        "task_name",
+        "created_at",
+        "dispatched_at",
+        "consumed_at",
+        "attempts",
+        "last_error",
+    ]
+    fields = tuple(readonly_fields)
+    actions = None
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: OutboxMessage | None = None) -> bool:
         return False

@@ -1,17 +1,54 @@
 """The Celery application: register checks and card PDFs run on its workers."""
 
+import logging
 import os
+from typing import Any
 
-from celery import Celery
+from celery import Celery, Task
 from celery.schedules import crontab
+from celery.signals import worker_ready
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "hmsportal.settings")
 
-app = Celery("hmsportal")
+logger = logging.getLogger(__name__)
+
+
+class PortalTask(Task):  # type: ignore[misc]
+    """Every task of the portal: a delivery of an outbox message already carried out is skipped.
+
+    The outbox delivers at least once (hmsportal/outbox.py): a dispatcher that dies between
+    sending and recording it sends the message again. The message's task id names it, and the
+    message is marked carried out when the task body returns, so the second delivery does
+    nothing. A task that fails or is retried is not marked, and a worker killed mid-task has
+    its message delivered again (acks_late): it then runs again, which each task allows.
+    """
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        from hmsportal import outbox
+
+        message_id = outbox.outbox_message_id(self.request.id)
+        if message_id is None:
+            return super().__call__(*args, **kwargs)
+        if outbox.outbox_consumed(message_id=message_id):
+            logger.info("%s: outbox message %s already carried out, skipped", self.name, message_id)
+            return None
+        result = super().__call__(*args, **kwargs)
+        outbox.outbox_consumed_mark(message_id=message_id)
+        return result
+
+
+app = Celery("hmsportal", task_cls=PortalTask)
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
 app.conf.beat_schedule = {
+    # Tasks recorded while the broker was down (hmsportal/outbox.py) go out once it answers.
+    # A run that waits in a queue longer than the interval is useless: the next one comes.
+    "outbox-dispatch": {
+        "task": "hmsportal.outbox_dispatch",
+        "schedule": 15.0,
+        "options": {"expires": 15},
+    },
     # The whole card population is re-checked at night, when the registers are quiet.
     "recheck-cards-nightly": {
         "task": "cards.recheck_all_cards",
@@ -60,3 +97,15 @@ app.conf.beat_schedule = {
         "schedule": crontab(hour=3, minute=0),
     },
 }
+
+
+@worker_ready.connect
+def _outbox_dispatch_at_start(**_: Any) -> None:
+    """A worker that starts hands over what waits in the outbox, without waiting for beat."""
+    from hmsportal.outbox import outbox_dispatch
+
+    try:
+        outbox_dispatch()
+    # Start-up must not fail for it: the beat task tries again within seconds.
+    except Exception:
+        logger.exception("The outbox could not be dispatched at worker start-up")

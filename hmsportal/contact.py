@@ -23,6 +23,7 @@ from django.utils import timezone
 from hmsportal import ratelimit
 from hmsportal.audit import audit_fields, audit_record
 from hmsportal.models import AuditEntry, User
+from hmsportal.outbox import outbox_record
 
 CONFIRMATION_SALT = "hmsportal.contact.email-confirmation"
 # Links a person may have sent a minute: the form must not become a way to flood someone
@@ -152,7 +153,7 @@ def contact_details_update(*, user: User, email: str, mobile: str, language: str
         after=audit_fields(user, "pending_email", "mobile", "language"),
     )
     if user.pending_email:
-        _confirmation_send_on_commit(user)
+        _confirmation_send_record(user)
     return user
 
 
@@ -165,7 +166,7 @@ def email_confirmation_resend(*, user: User) -> User:
     user = User.objects.select_for_update().get(pk=user.pk)
     if user.pending_email:
         _confirmation_budget_draw(user)
-        _confirmation_send_on_commit(user)
+        _confirmation_send_record(user)
     return user
 
 
@@ -218,11 +219,8 @@ def _confirmation_budget_draw(user: User) -> None:
         raise TooManyLinks(decision.retry_after)
 
 
-def _confirmation_send_on_commit(user: User) -> None:
-    from hmsportal.tasks import send_email_confirmation
-
-    user_id = user.pk
-    transaction.on_commit(lambda: send_email_confirmation.delay(user_id=user_id))
+def _confirmation_send_record(user: User) -> None:
+    outbox_record(task="hmsportal.send_email_confirmation", kwargs={"user_id": user.pk})
 
 
 def _save(user: User, fields: list[str]) -> None:

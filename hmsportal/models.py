@@ -148,3 +148,37 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: Any, **kwargs: Any) -> tuple[int, dict[str, int]]:
         raise AuditTrailIsAppendOnly("an audit entry cannot be deleted")
+
+
+class OutboxMessage(models.Model):
+    """A task a service asked for, written in the service's own transaction (hmsportal/outbox.py).
+
+    The row commits with the change that needs the task, so a broker that is down when the
+    change is made loses nothing: the dispatcher hands the row to the broker once it answers.
+    """
+
+    task_name = models.CharField(_("task"), max_length=200)
+    kwargs = models.JSONField(_("arguments"), default=dict, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now)
+    # Set in the transaction that handed the message to the broker.
+    dispatched_at = models.DateTimeField(_("handed to the broker at"), null=True, blank=True)
+    # Set by the worker when the task body has finished, so that a second delivery of the
+    # same message (hmsportal.celery.PortalTask) does not run it again.
+    consumed_at = models.DateTimeField(_("carried out at"), null=True, blank=True)
+    attempts = models.PositiveIntegerField(_("failed attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
+
+    class Meta:
+        verbose_name = _("outbox message")
+        verbose_name_plural = _("outbox")
+        indexes = [
+            # The dispatcher reads only what waits; the index stays as small as that.
+            models.Index(
+                fields=["id"],
+                condition=models.Q(dispatched_at__isnull=True),
+                name="outbox_waiting_idx",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.task_name}"

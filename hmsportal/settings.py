@@ -164,9 +164,30 @@ CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_RESULT_BACKEND: str | None = env.str("CELERY_RESULT_BACKEND", default="") or None
 # One queue unless told otherwise; tests run each worker on a queue of its own.
 CELERY_TASK_DEFAULT_QUEUE: str = env.str("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Every task is acknowledged when it has finished, not when it starts, and a task whose worker
+# process died (the OOM killer on a print batch, a deploy's SIGKILL) goes back to the queue:
+# a lost register check or card PDF is worse than one run twice, and every task is written
+# to be run twice (STYLE.md §6). Globally rather than per task, so that a new task cannot
+# forget it. One message per worker process at a time: a worker killed holds no others back.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# A broker that is down must not hold a web request: the outbox (hmsportal/outbox.py) keeps
+# the task and hands it over later, so a quick failure is all the web process needs.
+CELERY_BROKER_CONNECTION_TIMEOUT: float = env.float("CELERY_BROKER_CONNECTION_TIMEOUT", default=2.0)
+CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
+    "socket_connect_timeout": 2,
+    # A broker that hangs, or vanishes without closing the connection, must not hold a publish
+    # (and the web request behind it) for ever: a Redis publish takes milliseconds.
+    "socket_timeout": 5,
+    # Redis hands an unacknowledged message to another worker after this long, whether or not
+    # the first is still at it: above the longest task's time limit (cards.recheck_all_cards,
+    # 4 h 10 min), so a long task is not run twice at once. A worker whose pool process dies
+    # gives its task back at once (reject on worker lost); this only covers a whole worker lost.
+    "visibility_timeout": 5 * 3600,
+    # JSON, e.g. {"visibility_timeout": 5} in tests that kill a worker on purpose.
+    **env.json("CELERY_BROKER_TRANSPORT_OPTIONS", default={}),
+}
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=300)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=360)
 CELERY_TIMEZONE = "Europe/Oslo"
@@ -321,9 +342,10 @@ CHANGE_FEED_MAX_PAGES: int = env.int("CHANGE_FEED_MAX_PAGES", default=50)
 # Organisations in Enhetsregisteret's change feed get their cards re-checked and their grants
 # looked at at once (the registry app calls this hook so that it need not know the others).
 REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "orders.tasks.organisations_changed"
-# Called with the ids of the cards a print batch shipped and its tracking reference, once the
-# batch is marked shipped: how the orderers hear of it without the cards app knowing orders.
-CARDS_SHIPPED_HANDLER: str = "orders.tasks.tell_orderers_shipped"
+# Called with the ids of the cards a print batch shipped and its tracking reference, in the
+# transaction that marks the batch shipped: how the orderers hear of it without the cards app
+# knowing orders (the handler records the mail in the outbox).
+CARDS_SHIPPED_HANDLER: str = "orders.notifications.orderers_shipped_queue"
 
 # --- Security. Production (DEBUG off) is HTTPS-only behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

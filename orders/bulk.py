@@ -48,6 +48,7 @@ from cards import selectors as card_selectors
 from cards.models import CardType
 from cards.photos import PhotoRejected, photo_prepare
 from hmsportal.models import User
+from hmsportal.outbox import outbox_record
 from hmsportal.storage import DocumentDecryptionError, read_document
 from orders import selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
@@ -261,8 +262,6 @@ def bulk_upload_create(
 
     BulkRejected (nothing stored) when the ZIP or its CSV cannot be used.
     """
-    from orders.tasks import validate_bulk_upload
-
     bulk = archive_open(archive)
     upload = BulkUpload(owner=actor, employer_orgnr=employer.orgnr, progress_total=len(bulk.rows))
     archive.seek(0)
@@ -273,8 +272,7 @@ def bulk_upload_create(
     except BaseException:
         upload.archive.storage.delete(upload.archive.name)
         raise
-    upload_id = upload.pk
-    transaction.on_commit(lambda: validate_bulk_upload.delay(upload_id=upload_id), robust=True)
+    outbox_record(task="orders.validate_bulk_upload", kwargs={"upload_id": upload.pk})
     return upload
 
 

@@ -28,6 +28,7 @@ from django.utils.translation import gettext as _
 from hmsportal.audit import audit_fields, audit_record
 from hmsportal.mail import mail_person
 from hmsportal.models import AuditEntry, User
+from hmsportal.outbox import outbox_record
 from orders.models import Delegation
 from registry import selectors as registry_selectors
 from registry.facts import OrganisationFacts, RegisterUnavailable
@@ -135,10 +136,7 @@ def delegation_grant(
         ),
     )
     if grantee_email:
-        from orders.tasks import tell_grantee
-
-        delegation_id = delegation.pk
-        transaction.on_commit(lambda: tell_grantee.delay(delegation_id=delegation_id), robust=True)
+        outbox_record(task="orders.tell_grantee", kwargs={"delegation_id": delegation.pk})
     return delegation
 
 
@@ -308,14 +306,13 @@ def _delegations_flag(
         )
         flagged_ids.append(delegation.pk)
     if flagged_ids:
-        from orders.tasks import ask_key_role_holders
-
-        national_ids = sorted(holders)
-        transaction.on_commit(
-            lambda: ask_key_role_holders.delay(
-                orgnr=orgnr, delegation_ids=flagged_ids, national_ids=national_ids
-            ),
-            robust=True,
+        outbox_record(
+            task="orders.ask_key_role_holders",
+            kwargs={
+                "orgnr": orgnr,
+                "delegation_ids": flagged_ids,
+                "national_ids": sorted(holders),
+            },
         )
     return len(flagged_ids)
 

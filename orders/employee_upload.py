@@ -31,6 +31,7 @@ from hmsportal import ratelimit
 from hmsportal.audit import audit_fields, audit_record
 from hmsportal.mail import mail_person
 from hmsportal.models import AuditEntry, User
+from hmsportal.outbox import outbox_record
 from orders.models import EmployeeUploadLink, OrderLine
 
 TOKEN_BYTES = 32
@@ -120,13 +121,11 @@ def upload_link_issue(*, line: OrderLine, actor: User, email: str = "") -> Issue
         after={"link": link.pk, "email": email, "expires_at": link.expires_at},
     )
     if email:
-        from orders.tasks import send_employee_upload_link
-
-        link_id = link.pk
-        # The token travels to the worker in the task's arguments: only its hash is stored,
-        # so the task could not build the link otherwise. The task checks it against the row.
-        transaction.on_commit(
-            lambda: send_employee_upload_link.delay(link_id=link_id, token=token), robust=True
+        # The token travels to the worker in the task's arguments: only its hash is stored
+        # on the link, so the task could not build the link otherwise. The task checks it
+        # against the row; the outbox deletes its copy a few days after dispatch.
+        outbox_record(
+            task="orders.send_employee_upload_link", kwargs={"link_id": link.pk, "token": token}
         )
     return IssuedUploadLink(link=link, url=upload_link_url(token=token))
 
@@ -182,7 +181,6 @@ def employee_files_receive(
     as if the orderer had uploaded them. Raises UploadLinkRefused when the link does not work.
     """
     from orders.services import id_document_extension
-    from orders.tasks import tell_orderer_files_received
 
     if photo is None and id_document is None:
         raise ValueError("no file to receive")
@@ -236,10 +234,7 @@ def employee_files_receive(
     if complete:
         link.used_at = timezone.now()
         link.save(update_fields=["used_at"])
-        line_id = line.pk
-        transaction.on_commit(
-            lambda: tell_orderer_files_received.delay(line_id=line_id), robust=True
-        )
+        outbox_record(task="orders.tell_orderer_files_received", kwargs={"line_id": line.pk})
     return line
 
 

@@ -23,6 +23,7 @@ from cards.services import Holder, RevocationReason, card_issue, card_revoke
 from hmsportal.audit import audit_fields, audit_record
 from hmsportal.mail import mail_person
 from hmsportal.models import AuditEntry, User
+from hmsportal.outbox import outbox_record
 from hmsportal.storage import read_document
 from orders import employee_upload, selectors
 from orders.billing import DeliveryAddress, delivery_fields, invoice_create
@@ -261,18 +262,15 @@ def order_line_placed(*, actor: User, line: OrderLine, employee_email: str | Non
 
 
 def order_line_check_queue(*, line: OrderLine) -> None:
-    """After commit: the line's register check, then the order confirmation mail.
+    """Record, with the order, the line's register check and then the order confirmation mail.
 
-    Both robust: a broker (or, run eagerly, a register) that fails must not turn a committed
-    order into an error page. A line left submitted is checked again by the daily re-check,
-    and the confirmation is sent once, whenever it is first asked for.
+    Through the outbox (hmsportal/outbox.py): a broker that is down when the order is made
+    must not turn a committed order into an error page, nor lose its check. The confirmation
+    is sent once, whenever it is first asked for.
     """
-    from orders.tasks import check_order_line, tell_orderer_confirmed
-
-    line_id, order_id = line.pk, line.order_id
-    transaction.on_commit(lambda: check_order_line.delay(line_id=line_id), robust=True)
-    # Queued after the check: run eagerly, the mail already knows the check's outcome.
-    transaction.on_commit(lambda: tell_orderer_confirmed.delay(order_id=order_id), robust=True)
+    outbox_record(task="orders.check_order_line", kwargs={"line_id": line.pk})
+    # Recorded after the check: run eagerly, the mail already knows the check's outcome.
+    outbox_record(task="orders.tell_orderer_confirmed", kwargs={"order_id": line.order_id})
 
 
 def order_line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
@@ -308,10 +306,9 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
 
     The lookups run outside the row lock (a register may be slow); the result is applied
     under the lock, and only if nobody else has decided the line meanwhile. RegisterUnavailable
-    propagates so the task can retry: the line stays as it is, never lost.
+    propagates so the task can retry: the line stays as it is, never lost. Idempotent: a
+    line already decided is returned as it is, so a second delivery issues no second card.
     """
-    from orders.tasks import tell_employer_awaiting, tell_employer_rejected
-
     today = today or timezone.localdate()
     line = OrderLine.objects.select_related("card_type", "order").get(pk=line_id)
     if line.state not in (OrderLine.State.SUBMITTED, OrderLine.State.AWAITING_REGISTRATION):
@@ -359,17 +356,13 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
         elif verdict.awaiting_registration and not _waited_too_long(line, today):
             if line.awaiting_since is None:
                 line.awaiting_since = today
-                transaction.on_commit(
-                    lambda: tell_employer_awaiting.delay(line_id=line_id), robust=True
-                )
+                outbox_record(task="orders.tell_employer_awaiting", kwargs={"line_id": line_id})
             line.state = OrderLine.State.AWAITING_REGISTRATION
             line.reason_codes = verdict.reason_codes
         else:
             line.state = OrderLine.State.REJECTED
             line.reason_codes = verdict.reason_codes
-            transaction.on_commit(
-                lambda: tell_employer_rejected.delay(line_id=line_id), robust=True
-            )
+            outbox_record(task="orders.tell_employer_rejected", kwargs={"line_id": line_id})
         line.save(update_fields=["state", "reason_codes", "awaiting_since", "checked_at", "card"])
         # Nothing is recorded when a daily retry finds the line waiting just as before.
         audit_record(
@@ -459,10 +452,7 @@ def card_report_lost_by_holder(*, actor: User, card: Card, reason: str) -> Card:
         raise CardNotReportable(f"a {locked.state} card cannot be reported")
     revoked = card_revoke(card=locked, reason=reason, actor=actor)
 
-    from orders.tasks import tell_employer_card_reported
-
-    card_id = revoked.pk
-    transaction.on_commit(lambda: tell_employer_card_reported.delay(card_id=card_id), robust=True)
+    outbox_record(task="orders.tell_employer_card_reported", kwargs={"card_id": revoked.pk})
     return revoked
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.utils import timezone
 
+from hmsportal.outbox import outbox_record
 from orders import (
     bulk,
     delegations,
@@ -27,6 +28,9 @@ from registry.facts import RegisterUnavailable
     max_retries=12,
 )
 def check_order_line(*, line_id: int) -> str:
+    """Check the line against the registers (outbox). Idempotent: a line already decided
+    is left as it is (under its row lock), so a second delivery issues no second card.
+    """
     return services.order_line_check(line_id=line_id).state
 
 
@@ -42,6 +46,10 @@ def recheck_awaiting_order_lines() -> int:
     name="orders.tell_employer_awaiting", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
 )
 def tell_employer_awaiting(*, line_id: int) -> None:
+    """Mail the orderer that the line waits for Aa-registeret (outbox). Not stamped: a second
+    delivery of the message is skipped by its outbox id (PortalTask); only a worker that dies
+    between sending and finishing sends it twice, which a notice allows.
+    """
     services.employer_told_awaiting(line_id=line_id)
 
 
@@ -49,6 +57,10 @@ def tell_employer_awaiting(*, line_id: int) -> None:
     name="orders.tell_employer_rejected", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
 )
 def tell_employer_rejected(*, line_id: int) -> None:
+    """Mail the orderer that the line was rejected (outbox). Not stamped: a second delivery of
+    the message is skipped by its outbox id (PortalTask); only a worker that dies between
+    sending and finishing sends it twice, which a notice allows.
+    """
     services.employer_told_rejected(line_id=line_id)
 
 
@@ -59,6 +71,10 @@ def tell_employer_rejected(*, line_id: int) -> None:
     retry_backoff=60,
 )
 def tell_employer_card_reported(*, card_id: int) -> None:
+    """Mail the orderer that the holder reported the card (outbox). Not stamped: a second
+    delivery of the message is skipped by its outbox id (PortalTask); only a worker that dies
+    between sending and finishing sends it twice, which a notice allows.
+    """
     services.employer_told_card_reported(card_id=card_id)
 
 
@@ -74,6 +90,9 @@ def purge_upload_stash() -> int:
     retry_backoff=60,
 )
 def send_employee_upload_link(*, link_id: int, token: str) -> bool:
+    """Mail the employee their upload link (outbox). A second delivery of the message is
+    skipped by its outbox id (PortalTask); sent twice, it is the same link, which still works.
+    """
     # The token is an argument because only its hash is stored; the service checks the two match.
     return employee_upload.employee_told_upload_link(link_id=link_id, token=token)
 
@@ -82,6 +101,9 @@ def send_employee_upload_link(*, link_id: int, token: str) -> bool:
     name="orders.tell_orderer_confirmed", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
 )
 def tell_orderer_confirmed(*, order_id: int) -> bool:
+    """Mail the order confirmation (outbox). Idempotent: the order is stamped in the
+    transaction that sends it, so a second delivery finds it sent.
+    """
     return notifications.orderer_told_confirmed(order_id=order_id)
 
 
@@ -92,17 +114,12 @@ def tell_orderer_confirmed(*, order_id: int) -> bool:
     retry_backoff=60,
 )
 def tell_orderers_shipped_task(*, card_ids: list[int], tracking_reference: str) -> int:
+    """Mail the orderers of a shipped batch (outbox). Idempotent: each line is stamped in
+    the transaction that sends its mail, so a second delivery finds them sent.
+    """
     return notifications.orderers_told_shipped(
         card_ids=card_ids, tracking_reference=tracking_reference
     )
-
-
-def tell_orderers_shipped(card_ids: list[int], tracking_reference: str) -> None:
-    """The cards app's CARDS_SHIPPED_HANDLER: the orderers hear of a shipped print batch."""
-    if card_ids:
-        tell_orderers_shipped_task.delay(
-            card_ids=sorted(set(card_ids)), tracking_reference=tracking_reference
-        )
 
 
 @shared_task(name="orders.remind_waiting_orderers", acks_late=True)
@@ -123,6 +140,10 @@ def send_administrator_digests() -> int:
     retry_backoff=60,
 )
 def tell_orderer_files_received(*, line_id: int) -> bool:
+    """Mail the orderer that the employee's files are in (outbox); sent only while the line
+    waits for the ID check. A second delivery of the message is skipped by its outbox id
+    (PortalTask); only a worker that dies between sending and finishing sends it twice.
+    """
     return employee_upload.orderer_told_files_received(line_id=line_id)
 
 
@@ -135,6 +156,10 @@ def review_delegations() -> int:
 
 @shared_task(name="orders.tell_grantee", acks_late=True, autoretry_for=(OSError,), retry_backoff=60)
 def tell_grantee(*, delegation_id: int) -> bool:
+    """Tell the grantee of their access (outbox); nothing once the access is removed. A second
+    delivery of the message is skipped by its outbox id (PortalTask); only a worker that dies
+    between sending and finishing sends it twice.
+    """
     return delegations.grantee_told(delegation_id=delegation_id)
 
 
@@ -142,6 +167,10 @@ def tell_grantee(*, delegation_id: int) -> bool:
     name="orders.ask_key_role_holders", acks_late=True, autoretry_for=(OSError,), retry_backoff=60
 )
 def ask_key_role_holders(*, orgnr: str, delegation_ids: list[int], national_ids: list[str]) -> int:
+    """Ask the key-role holders to confirm flagged access (outbox); only grants still flagged
+    and in force. A second delivery of the message is skipped by its outbox id (PortalTask);
+    only a worker that dies between sending and finishing sends it twice.
+    """
     return delegations.key_role_holders_asked(
         orgnr=orgnr, delegation_ids=delegation_ids, national_ids=national_ids
     )
@@ -152,7 +181,8 @@ BULK_CHECK_RETRIES = 10
 
 @shared_task(bind=True, name="orders.validate_bulk_upload", acks_late=True)
 def validate_bulk_upload(self: Task, *, upload_id: int) -> str:
-    # Safe to run again: rows already reported are skipped (orders/bulk.py).
+    """Check a bulk upload's rows (outbox). Idempotent: rows already reported are skipped
+    (orders/bulk.py), so a second delivery only finishes what the first left."""
     try:
         return bulk.bulk_upload_validate(upload_id=upload_id).state
     except RegisterUnavailable as error:
@@ -169,15 +199,20 @@ def expire_bulk_uploads() -> int:
 
 @shared_task(name="orders.review_delegations_of", acks_late=True)
 def review_delegations_of(*, orgnrs: list[str]) -> int:
+    """Look at the grants of changed organisations (outbox). Idempotent: a flagged grant is
+    not flagged twice, an ended one not ended twice."""
     review = delegations.delegations_review(orgnrs=orgnrs)
     return review.flagged + review.ended
 
 
 def organisations_changed(orgnrs: list[str]) -> None:
     """The registry's change-feed hook (REGISTRY_CHANGED_ORGANISATIONS_HANDLER): the changed
-    organisations' cards are re-checked, and their grants looked at, now rather than tonight."""
-    from cards.tasks import recheck_organisations
+    organisations' cards are re-checked, and their grants looked at, now rather than tonight.
 
-    recheck_organisations(orgnrs)
+    Through the outbox: the feed's cursor has already moved past these changes, so a broker
+    that does not answer must not lose them (registry/feed.py).
+    """
     if orgnrs:
-        review_delegations_of.delay(orgnrs=sorted(set(orgnrs)))
+        orgnrs = sorted(set(orgnrs))
+        outbox_record(task="cards.recheck_organisations", kwargs={"orgnrs": orgnrs})
+        outbox_record(task="orders.review_delegations_of", kwargs={"orgnrs": orgnrs})

@@ -117,6 +117,22 @@ def redis_url() -> str:
     return url
 
 
+@pytest.fixture
+def own_redis(postgres_required) -> Iterator[object]:
+    """A Redis of the test's own on a free port, which the test may stop and start again
+    (tests/real_services.py); its workers share the test's PostgreSQL database."""
+    import shutil
+
+    from tests.real_services import RedisServer
+
+    if not shutil.which("redis-server"):
+        services_missing("this test needs the redis-server program (apt-get install redis-server)")
+    server = RedisServer()
+    server.start()
+    yield server
+    server.stop()
+
+
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pypdfium2 as pdfium
 import pytest
 from django.conf import settings
-from django.db.models.signals import post_save
 from django.utils import timezone, translation
 
 from cards import batches
+from cards import pdf as pdf_module
 from cards.batches import (
     BatchNotReady,
     InvalidTrackingReference,
@@ -144,22 +144,21 @@ def test_render_after_commit_makes_one_pdf_with_front_and_back_per_card(
     monkeypatch.setattr(batches, "RENDER_CHUNK_CARDS", 2)
     cleaning = CardTypeFactory(cleaning=True)
     cards = [CardFactory(with_photo=True), CardFactory(card_type=cleaning), CardFactory()]
+    # The progress saved when each chunk starts rendering: the batch page's poll sees it move.
     progress: list[int] = []
+    render_cards_pdf = pdf_module.render_cards_pdf
 
-    def record_progress(sender, instance, update_fields=None, **kwargs):
-        if update_fields == frozenset({"progress_done"}):
-            progress.append(instance.progress_done)
+    def record_progress(chunk):
+        progress.append(PrintBatch.objects.get().progress_done)
+        return render_cards_pdf(chunk)
 
-    post_save.connect(record_progress, sender=PrintBatch)
-    try:
-        with django_capture_on_commit_callbacks(execute=True):
-            batch = print_batch_create(cards=cards, actor=staff)
-    finally:
-        post_save.disconnect(record_progress, sender=PrintBatch)
+    monkeypatch.setattr(pdf_module, "render_cards_pdf", record_progress)
+    with django_capture_on_commit_callbacks(execute=True):
+        batch = print_batch_create(cards=cards, actor=staff)
 
     batch.refresh_from_db()
     assert batch.state == PrintBatch.State.READY
-    assert progress == [2, 3]
+    assert progress == [0, 2]
     assert (batch.progress_done, batch.progress_total) == (3, 3)
     pdf = batch.pdf.storage.read_bytes(batch.pdf.name)
     texts = page_texts(pdf)
@@ -171,17 +170,41 @@ def test_render_after_commit_makes_one_pdf_with_front_and_back_per_card(
     assert set(Card.objects.values_list("state", flat=True)) == {Card.State.IN_PRODUCTION}
 
 
-def test_rendering_again_replaces_the_file(producer, staff):
+def test_a_second_delivery_of_the_render_task_leaves_a_ready_batch_alone(producer, staff):
     batch = print_batch_create(cards=[CardFactory(), CardFactory()], actor=staff)
 
     first = print_batch_render(batch_id=batch.pk)
-    first_name = first.pdf.name
     second = print_batch_render(batch_id=batch.pk)
 
     assert second.state == PrintBatch.State.READY
+    assert second.pdf.name == first.pdf.name
+    assert second.render_attempt == first.render_attempt == 1
     assert [path.name for path in stored_batch_files()] == [Path(second.pdf.name).name]
     assert len(page_texts(second.pdf.storage.read_bytes(second.pdf.name))) == 4
-    assert first_name.startswith("cards/batches/print-batch-")
+    assert first.pdf.name.startswith("cards/batches/print-batch-")
+
+
+def test_a_rendering_overtaken_by_a_later_one_stores_nothing(producer, staff, monkeypatch):
+    """Two deliveries of the render task at once: only the later rendering finishes the batch."""
+    batch = print_batch_create(cards=[CardFactory(), CardFactory()], actor=staff)
+    real_render = batches._render_merged
+    overtaken: list[PrintBatch] = []
+
+    def render_while_a_second_delivery_starts(rendering, card_ids):
+        if not overtaken:
+            overtaken.append(rendering)
+            # The second delivery claims the batch and finishes it while the first renders.
+            assert print_batch_render(batch_id=rendering.pk).state == PrintBatch.State.READY
+        return real_render(rendering, card_ids)
+
+    monkeypatch.setattr(batches, "_render_merged", render_while_a_second_delivery_starts)
+    result = print_batch_render(batch_id=batch.pk)
+
+    assert result.state == PrintBatch.State.READY
+    assert result.render_attempt == 2
+    assert overtaken[0].render_attempt == 1
+    assert len(stored_batch_files()) == 1
+    assert len(page_texts(result.pdf.storage.read_bytes(result.pdf.name))) == 4
 
 
 def test_revoked_cards_in_a_batch_are_not_printed(producer, staff):

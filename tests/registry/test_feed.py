@@ -142,7 +142,7 @@ HANDED_ON: list[list[str]] = []
 
 
 def record_changed(orgnrs: list[str]) -> None:
-    """Stands in for cards.tasks.recheck_organisations."""
+    """Stands in for orders.tasks.organisations_changed."""
     HANDED_ON.append(list(orgnrs))
 
 
