@@ -5,7 +5,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("cards", "0009_renewal_pending"),
+        ("cards", "0010_card_checks"),
     ]
 
     operations = [

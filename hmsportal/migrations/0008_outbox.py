@@ -6,7 +6,7 @@ from django.db import migrations, models
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("hmsportal", "0006_audit_delegation_flagging"),
+        ("hmsportal", "0007_audit_trail_refuses_truncate"),
     ]
 
     operations = [
