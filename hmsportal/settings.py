@@ -209,6 +209,9 @@ DOCUMENT_ENCRYPTION_KEYS: list[str] = [
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian bokmål")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates read "1 December 2026", not Django's American "Dec. 1, 2026"; bokmål ones
+# "1. desember 2026" (hmsportal/formats/).
+FORMAT_MODULE_PATH = ["hmsportal.formats"]
 USE_I18N = True
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
