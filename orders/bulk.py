@@ -42,6 +42,7 @@ from django.core.validators import validate_email
 from django.db import transaction
 from django.template.defaultfilters import filesizeformat
 from django.utils import timezone, translation
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -602,7 +603,7 @@ def bulk_order_place(*, actor: User, employer: OrganisationFacts, upload: BulkUp
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
-        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+        raise OrderingClosed(blackout.message(get_language()) or _("Ordering is closed right now."))
     given = next(
         (
             DeliveryAddress(
