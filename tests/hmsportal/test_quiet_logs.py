@@ -165,3 +165,20 @@ def test_the_console_masks_an_identity_number_that_slips_through() -> None:
     )
     IdentityNumbersMasked().filter(record)
     assert record.getMessage() == "Folkeregisteret: HTTP 404: person *********38 not found"
+
+
+@pytest.mark.django_db
+def test_an_idporten_login_and_a_refused_one_log_no_identity_number(
+    client, idporten, records
+) -> None:
+    """The real OpenID Connect round trip (a local ID-porten): the ID token's pid is the
+    identity number, and neither the login nor a refusal may write it."""
+    from tests.hmsportal.test_idporten import log_in, logged_in_user
+
+    assert log_in(client).status_code == 302
+    assert logged_in_user(client) is not None
+    client.logout()
+    idporten.cancel = True
+    assert log_in(client).status_code == 403
+    assert any(record.name == "hmsportal.views.login" for record in records.records)
+    assert_no_identity_number(records, OWNER)
