@@ -83,8 +83,10 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(PY) bench/run.py
 
+# File names without line numbers: every edit above a string would otherwise move its
+# reference, and parallel branches would all conflict in the catalogue.
 messages: $(STAMP)
-	$(PY) manage.py makemessages -l nb --no-obsolete --ignore='.venv/*' --ignore='var/*'
+	$(PY) manage.py makemessages -l nb --no-obsolete --add-location=file --ignore='.venv/*' --ignore='var/*'
 	$(PY) manage.py compilemessages -l nb --ignore='.venv/*'
 
 clean:

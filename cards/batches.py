@@ -222,7 +222,11 @@ def print_batch_retry(*, batch: PrintBatch, actor: User | None) -> PrintBatch:
     batch.state = PrintBatch.State.RENDERING
     batch.progress_done = 0
     batch.save(update_fields=["state", "progress_done"])
-    logger.info("Print batch #%s rendered again on request of %s", batch.pk, actor)
+    logger.info(
+        "Print batch #%s rendered again on request of user %s",
+        batch.pk,
+        actor.pk if actor else None,
+    )
     _enqueue_render(batch)
     return batch
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 
 from hmsportal.storage import encrypted_storage
@@ -37,7 +38,9 @@ class CardType(models.Model):
         ordering = ["code"]
 
     def __str__(self) -> str:
-        return self.name_nb
+        # Form choices, the admin and back-office lists print the type as it is: in the
+        # language of the page.
+        return self.name(get_language())
 
     def name(self, language: str | None) -> str:
         return self.name_en if (language or "").startswith("en") else self.name_nb
@@ -177,6 +180,10 @@ class OrderingBlackout(models.Model):
 
     def __str__(self) -> str:
         return f"{self.starts_at:%Y-%m-%d %H:%M} – {self.ends_at:%Y-%m-%d %H:%M}"
+
+    def message(self, language: str | None) -> str:
+        """The message in the language ("" when none is written in it: never the other one)."""
+        return self.message_en if (language or "").startswith("en") else self.message_nb
 
 
 class Card(models.Model):

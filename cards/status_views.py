@@ -19,7 +19,6 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -29,7 +28,8 @@ from django.views.decorators.http import require_safe
 from cards.api_keys import api_client_for_key, api_key_from_request
 from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
-from cards.selectors import STATUS_EXPLANATIONS, card_for_status
+from cards.selectors import card_for_status
+from cards.standing import card_standing, revocation_of
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
 
@@ -128,20 +128,13 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
             "number_display": display(number),
         }
         return _render_status(request, context, status=404)
-    today = timezone.localdate()
-    status = card.status_on(today)
-    explanation = str(STATUS_EXPLANATIONS[status])
-    if status == "invalid" and card.state != Card.State.INVALID and card.valid_from:
-        # Invalid only because the employment starts later: say from when it is valid.
-        explanation = _("The card is valid from %(date)s.") % {
-            "date": date_format(card.valid_from, "DATE_FORMAT")
-        }
+    standing = card_standing(card, today=timezone.localdate(), public=True)
     context = {
         "form": StatusForm(),
         "outcome": "found",
         "card": card,
-        "status": status,
-        "status_explanation": explanation,
+        "status": standing.status,
+        "standing": standing,
         "card_type_name": card.card_type.name(get_language()),
         "number_display": display(card.number),
         "photo_url": reverse("cards:status_photo", args=[photo_token(card.number)])
@@ -229,10 +222,14 @@ def _api_limited(request: HttpRequest, decision: Decision) -> HttpResponse:
 
 
 def card_status_payload(card: Card, *, today: datetime.date) -> dict[str, Any]:
-    """The API's description of a card: what the card shows and its status on `today`."""
+    """The API's description of a card: what the card shows and its status on `today`.
+
+    valid_until is the date printed on the card, also when the card is no longer valid;
+    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code).
+    """
     status = card.status_on(today)
     checked_at = timezone.localtime(card.checked_at).isoformat() if card.checked_at else None
-    return {
+    payload: dict[str, Any] = {
         "card_number": card.number,
         "status": status,
         "reasons": card.reason_codes_on(today),
@@ -243,6 +240,13 @@ def card_status_payload(card: Card, *, today: datetime.date) -> dict[str, Any]:
         "valid_until": card.valid_until.isoformat(),
         "checked_at": checked_at,
     }
+    if status == "revoked":
+        revocation = revocation_of(card)
+        payload["revoked_on"] = (
+            timezone.localdate(revocation.at).isoformat() if revocation else None
+        )
+        payload["revocation_reason"] = revocation.reason if revocation else ""
+    return payload
 
 
 @rate_limited(scope=STATUS_SCOPE, on_limited=_api_limited, budget=_api_budget)

@@ -234,6 +234,9 @@ DOCUMENT_ENCRYPTION_KEYS: list[str] = [
 LANGUAGE_CODE = "nb"
 LANGUAGES = [("nb", _("Norwegian bokmål")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# English dates read "1 December 2026", not Django's American "Dec. 1, 2026"; bokmål ones
+# "1. desember 2026" (hmsportal/formats/).
+FORMAT_MODULE_PATH = ["hmsportal.formats"]
 USE_I18N = True
 TIME_ZONE = "Europe/Oslo"
 USE_TZ = True
@@ -390,14 +393,34 @@ SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {
+        "client_errors_without_traceback": {
+            "()": "hmsportal.log_filters.ClientErrorsWithoutTraceback"
+        },
+        "identity_numbers_masked": {"()": "hmsportal.log_filters.IdentityNumbersMasked"},
+    },
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["client_errors_without_traceback", "identity_numbers_masked"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    # WeasyPrint and fontTools narrate every render step at INFO.
     "loggers": {
+        # Django's default configuration gives "django" a console handler of its own (in
+        # DEBUG) and lets it propagate to the root's as well: every line, and every
+        # traceback, came out twice. Configured here without handlers, its records reach the
+        # root's handler only.
+        "django": {"level": "INFO"},
+        # WeasyPrint and fontTools narrate every render step at INFO.
         "weasyprint": {"level": "WARNING"},
         "weasyprint.progress": {"level": "WARNING"},
         "fontTools": {"level": "WARNING"},
+        # At DEBUG urllib3 logs every URL it fetches, and register URLs hold identity numbers
+        # (Folkeregisteret's /personer/<id>): never below INFO, whatever LOG_LEVEL says.
+        "urllib3": {"level": "INFO"},
     },
 }
 

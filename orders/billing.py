@@ -14,6 +14,7 @@ from typing import Any
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from stdnum import luhn
 
 from cards import catalogue
@@ -150,9 +151,12 @@ def invoice_create(*, order: Order, customer: OrganisationFacts | None = None) -
 
 def invoice_quote(invoice: Invoice) -> Quote:
     """The invoice's amounts as a quote, from what is stored (never today's prices)."""
+    # The stored name is the bokmål one the invoice was made with; an English copy names the
+    # same card type in English (the amounts are the stored ones either way).
+    english = (get_language() or "").startswith("en")
     lines = [
         QuoteLine(
-            description=line.card_type_name,
+            description=line.order_line.card_type.name_en if english else line.card_type_name,
             person=line.person_name,
             amounts=Amounts(
                 excl_vat=line.price_excl_vat,
@@ -161,7 +165,7 @@ def invoice_quote(invoice: Invoice) -> Quote:
                 vat_rate=line.vat_rate,
             ),
         )
-        for line in invoice.lines.all()
+        for line in invoice.lines.select_related("order_line__card_type")
     ]
     postage = Amounts(
         excl_vat=invoice.postage_excl_vat,

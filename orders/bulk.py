@@ -41,6 +41,7 @@ from django.core.files.base import ContentFile
 from django.core.validators import validate_email
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -558,7 +559,7 @@ def bulk_order_place(*, actor: User, employer: OrganisationFacts, upload: BulkUp
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
-        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+        raise OrderingClosed(blackout.message(get_language()) or _("Ordering is closed right now."))
     given = next(
         (
             DeliveryAddress(

@@ -23,6 +23,7 @@ from django.db import models, transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
+from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
 from hmsportal.audit import audit_fields, audit_record
@@ -92,7 +93,7 @@ def delegation_grant(
         ):
             raise DelegationError(
                 _("The access cannot last longer than your own, which ends %(date)s.")
-                % {"date": through.valid_until.strftime("%d.%m.%Y")}
+                % {"date": date_format(through.valid_until, "SHORT_DATE_FORMAT")}
             )
     existing = Delegation.objects.select_for_update().filter(
         employer_orgnr=employer.orgnr,

@@ -11,6 +11,7 @@ from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -72,7 +73,7 @@ def order_submit_renewals(*, actor: User, employer: OrganisationFacts, cards: li
     today = timezone.localdate(now)
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
-        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+        raise OrderingClosed(blackout.message(get_language()) or _("Ordering is closed right now."))
     renewable = list(
         selectors.renewable_cards(employer_orgnr=employer.orgnr, today=today)
         .select_for_update(of=("self",))

@@ -13,6 +13,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from cards import catalogue
@@ -131,7 +132,7 @@ def order_submit(
     now = timezone.now()
     blackout = catalogue.blackout_at(now)
     if blackout is not None:
-        raise OrderingClosed(blackout.message_nb or _("Ordering is closed right now."))
+        raise OrderingClosed(blackout.message(get_language()) or _("Ordering is closed right now."))
     national_id = employee.employment.national_id
     already_ordered_check(
         national_id=national_id, employer_orgnr=employer.orgnr, card_type=card_type

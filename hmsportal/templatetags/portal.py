@@ -46,6 +46,12 @@ def card_type_name(card_type: Any) -> str:
 
 
 @register.filter
+def blackout_message(blackout: Any) -> str:
+    """An ordering blackout's own message in the page's language ("" when it has none)."""
+    return str(blackout.message(get_language()))
+
+
+@register.filter
 def revocation_text(reason: str | None) -> str:
     """Why a card was revoked, in the page's language: who ended it, and why."""
     return revocation_explanation(reason or "")

@@ -11,18 +11,16 @@ from dataclasses import dataclass
 
 from django.db.models import QuerySet
 from django.utils import timezone
-from django.utils.formats import date_format
 from django.utils.translation import get_language
-from django.utils.translation import gettext as _
 
 from cards import history
 from cards import selectors as card_selectors
-from cards.history import REVOCATION_TEXTS, CheckEntry, HistoryEntry
+from cards.history import CheckEntry, HistoryEntry
 from cards.models import Card
 from cards.numbers import NumberForm, classify, normalise
+from cards.standing import card_standing
 from hmsportal.models import User
 from orders.models import OrderLine
-from registry.rules import REASONS, Reason
 
 
 @dataclass(frozen=True)
@@ -35,7 +33,8 @@ class HolderCard:
     card_type_name: str
     # Why an invalid card is invalid, and what fixes it, in the reader's language.
     reasons: list[tuple[str, str]]
-    revocation_text: str
+    # "Valid until" while the card is valid; otherwise the date is only the printed one.
+    valid_until_label: str
     order_lines: list[OrderLine]  # the order behind the card (a replacement: its original's)
 
     @property
@@ -49,11 +48,6 @@ def _holder_cards_queryset(*, national_id: str) -> QuerySet[Card]:
     return card_selectors.cards_for_holder(national_id=national_id).select_related(
         "order_line__order__ordered_by"
     )
-
-
-def _revocation_code(card: Card) -> str:
-    revocations = [t for t in card.transitions.all() if t.to_state == Card.State.REVOKED]
-    return revocations[-1].reason if revocations else ""
 
 
 def order_line_behind(
@@ -80,29 +74,18 @@ def order_line_behind(
 
 
 def _holder_card(card: Card, *, by_pk: dict[int, Card], today: datetime.date) -> HolderCard:
-    status = card.status_on(today)
-    status_text = str(card_selectors.STATUS_EXPLANATIONS[status])
-    codes = card.reason_codes_on(today)
-    if status == "invalid" and card.state != Card.State.INVALID and card.valid_from:
-        status_text = _("The card is valid from %(date)s.") % {
-            "date": date_format(card.valid_from, "DATE_FORMAT")
-        }
-        codes = []
-    revocation = _revocation_code(card) if status == "revoked" else ""
+    standing = card_standing(card, today=today)
     # A replacement card has no order line of its own: show the line of the card it replaced
     # (all of the holder's cards are loaded, so following the chain costs no query).
     line = order_line_behind(card, cards_by_pk=by_pk)
     order_lines = [line] if line is not None else []
     return HolderCard(
         card=card,
-        status=status,
-        status_text=status_text,
+        status=standing.status,
+        status_text=standing.headline,
         card_type_name=card.card_type.name(get_language()),
-        reasons=[
-            (Reason(code).text(), Reason(code).fix()) if code in REASONS else (code, "")
-            for code in codes
-        ],
-        revocation_text=str(REVOCATION_TEXTS.get(revocation, revocation)),
+        reasons=standing.reasons,
+        valid_until_label=standing.valid_until_label,
         order_lines=order_lines,
     )
 

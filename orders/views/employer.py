@@ -30,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from cards import selectors as card_selectors
 from cards import services as card_services
 from cards.models import Card
+from cards.standing import card_standing
 from hmsportal.account import (
     contact_confirmation_redirect,
     contact_details_url,
@@ -320,6 +321,7 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                 card.workplace_orgnr, ""
             ),
             "reason_codes": card.reason_codes_on(today),
+            "standing": card_standing(card, today=today),
             "revocation_reason": card_selectors.revocation_reason(card),
             "today": today,
             "can_revoke": card.state in card_services.REVOCABLE_STATES,

@@ -101,7 +101,10 @@ def test_a_card_is_still_valid_on_its_last_day_in_oslo(client):
     assert 'data-status="valid"' in client.get(f"/status/{card.number}/").content.decode()
 
 
-def test_an_invalid_card_says_why_in_general_terms_only(client):
+def test_an_invalid_card_names_employer_reasons_and_only_the_kind_of_holder_reason(client):
+    """Facts about the employer are public in Enhetsregisteret anyway; the holder's
+    employment, identity number and permit are personal data: the public reads only that a
+    requirement about the holder failed, and where the fix is seen."""
     card = make_card(
         state=Card.State.INVALID, reason_codes=["employer_bankrupt", "employment_ended"]
     )
@@ -109,12 +112,16 @@ def test_an_invalid_card_says_why_in_general_terms_only(client):
     assert 'data-status="invalid"' in html
     assert "card-status--invalid" in html
     assert "✗" in html
-    assert "Not valid" in html
-    assert "The register requirements are not met." in html
+    assert "Not valid: the register requirements are not met." in html
+    assert REASONS["employer_bankrupt"].en in html
+    assert REASONS["employer_bankrupt"].fix_en in html
+    assert "A requirement about the card holder is not met in the registers." in html
     for code in ("employer_bankrupt", "employment_ended"):
         assert code not in html
-        assert REASONS[code].en not in html
-        assert REASONS[code].nb not in html
+    assert REASONS["employment_ended"].en not in html
+    assert REASONS["employment_ended"].nb not in html
+    assert "End date printed on the card" in html
+    assert "Valid until" not in html
 
 
 def test_a_card_past_its_valid_until_date_is_expired_even_when_active(client):
@@ -125,7 +132,13 @@ def test_a_card_past_its_valid_until_date_is_expired_even_when_active(client):
     )
     html = english(client).get(f"/status/{card.number}/").content.decode()
     assert 'data-status="expired"' in html
-    assert "The card has expired." in html
+    last_day = card.valid_until
+    assert (
+        f"Expired: the card&#x27;s last valid day was {last_day.day} {last_day:%B} {last_day.year}."
+        in html
+    )
+    assert "End date printed on the card" in html
+    assert "Valid until" not in html
 
 
 def test_a_revoked_card_says_revoked(client):

@@ -73,7 +73,10 @@ def test_the_holder_sees_their_cards_from_two_employers_and_nobody_elses(client,
     assert display(someone_else.number) not in html and "Annen Arbeidsgiver AS" not in html
     # Status and why, in plain words; who ordered by name only.
     assert "Kortet er gyldig i dag." in html
-    assert "Arbeidsforholdet er avsluttet. Kortet følger arbeidsforholdet." in html
+    assert (
+        "Arbeidsforholdet er avsluttet. <strong>Dette retter det:</strong> Kortet følger arbeidsforholdet."
+        in html
+    )
     assert "av Kari Nordmann (Fjordbygg AS)" in html
     assert "Godkjent, kortet er utstedt" in html
     assert OrderLine.objects.get(card=first).order.ordered_by.username not in html
@@ -244,7 +247,10 @@ def test_reporting_a_card_lost_revokes_it_and_tells_the_orderer(
 
     html = client.get("/my-cards/").content.decode()
     assert f"Kort {card.number} er sperret" in html
-    assert "Årsak: meldt tapt." in html
+    today = timezone.localdate()
+    months = "januar februar mars april mai juni juli august september oktober november desember"
+    revoked_on = f"{today.day}. {months.split()[today.month - 1]} {today.year}"
+    assert f"Tilbakekalt {revoked_on}: meldt tapt." in html
     detail = client.get(f"/my-cards/{card.number}/").content.decode()
     assert "Du meldte kortet tapt. Det ble sperret med en gang." in detail
 

@@ -58,7 +58,7 @@ def test_a_new_hire_gets_a_card_at_once_that_is_valid_from_the_start(line, clien
     assert answer["reasons"] == ["employment_not_started"]
     page = client.get(f"/status/{card.number}/").content.decode()
     assert 'data-status="invalid"' in page
-    assert f"Kortet gjelder fra {start.day}." in page
+    assert f"Ikke gyldig ennå: kortet gjelder fra {start.day}." in page
 
 
 def test_a_check_twice_issues_one_card(line) -> None:
