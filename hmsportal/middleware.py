@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 from collections.abc import Callable
 from typing import ParamSpec
 
@@ -11,23 +12,35 @@ from django.http import HttpRequest, HttpResponse
 from django.utils.cache import patch_vary_headers
 from django_htmx.http import HttpResponseClientRefresh
 
+from hmsportal import outage
 from hmsportal.audit import audit_request_address
 from hmsportal.ratelimit import client_address
-from registry.clients.http import person_waiting
+from registry.clients.waiting import person_waiting
+from registry.facts import RegisterUnavailable
+
+logger = logging.getLogger(__name__)
 
 P = ParamSpec("P")
 
 
-def registers_answer_people_quickly(
-    get_response: Callable[[HttpRequest], HttpResponse],
-) -> Callable[[HttpRequest], HttpResponse]:
-    """In a web request a person waits: register calls retry once, without backing off."""
+class RegistersAnswerPeopleQuickly:
+    """In a web request a person waits: register calls use the short web timeout
+    (REGISTER_WEB_TIMEOUT_SECONDS) and retry once, without backing off. A register that still
+    does not answer, where the view has nothing better to show, gets the page that names it
+    (503) instead of an error trace."""
 
-    def middleware(request: HttpRequest) -> HttpResponse:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
         with person_waiting():
-            return get_response(request)
+            return self.get_response(request)
 
-    return middleware
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if isinstance(exception, RegisterUnavailable):
+            logger.warning("%s while serving %s", exception, request.path)
+            return outage.register_unavailable(request, exception)
+        return None
 
 
 def audit_client_address(

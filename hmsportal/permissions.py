@@ -15,9 +15,9 @@ from typing import Any, Concatenate, ParamSpec, TypeVar
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.http.response import HttpResponseBase
-from django.shortcuts import render
 from django.utils import timezone
 
+from hmsportal import outage
 from hmsportal.models import User
 from orders import selectors as order_selectors
 from orders.delegations import granting_delegation
@@ -70,8 +70,8 @@ def employer_required(
             raise Http404("No such organisation.")
         try:
             employer = employer_for(request.user, orgnr)
-        except RegisterUnavailable:
-            return render(request, "register_unavailable.html", status=503)
+        except RegisterUnavailable as error:
+            return outage.register_unavailable(request, error)
         if employer is None:
             raise Http404("No such organisation, or no access to it.")
         return view(request, employer, *args, **kwargs)

@@ -83,7 +83,7 @@ MIDDLEWARE = [
     # request.htmx: the order page's progress is polled with htmx (django-htmx).
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "hmsportal.middleware.registers_answer_people_quickly",
+    "hmsportal.middleware.RegistersAnswerPeopleQuickly",
 ]
 
 ROOT_URLCONF = "hmsportal.urls"
@@ -308,6 +308,9 @@ ENHETSREGISTERET_URL: str = env.str(
     "ENHETSREGISTERET_URL", default="https://data.brreg.no/enhetsregisteret/api"
 )
 REGISTER_TIMEOUT_SECONDS: float = env.float("REGISTER_TIMEOUT_SECONDS", default=5.0)
+# Inside a web request a person waits: a register call gives up after this long (and a call
+# that timed out is not retried), so the page says which register is not answering instead.
+REGISTER_WEB_TIMEOUT_SECONDS: float = env.float("REGISTER_WEB_TIMEOUT_SECONDS", default=2.0)
 REGISTER_RETRIES: int = env.int("REGISTER_RETRIES", default=2)
 REGISTER_RETRY_BACKOFF_SECONDS: float = env.float("REGISTER_RETRY_BACKOFF_SECONDS", default=0.5)
 # Register answers are cached this long across runs (Redis in production); 0 turns it off.

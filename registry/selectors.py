@@ -33,6 +33,13 @@ def key_role_holders() -> QuerySet[Person]:
     )
 
 
+def register_display_name(*, register: str) -> str:
+    """The name people know a register by (RegisterUnavailable.register is its code)."""
+    if register in RegisterLookup.Register.values:
+        return str(RegisterLookup.Register(register).label)
+    return register
+
+
 def organisations_where_key_role(*, national_id: str) -> list[str]:
     """Main units the person may act for through a role in Enhetsregisteret."""
     return business_register().organisations_with_role(national_id, KEY_ROLE_CODES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime
+import re
 
 from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
 
@@ -108,9 +109,18 @@ def delegations_for_employer(*, employer_orgnr: str) -> QuerySet[Delegation]:
     )
 
 
+# What CardOrderForm puts in its hidden submission_token field (secrets.token_urlsafe).
+SUBMISSION_TOKEN = re.compile(r"[A-Za-z0-9_-]{1,64}")
+
+
 def order_for_submission(*, submission_token: str, actor: User) -> Order | None:
-    """The order a form with this one-time token placed, if this person placed it."""
-    if not submission_token:
+    """The order a form with this one-time token placed, if this person placed it.
+
+    The token comes from the POST as sent, before the form is cleaned: one the form cannot
+    have made (a NUL byte, which PostgreSQL refuses in a query, or any other character or
+    length outside token_urlsafe's) placed no order.
+    """
+    if not SUBMISSION_TOKEN.fullmatch(submission_token):
         return None
     return Order.objects.filter(submission_token=submission_token, ordered_by=actor).first()
 

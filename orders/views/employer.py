@@ -31,6 +31,7 @@ from cards import selectors as card_selectors
 from cards import services as card_services
 from cards.models import Card
 from cards.standing import card_standing
+from hmsportal import outage
 from hmsportal.account import (
     contact_confirmation_redirect,
     contact_details_url,
@@ -87,10 +88,12 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
             employer = organisation_claim(user=user, orgnr=form.cleaned_data["orgnr"])
         except LookupsExhausted as exhausted:
             employer, retry_after = None, exhausted.retry_after
-        except RegisterUnavailable:
+        except RegisterUnavailable as error:
             employer, register_down = None, True
             messages.warning(
-                request, _("Enhetsregisteret is not answering right now. Try again in a while.")
+                request,
+                _("%(register)s is not answering right now. Try again in a while.")
+                % {"register": registry_selectors.register_display_name(register=error.register)},
             )
         if employer is not None:
             return redirect("orders:employer", orgnr=employer.orgnr)
@@ -113,8 +116,8 @@ def organisation_list(request: HttpRequest) -> HttpResponse:
             )
     try:
         employers = organisations_for(user)
-    except RegisterUnavailable:
-        return render(request, "register_unavailable.html", status=503)
+    except RegisterUnavailable as error:
+        return outage.register_unavailable(request, error)
     response = render(
         request,
         "orders/organisation_list.html",

@@ -17,9 +17,7 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -29,6 +27,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from registry.clients.maskinporten import BearerToken
+from registry.clients.waiting import is_person_waiting, register_timeout_seconds
 from registry.facts import RegisterUnavailable
 
 logger = logging.getLogger(__name__)
@@ -38,21 +37,6 @@ _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _CACHE_PREFIX = "registry"
 
 Params = Mapping[str, str | int | Iterable[str]]
-
-# Whether a person is waiting for the answer (a web request). A worker can wait out a register's
-# bad moment with backed-off retries; a page must not hang for seconds, so it gets one more try
-# at once, and the person is told the register is not answering.
-_person_waiting: ContextVar[bool] = ContextVar("register_person_waiting", default=False)
-
-
-@contextmanager
-def person_waiting() -> Iterator[None]:
-    """Register calls inside this block retry once, without waiting between tries."""
-    token = _person_waiting.set(True)
-    try:
-        yield
-    finally:
-        _person_waiting.reset(token)
 
 
 class RegisterThrottled(RegisterUnavailable):
@@ -156,14 +140,18 @@ class RegisterClient:
     ) -> RegisterAnswer:
         retries = int(setting("REGISTER_RETRIES", 2))
         backoff = float(setting("REGISTER_RETRY_BACKOFF_SECONDS", 0.5))
-        if _person_waiting.get():
+        # A person waiting gets one more try at once, and the person is told the register is
+        # not answering; a register that let the web timeout run out has used the page's whole
+        # budget (REGISTER_WEB_TIMEOUT_SECONDS), so it is not asked again.
+        waiting = is_person_waiting()
+        if waiting:
             retries, backoff = min(retries, 1), 0.0
         attempt = 0
         while True:
             try:
                 return self._get_once(path, params, accept, token, wanted)
             except _Transient as error:
-                if attempt >= retries:
+                if attempt >= retries or (waiting and error.timed_out):
                     raise RegisterUnavailable(self.register, error.detail) from error
                 logger.warning(
                     "%s: %s (attempt %d of %d), retrying",
@@ -188,14 +176,14 @@ class RegisterClient:
         bearer = self.token.value(register=self.register) if token is None else token
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
-        timeout = float(setting("REGISTER_TIMEOUT_SECONDS", 5.0))
+        timeout = register_timeout_seconds()
         url = f"{self.base_url}{path}"
         try:
             response = self.session.get(
                 url, params=_flat_params(params), headers=headers, timeout=timeout
             )
         except requests.Timeout as error:
-            raise _Transient(f"no answer within {timeout:g} s") from error
+            raise _Transient(f"no answer within {timeout:g} s", timed_out=True) from error
         except requests.RequestException as error:
             raise _Transient(f"could not connect ({type(error).__name__})") from error
 
@@ -239,9 +227,10 @@ class RegisterClient:
 
 
 class _Transient(Exception):
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str, *, timed_out: bool = False) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.timed_out = timed_out
 
 
 def error_code(body: Any) -> str:

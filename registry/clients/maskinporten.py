@@ -26,6 +26,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import ImproperlyConfigured
 
+from registry.clients.waiting import register_timeout_seconds
 from registry.facts import RegisterUnavailable
 
 GRANT_TYPE = "urn:ietf:params:oauth:grant-type:jwt-bearer"
@@ -93,7 +94,7 @@ def _cache_key(scope: str) -> str:
 def _grant(*, scope: str, register: str) -> tuple[str, int]:
     token_url = settings.MASKINPORTEN_TOKEN_URL
     assertion = _assertion(scope)
-    timeout = settings.REGISTER_TIMEOUT_SECONDS
+    timeout = register_timeout_seconds()
     try:
         response = requests.post(
             token_url,

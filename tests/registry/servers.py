@@ -46,6 +46,8 @@ class Reply:
     stall: bool = False
     # Send only this many bytes of the body, with the full Content-Length, then hang up.
     truncate_to: int | None = None
+    # Answer only after this many seconds (a register that answers slowly).
+    delay: float = 0.0
 
     def payload(self) -> bytes:
         if self.body is None:
@@ -74,6 +76,8 @@ class FakeRegister:
         self.prefix = prefix
         self.routes: dict[str, _Route] = {}
         self.requests: list[Request] = []
+        # The paths whose answers were sent (after any delay): what a client may have read.
+        self.answered: list[str] = []
         self._lock = threading.Lock()
         self._release = threading.Event()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
@@ -156,6 +160,8 @@ class FakeRegister:
                 reply = fake._answer(request)
                 if reply.stall:
                     fake._release.wait(timeout=30)
+                elif reply.delay:
+                    fake._release.wait(timeout=reply.delay)
                 payload = reply.payload()
                 try:
                     self.send_response(reply.status)
@@ -171,6 +177,8 @@ class FakeRegister:
                         payload = payload[: reply.truncate_to]
                     self.wfile.write(payload)
                     self.wfile.flush()
+                    with fake._lock:
+                        fake.answered.append(request.path)
                 except (BrokenPipeError, ConnectionResetError):
                     pass  # the client gave up (a timeout test)
 

@@ -6,7 +6,7 @@ import pytest
 
 from hmsportal.models import User
 from registry.clients.brreg import BrregBusinessRegister
-from registry.clients.http import person_waiting
+from registry.clients.waiting import person_waiting
 from registry.facts import RegisterUnavailable
 from tests.registry.servers import ACCEPT_ENHET, Reply, enhet, national_id, orgnr
 
