@@ -53,13 +53,15 @@ EMPLOYEES = [
     (_national_id("131189"), "Jon", "Tømrer", SUB_UNIT),
 ]
 UNORDERED = EMPLOYEES[-1][0]
+# Has held a card for almost two years; it runs out within the renewal window.
+LONGSTANDING = (_national_id("140370"), "Eldre", "Kortholder", EMPLOYER)
 
 
 def portal_dataset() -> dict:
     """The small dataset with a delegate and four more employees."""
     dataset = small_dataset()
     start = dataset["employments"][0]["start"]
-    people = [(DELEGATE, "Per", "Delegat", None), *EMPLOYEES]
+    people = [(DELEGATE, "Per", "Delegat", None), *EMPLOYEES, LONGSTANDING]
     for number, first, last, unit in people:
         dataset["persons"].append(
             {
@@ -125,8 +127,9 @@ def card_order_form(*, employee: str, unit: str) -> dict[str, object]:
     }
 
 
-def portal_world_build() -> PortalWorld:
-    """Kari Nordmann's Fjordbygg AS after some weeks of use; see the module's docstring."""
+def portal_world_build(*, delegate_access: bool = True) -> PortalWorld:
+    """Kari Nordmann's Fjordbygg AS after some weeks of use; see the module's docstring.
+    Without `delegate_access`, Per Delegat has yet to be given access."""
     ensure_card_catalogue()
     registry_dataset_load(dataset=portal_dataset())
     ProducerFactory(
@@ -178,7 +181,7 @@ def portal_world_build() -> PortalWorld:
         },
     )
     bulk_upload = BulkUpload.objects.get()
-    # Nina sends her own photo and ID by the link the employer had mailed to her.
+    # Nina is to send her own photo and ID: the employer has her mailed a link.
     mail.outbox.clear()
     employer.post(
         f"/orders/{EMPLOYER}/new/",
@@ -195,6 +198,8 @@ def portal_world_build() -> PortalWorld:
     # Two older cards: one that runs out within the renewal window, one the registers stopped.
     today = timezone.localdate()
     CardFactory(
+        with_photo=True,
+        holder_national_id=LONGSTANDING[0],
         holder_first_name="Eldre",
         holder_last_name="Kortholder",
         employer_orgnr=EMPLOYER,
@@ -215,15 +220,16 @@ def portal_world_build() -> PortalWorld:
     )
 
     # Per Delegat may order for Fjordbygg AS.
-    employer.post(
-        f"/orders/{EMPLOYER}/access/",
-        {
-            "national_id": DELEGATE,
-            "name": "Per Delegat",
-            "email": "per@example.no",
-            "valid_from": timezone.localdate().isoformat(),
-        },
-    )
+    if delegate_access:
+        employer.post(
+            f"/orders/{EMPLOYER}/access/",
+            {
+                "national_id": DELEGATE,
+                "name": "Per Delegat",
+                "email": "per@example.no",
+                "valid_from": timezone.localdate().isoformat(),
+            },
+        )
     mail.outbox.clear()
     return PortalWorld(
         owner=owner,
