@@ -16,7 +16,7 @@ PORT ?= 8000
 # The embedded default: no database, broker or cache variables at all.
 EMBEDDED := env -u DATABASE_URL -u REDIS_URL -u CELERY_BROKER_URL -u CELERY_RESULT_BACKEND
 
-.PHONY: run test lint bench venv system-packages messages clean lock audit tools
+.PHONY: run test lint bench venv system-packages messages screenshots clean lock audit tools
 
 venv: $(STAMP)
 
@@ -74,6 +74,11 @@ test: $(STAMP)
 	$(PY) -m pytest -n $(TEST_WORKERS)
 	@echo "--- the thin slice once more on the embedded default (SQLite, eager Celery)"
 	$(EMBEDDED) $(PY) -m pytest -p no:cacheprovider tests/test_slice.py -m "not services"
+
+# The journeys in the browser write their main pages to docs/screenshots/ (the README shows them).
+screenshots: $(STAMP)
+	@scripts/ensure-system-packages.sh scripts/system-packages.txt scripts/system-packages-test.txt
+	SCREENSHOTS=1 $(PY) -m pytest -n $(TEST_WORKERS) -p no:cacheprovider tests/test_journeys.py tests/test_browser.py
 
 lint: $(STAMP)
 	$(PY) -m ruff check .

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 from django.conf import settings
@@ -18,6 +19,9 @@ from django.utils import translation
 
 from hmsportal import ratelimit
 from hmsportal.celery import app as celery_app
+
+if TYPE_CHECKING:
+    from tests.hmsportal.idporten_provider import LocalIdPorten
 
 REQUIRE_SERVICES = os.environ.get("REQUIRE_SERVICES") == "1"
 # The audit trail refuses TRUNCATE (hmsportal migration 0007); the flush between transactional
@@ -161,6 +165,25 @@ def browser_type_launch_args(browser_type_launch_args):
 def browser_context_args(browser_context_args):
     """A Norwegian browser, as most of the portal's users have."""
     return {**browser_context_args, "locale": "nb-NO"}
+
+
+@pytest.fixture
+def idporten(settings) -> Iterator[LocalIdPorten]:
+    """A local ID-porten the portal is configured for; it logs Kari Nordmann (OWNER) in."""
+    from registry.datasets import registry_dataset_load
+    from tests.datasets import OWNER, small_dataset
+    from tests.hmsportal.idporten_provider import CLIENT_ID, CLIENT_SECRET, LocalIdPorten
+    from tests.registry.servers import FakeRegister
+
+    server = FakeRegister()
+    provider = LocalIdPorten(server, pid=OWNER)
+    settings.IDPORTEN_ISSUER = provider.issuer
+    settings.IDPORTEN_CLIENT_ID = CLIENT_ID
+    settings.IDPORTEN_CLIENT_SECRET = CLIENT_SECRET
+    settings.IDPORTEN_ACR_VALUES = "idporten-loa-substantial"
+    registry_dataset_load(dataset=small_dataset())
+    yield provider
+    server.stop()
 
 
 @pytest.fixture

@@ -1,5 +1,7 @@
 """The pages in a real browser (Debian's chromium driven by Playwright): the ordering slice
-with a mouse and keyboard, and the status check on a phone-sized screen."""
+with a mouse and keyboard, and on a phone-sized screen the status check (by number and by the
+QR code's address), the cardholder's page and the employee's upload link. With SCREENSHOTS=1
+they write their main pages to docs/screenshots/ (see tests/test_journeys.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,9 @@ from django.core import mail
 from playwright.sync_api import expect
 
 from cards.models import Card
+from cards.pdf import card_status_url
 from registry.datasets import registry_dataset_load
+from tests.browser_checks import screenshot
 from tests.cards.factories import CardFactory
 from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
 
@@ -79,7 +83,9 @@ def test_ordering_a_card_with_the_browser(page, live_server, settings, tmp_path)
     assert "Ola Snekker" in page.content()
 
 
-def test_status_check_on_a_phone(page, live_server) -> None:
+def test_status_check_on_a_phone(page, live_server, settings) -> None:
+    """By the number typed in, and by the address the card's QR code holds."""
+    settings.PORTAL_BASE_URL = live_server.url
     card = CardFactory(
         state=Card.State.ACTIVE,
         holder_first_name="Ola",
@@ -88,6 +94,7 @@ def test_status_check_on_a_phone(page, live_server) -> None:
     )
     page.set_viewport_size(PHONE)
     page.goto(f"{live_server.url}/status/")
+    screenshot(page, "status-search-phone")
     field = page.get_by_label("Kortnummer")
     field.focus()
     # Focus is visible: a solid outline on the focused field.
@@ -104,6 +111,14 @@ def test_status_check_on_a_phone(page, live_server) -> None:
 
     page.goto(f"{live_server.url}/status/?card=1234")
     assert page.locator(".error-summary").is_visible()
+
+    # The phone's camera reads the QR code and opens its address: the same answer at once.
+    page.goto(card_status_url(card.number))
+    assert page.locator("[data-status=valid]").is_visible()
+    assert page.get_by_text("Ola Snekker").is_visible()
+    page.wait_for_function("document.querySelector('img[src*=photo]').complete")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "status-valid-phone")
 
 
 def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings) -> None:
@@ -162,6 +177,7 @@ def test_a_cardholder_reports_a_card_lost_on_a_phone(page, live_server, settings
     assert header["brandBottom"] <= header["navTop"]
     assert header["languageBottom"] <= header["navTop"]
     assert page.get_by_role("link", name="Mine kort", exact=True).is_visible()
+    screenshot(page, "cardholder-my-cards-phone")
 
     page.get_by_role("link", name="Meld tapt eller stjålet").click()
     # No choice: the error summary takes focus and links to the first option.
@@ -327,6 +343,7 @@ def test_an_employee_uploads_their_own_files_on_a_phone(
     assert photo_field.get_attribute("capture") == "user"
     assert photo_field.get_attribute("accept") == "image/*"
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    screenshot(page, "employee-upload-phone")
 
     # Nothing chosen: the error summary takes focus.
     page.get_by_role("button", name="Send").click()
@@ -341,6 +358,7 @@ def test_an_employee_uploads_their_own_files_on_a_phone(
     assert page.get_by_role(
         "heading", name="Takk, vi har fått bildet og legitimasjonen"
     ).is_visible()
+    screenshot(page, "employee-upload-received-phone")
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     line = OrderLine.objects.get()
     assert not User.objects.filter(national_id=WORKER).exists()  # no login was needed
