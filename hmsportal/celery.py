@@ -54,6 +54,11 @@ app.conf.beat_schedule = {
         "task": "cards.recheck_all_cards",
         "schedule": crontab(hour=2, minute=15),
     },
+    # Enhetsregisteret's bulk files, before the night's re-check reads organisations from them.
+    "registry-enhetsregisteret-nightly": {
+        "task": "registry.load_enhetsregisteret",
+        "schedule": crontab(hour=1, minute=0),
+    },
     # Renholdsregisteret and Bemanningsforetaksregisteret publish whole files daily.
     "registry-open-data-daily": {
         "task": "registry.load_open_data",

@@ -343,6 +343,19 @@ RENHOLDSREGISTERET_URL: str = env.str(
 BEMANNINGSFORETAKSREGISTERET_URL: str = env.str("BEMANNINGSFORETAKSREGISTERET_URL", default="")
 OPEN_DATA_MAX_BYTES: int = env.int("OPEN_DATA_MAX_BYTES", default=200 * 1024 * 1024)
 OPEN_DATA_TIMEOUT_SECONDS: float = env.float("OPEN_DATA_TIMEOUT_SECONDS", default=60.0)
+# Enhetsregisteret's nightly bulk files (registry/unit_copy.py): the local copy answers
+# organisation lookups while every file was loaded within COPY_MAX_AGE_HOURS (0: never) and
+# the change feed was read within FEED_MAX_AGE_HOURS; otherwise the API is asked.
+ENHETSREGISTERET_BULK_MAX_BYTES: int = env.int(
+    "ENHETSREGISTERET_BULK_MAX_BYTES", default=2 * 1024 * 1024 * 1024
+)
+ENHETSREGISTERET_COPY_BATCH_SIZE: int = env.int("ENHETSREGISTERET_COPY_BATCH_SIZE", default=2000)
+ENHETSREGISTERET_COPY_MAX_AGE_HOURS: float = env.float(
+    "ENHETSREGISTERET_COPY_MAX_AGE_HOURS", default=36.0
+)
+ENHETSREGISTERET_FEED_MAX_AGE_HOURS: float = env.float(
+    "ENHETSREGISTERET_FEED_MAX_AGE_HOURS", default=3.0
+)
 CHANGE_FEED_PAGE_SIZE: int = env.int("CHANGE_FEED_PAGE_SIZE", default=1000)
 CHANGE_FEED_MAX_PAGES: int = env.int("CHANGE_FEED_MAX_PAGES", default=50)
 # Organisations in Enhetsregisteret's change feed get their cards re-checked and their grants

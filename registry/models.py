@@ -291,3 +291,41 @@ class RoleSeen(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} {self.national_id} @ {self.orgnr}"
+
+
+class UnitCopy(models.Model):
+    """A unit in hmsportal's local copy of Enhetsregisteret (the nightly bulk files).
+
+    Unlike Organisation (the embedded registry) this table has no foreign keys: the bulk
+    files name main units that were deleted, and a sub-unit's main unit may be in tomorrow's
+    file only. The hourly change feed marks changed units stale; a stale row is asked of the
+    API again before it is used (registry/clients/brreg_copy.py).
+    """
+
+    orgnr = models.CharField(_("organisation number"), max_length=9, primary_key=True)
+    sub_unit = models.BooleanField(_("sub-unit"), default=False)
+    parent_orgnr = models.CharField(_("main unit"), max_length=9, blank=True)
+    name = models.CharField(_("name"), max_length=300, blank=True)
+    form = models.CharField(_("organisation form"), max_length=10, blank=True)
+    registered_on = models.DateField(_("registered"), null=True, blank=True)
+    deleted_on = models.DateField(_("deleted"), null=True, blank=True)
+    bankrupt = models.BooleanField(_("bankrupt"), default=False)
+    under_liquidation = models.BooleanField(_("under liquidation"), default=False)
+    under_forced_dissolution = models.BooleanField(_("under forced dissolution"), default=False)
+    vat_registered = models.BooleanField(_("registered for VAT"), default=False)
+    industry_code = models.CharField(_("industry code"), max_length=10, blank=True)
+    street = models.CharField(_("street address"), max_length=300, blank=True)
+    postcode = models.CharField(_("postcode"), max_length=10, blank=True)
+    city = models.CharField(_("city"), max_length=100, blank=True)
+    # When the row was last written, from a bulk file or from the API.
+    written_at = models.DateTimeField(_("written"))
+    # Set by the change feed: the register changed the unit after this row was written.
+    stale_since = models.DateTimeField(_("changed in the register since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("unit in the copy of Enhetsregisteret")
+        verbose_name_plural = _("units in the copy of Enhetsregisteret")
+        indexes = [models.Index(fields=["sub_unit", "written_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.orgnr})"

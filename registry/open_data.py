@@ -129,7 +129,7 @@ def _parse_cleaning(path: Path) -> list[CleaningApproval]:
             continue
         name = fields.get(CLEANING_NAME_ELEMENT, "")[:300]
         entries[orgnr] = CleaningApproval(orgnr=orgnr, name=name, status=status)
-    _check_unreadable(RENHOLDSREGISTERET, seen, unreadable, sorted(unknown_statuses)[:5])
+    unreadable_check(RENHOLDSREGISTERET, seen, unreadable, sorted(unknown_statuses)[:5])
     return list(entries.values())
 
 
@@ -167,11 +167,11 @@ def _parse_staffing(path: Path) -> list[StaffingApproval]:
                 )[:100],
             ),
         )
-    _check_unreadable(BEMANNINGSFORETAKSREGISTERET, seen, unreadable, [])
+    unreadable_check(BEMANNINGSFORETAKSREGISTERET, seen, unreadable, [])
     return list(entries.values())
 
 
-def _check_unreadable(register: str, seen: int, unreadable: int, examples: list[str]) -> None:
+def unreadable_check(register: str, seen: int, unreadable: int, examples: list[str]) -> None:
     if seen == 0:
         raise OpenDataRejected(register, "the file has no entries")
     if unreadable > seen * MAX_SHARE_UNREADABLE:
@@ -206,14 +206,22 @@ def open_data_url(register: str) -> str:
     return str(setting(source.url_setting, source.default_url))
 
 
-def _download(register: str, url: str, target: Path) -> str:
+def file_download(
+    register: str,
+    url: str,
+    target: Path,
+    *,
+    max_bytes: int | None = None,
+    headers: dict[str, str] | None = None,
+) -> str:
     """Stream the file to target within the size limit; return its sha256."""
-    max_bytes = int(setting("OPEN_DATA_MAX_BYTES", 200 * 1024 * 1024))
+    if max_bytes is None:
+        max_bytes = int(setting("OPEN_DATA_MAX_BYTES", 200 * 1024 * 1024))
     timeout = float(setting("OPEN_DATA_TIMEOUT_SECONDS", 60.0))
     digest = hashlib.sha256()
     size = 0
     try:
-        with requests.get(url, stream=True, timeout=timeout) as response:
+        with requests.get(url, stream=True, timeout=timeout, headers=headers) as response:
             if response.status_code != 200:
                 raise OpenDataUnavailable(register, f"HTTP {response.status_code} from {url}")
             declared = response.headers.get("Content-Length", "")
@@ -245,9 +253,9 @@ def open_data_load(*, register: str) -> RegisterFileLoad:
             raise OpenDataUnavailable(register, f"{source.url_setting} is not configured")
         with tempfile.TemporaryDirectory(prefix="hmsportal-open-data-") as folder:
             path = Path(folder) / "register-file"
-            sha256 = _download(register, url, path)
+            sha256 = file_download(register, url, path)
             rows = source.parse(path)
-        _check_plausible(register, len(rows))
+        file_load_plausible_check(register, len(rows))
         load = _table_replace(register=register, url=url, rows=rows, sha256=sha256)
     except OpenDataError as error:
         logger.error("%s not loaded, keeping the previous copy: %s", register, error.reason)
@@ -256,7 +264,8 @@ def open_data_load(*, register: str) -> RegisterFileLoad:
     return load
 
 
-def _check_plausible(register: str, entries: int) -> None:
+def file_load_plausible_check(register: str, entries: int) -> None:
+    """Refuse a file with far fewer entries than the previous load (a broken export)."""
     previous = (
         RegisterFileLoad.objects.filter(register=register).order_by("-loaded_at", "-pk").first()
     )
@@ -287,7 +296,10 @@ __all__ = [
     "OpenDataRejected",
     "OpenDataUnavailable",
     "cleaning_status",
+    "file_download",
+    "file_load_plausible_check",
     "open_data_load",
     "open_data_url",
     "staffing_approved",
+    "unreadable_check",
 ]

@@ -1,10 +1,12 @@
-"""Scheduled register work: the daily open data files and the hourly change feed."""
+"""Scheduled register work: the daily open data files, Enhetsregisteret's nightly bulk files
+and its hourly change feed."""
 
 from __future__ import annotations
 
 import logging
 
 from celery import shared_task
+from django.conf import settings
 
 from registry.facts import RegisterUnavailable
 from registry.feed import change_feeds_read
@@ -14,6 +16,7 @@ from registry.open_data import (
     open_data_load,
     open_data_url,
 )
+from registry.unit_copy import UNIT_COPY_KINDS, unit_copy_load
 
 logger = logging.getLogger(__name__)
 
@@ -48,3 +51,25 @@ def load_open_data_file(*, register: str) -> int:
 def read_change_feed() -> list[str]:
     """Hourly: read Enhetsregisteret's change feeds and hand the changed units on."""
     return change_feeds_read()
+
+
+@shared_task(name="registry.load_enhetsregisteret")
+def load_enhetsregisteret() -> None:
+    """Nightly: load Enhetsregisteret's bulk files into the local copy (the http setup only)."""
+    if settings.REGISTRY_BACKEND != "http":
+        logger.info("enhetsregisteret: the embedded registry has no copy to load, skipped")
+        return
+    # Each file in a task of its own: a failed download is retried without the other.
+    for kind in UNIT_COPY_KINDS:
+        load_enhetsregisteret_file.delay(kind=kind)
+
+
+@shared_task(
+    name="registry.load_enhetsregisteret_file",
+    autoretry_for=(OpenDataUnavailable,),
+    retry_backoff=600,
+    max_retries=3,
+)
+def load_enhetsregisteret_file(*, kind: str) -> int:
+    """Load one bulk file; a failed download is tried again, a refused file is not."""
+    return unit_copy_load(kind=kind).entries

@@ -33,12 +33,29 @@ _SUB_UNIT_MAX_PAGES = 20
 _SUB_UNIT_LIST_KEY = "underenheter"
 
 
-# --- Unconfirmed (REGISTERS.md): the authorised roles API. -------------------------------
-# Its base lies beside the open API (…/enhetsregisteret/autorisert-api), it needs a
-# Maskinporten token (scope unconfirmed) and its person objects are assumed to carry the
-# identity number as "fodselsnummer". Change these three things here only.
+# --- Unconfirmed (REGISTERS.md): the authorised roles API and the bulk files. ------------
+# The authorised roles API: its base lies beside the open API
+# (…/enhetsregisteret/autorisert-api), it needs a Maskinporten token (scope unconfirmed) and
+# its person objects are assumed to carry the identity number as "fodselsnummer". Change
+# these three things here only.
 AUTHORISED_ROLES_PATH = "/autorisert-api/enheter/{orgnr}/roller"
 AUTHORISED_PERSON_ID_FIELD = "fodselsnummer"
+
+
+# The nightly bulk files: REGISTERS.md names `/enheter/lastned` and `/underenheter/lastned`
+# only. Assumed here: each answers a gzip file of one JSON array whose items are enhet.v2 /
+# underenhet.v2 bodies (so unit_facts maps them), asked for with these Accept headers. A body
+# that arrives already decompressed (Content-Encoding: gzip) is read as plain JSON.
+BULK_FILES: dict[str, tuple[str, str]] = {
+    "enheter": (
+        "/enheter/lastned",
+        "application/vnd.brreg.enhetsregisteret.enhet.v2+gzip;charset=UTF-8",
+    ),
+    "underenheter": (
+        "/underenheter/lastned",
+        "application/vnd.brreg.enhetsregisteret.underenhet.v2+gzip;charset=UTF-8",
+    ),
+}
 
 
 def _authorised_base_url() -> str:

@@ -6,12 +6,16 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.registry.servers import FakeRegister
+from tests.registry.servers import FakeRegister, enhet, gzip_reply, orgnr, underenhet
 
 ENHETSREGISTERET_PREFIX = "/enhetsregisteret/api"
 FOLKEREGISTERET_PREFIX = "/folkeregisteret/offentlig-med-hjemmel/v1"
 ARBEIDSFORHOLD_PREFIX = "/api/arbeidsforholdioppdrag/v1"
 AAREG_PREFIX = "/aareg/api/v2"
+ACCEPT_ENHET_GZIP = "application/vnd.brreg.enhetsregisteret.enhet.v2+gzip;charset=UTF-8"
+ACCEPT_UNDERENHET_GZIP = "application/vnd.brreg.enhetsregisteret.underenhet.v2+gzip;charset=UTF-8"
+BULK_MAIN_UNITS = [enhet(orgnr(i), f"FIRMA {i} AS") for i in range(10)]
+BULK_SUB_UNITS = [underenhet(orgnr(100 + i), orgnr(i), f"FIRMA {i} AS AVD") for i in range(4)]
 
 
 @pytest.fixture(autouse=True)
@@ -79,3 +83,13 @@ def files(fake_register) -> FakeRegister:
 @pytest.fixture
 def http_backend(settings, brreg, freg, skatt) -> None:
     settings.REGISTRY_BACKEND = "http"
+
+
+@pytest.fixture
+def bulk_files(brreg, settings) -> FakeRegister:
+    """Enhetsregisteret's bulk files: ten main units, four sub-units (small batches)."""
+    settings.REGISTRY_BACKEND = "http"
+    settings.ENHETSREGISTERET_COPY_BATCH_SIZE = 3
+    brreg.add("/enheter/lastned", gzip_reply(BULK_MAIN_UNITS), accept=ACCEPT_ENHET_GZIP)
+    brreg.add("/underenheter/lastned", gzip_reply(BULK_SUB_UNITS), accept=ACCEPT_UNDERENHET_GZIP)
+    return brreg

@@ -8,6 +8,7 @@ recorded, so tests can count what reached the server.
 
 from __future__ import annotations
 
+import gzip
 import json
 import socket
 import threading
@@ -343,3 +344,12 @@ def freg_person(
     if statsborgerskap is not None:
         body["statsborgerskap"] = [{"land": land, "erGjeldende": True} for land in statsborgerskap]
     return body
+
+
+def bulk_file(units: list[dict[str, Any]]) -> bytes:
+    """Enhetsregisteret's bulk file: one gzip'd JSON array of units."""
+    return gzip.compress(json.dumps(units).encode())
+
+
+def gzip_reply(units: list[dict[str, Any]], **options: Any) -> Reply:
+    return Reply(200, bulk_file(units), content_type="application/octet-stream", **options)
