@@ -21,6 +21,7 @@ from registry.clients.brreg import REGISTER, organisation_cache_forget
 from registry.clients.http import RegisterClient, setting
 from registry.facts import RegisterUnavailable
 from registry.models import ChangeFeedCursor
+from registry.unit_copy import unit_copy_mark_stale
 
 logger = logging.getLogger(__name__)
 
@@ -103,8 +104,10 @@ def change_feed_read(*, feed: str = "enheter") -> list[str]:
         logger.warning("%s feed: stopped after %d pages, continuing next run", feed, max_pages)
 
     change_feed_cursor_store(feed=feed, last_update_id=last_id, started_from=started_from)
-    # Cached answers about changed units are stale now; the re-check must ask again.
+    # Cached answers and the local copy's rows about changed units are stale now; the
+    # re-check must ask again.
     organisation_cache_forget(changed)
+    unit_copy_mark_stale(orgnrs=changed)
     return sorted(changed)
 
 
