@@ -18,7 +18,7 @@ import json
 import logging
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
@@ -53,6 +53,9 @@ class RegisterAnswer:
 
     status: int
     body: Any
+    # The response's headers, for the few callers that need one (an event feed's ETag); not
+    # cached.
+    headers: Mapping[str, str] = field(default_factory=dict)
 
 
 def setting(name: str, default: Any) -> Any:
@@ -112,6 +115,7 @@ class RegisterClient:
         token: str | None = None,
         answers: Iterable[int] = (200,),
         cache: bool = True,
+        headers: Mapping[str, str] | None = None,
     ) -> RegisterAnswer:
         """GET base_url + path; return the answer when its status is one of `answers`.
 
@@ -125,7 +129,9 @@ class RegisterClient:
             stored = _cache_get(key)
             if stored is not None:
                 return stored
-        answer = self._get_with_retries(path, params, accept or self.accept, token, wanted)
+        answer = self._get_with_retries(
+            path, params, accept or self.accept, token, wanted, headers or {}
+        )
         if cache and ttl > 0:
             _cache_set(key, answer, ttl)
         return answer
@@ -137,6 +143,7 @@ class RegisterClient:
         accept: str,
         token: str | None,
         wanted: frozenset[int],
+        extra_headers: Mapping[str, str],
     ) -> RegisterAnswer:
         retries = int(setting("REGISTER_RETRIES", 2))
         backoff = float(setting("REGISTER_RETRY_BACKOFF_SECONDS", 0.5))
@@ -149,7 +156,7 @@ class RegisterClient:
         attempt = 0
         while True:
             try:
-                return self._get_once(path, params, accept, token, wanted)
+                return self._get_once(path, params, accept, token, wanted, extra_headers)
             except _Transient as error:
                 if attempt >= retries or (waiting and error.timed_out):
                     raise RegisterUnavailable(self.register, error.detail) from error
@@ -171,8 +178,9 @@ class RegisterClient:
         accept: str,
         token: str | None,
         wanted: frozenset[int],
+        extra_headers: Mapping[str, str],
     ) -> RegisterAnswer:
-        headers = {"Accept": accept}
+        headers = {**extra_headers, "Accept": accept}
         bearer = self.token.value(register=self.register) if token is None else token
         if bearer:
             headers["Authorization"] = f"Bearer {bearer}"
@@ -189,7 +197,11 @@ class RegisterClient:
 
         status = response.status_code
         if status in wanted:
-            return RegisterAnswer(status=status, body=self._body(response, required=status == 200))
+            return RegisterAnswer(
+                status=status,
+                body=self._body(response, required=status == 200),
+                headers=response.headers,
+            )
         if status in _TRANSIENT_STATUSES:
             raise _Transient(f"HTTP {status}{_error_text(response)}")
         if status == 429:
