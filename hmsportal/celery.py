@@ -69,6 +69,11 @@ app.conf.beat_schedule = {
         "task": "registry.read_change_feed",
         "schedule": crontab(minute=7),
     },
+    # Persons whose identity number, name or residence changed are asked again at night.
+    "registry-person-events-hourly": {
+        "task": "registry.read_person_events",
+        "schedule": crontab(minute=37),
+    },
     # Order lines waiting for Aa-registeret to show a new employment are retried daily.
     "recheck-awaiting-order-lines": {
         "task": "orders.recheck_awaiting_order_lines",

@@ -247,11 +247,18 @@ class RegisterLookup(models.Model):
 
 
 class ChangeFeedCursor(models.Model):
-    """How far hmsportal has read one of Enhetsregisteret's change feeds."""
+    """How far hmsportal has read one of the registers' change feeds.
+
+    Enhetsregisteret's feeds ("enheter", "underenheter") and Folkeregisteret's event feed
+    ("folkeregisteret").
+    """
 
     feed = models.CharField(_("feed"), max_length=40, unique=True)
-    # The highest oppdateringsid seen; None until the feed has answered with a change.
+    # The highest oppdateringsid (Folkeregisteret: sequence number) seen; None until the feed
+    # has answered with a change.
     last_update_id = models.BigIntegerField(_("last update id"), null=True, blank=True)
+    # Folkeregisteret's feed answers 304 to a page whose ETag we sent back.
+    etag = models.CharField(_("ETag"), max_length=200, blank=True)
     # Where the very first read started (used until an oppdateringsid is known).
     started_from = models.DateTimeField(_("read from"))
     read_at = models.DateTimeField(_("last read"), auto_now=True)
@@ -329,3 +336,33 @@ class UnitCopy(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.orgnr})"
+
+
+class PersonCopy(models.Model):
+    """What Folkeregisteret last said about a person hmsportal asked about.
+
+    Kept for holders and order lines only (rows are written by lookups, never in bulk), so that
+    the nightly re-check asks Folkeregisteret only about persons its event feed marks as
+    changed (registry/person_copy.py).
+    """
+
+    national_id = models.CharField(_("national identity number"), max_length=11, primary_key=True)
+    first_name = models.CharField(_("first name"), max_length=200, blank=True)
+    last_name = models.CharField(_("last name"), max_length=200, blank=True)
+    birth_date = models.DateField(_("date of birth"), null=True, blank=True)
+    is_d_number = models.BooleanField(_("D-number"), default=False)
+    id_in_use = models.BooleanField(_("identity number in use"), default=True)
+    id_inactive_since = models.DateField(_("identity number inactive since"), null=True, blank=True)
+    eea_citizen = models.BooleanField(_("EEA citizen"), default=True)
+    permit_until = models.DateField(_("residence permit until"), null=True, blank=True)
+    # When Folkeregisteret was asked (the facts are as of then).
+    asked_at = models.DateTimeField(_("asked"))
+    # Set by the event feed: an event about the person came after asked_at.
+    changed_since = models.DateTimeField(_("changed in the register since"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("person as last seen in Folkeregisteret")
+        verbose_name_plural = _("persons as last seen in Folkeregisteret")
+
+    def __str__(self) -> str:
+        return f"{self.first_name} {self.last_name}"

@@ -16,6 +16,7 @@ from registry.open_data import (
     open_data_load,
     open_data_url,
 )
+from registry.person_copy import person_events_read
 from registry.unit_copy import UNIT_COPY_KINDS, unit_copy_load
 
 logger = logging.getLogger(__name__)
@@ -73,3 +74,14 @@ def load_enhetsregisteret() -> None:
 def load_enhetsregisteret_file(*, kind: str) -> int:
     """Load one bulk file; a failed download is tried again, a refused file is not."""
     return unit_copy_load(kind=kind).entries
+
+
+@shared_task(
+    name="registry.read_person_events",
+    autoretry_for=(RegisterUnavailable,),
+    retry_backoff=120,
+    max_retries=2,
+)
+def read_person_events() -> int:
+    """Hourly: read Folkeregisteret's event feed and mark the persons it concerns."""
+    return len(person_events_read())

@@ -4,7 +4,8 @@
 Enhetsregisteret's open API (ENHETSREGISTERET_URL; organisations come from the local copy of
 its bulk files while that copy is current, see registry/unit_copy.py), Skatteetaten's Arbeidsforhold i oppdrag
 and NAV's Aa-registeret (ARBEIDSFORHOLD_URL, AAREG_URL) and Folkeregisteret
-(FOLKEREGISTERET_URL).
+(FOLKEREGISTERET_URL; persons its event feed shows no change for are answered from their last
+answer, see registry/person_copy.py).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from registry.clients.embedded import (
     EmbeddedEmploymentRegister,
     EmbeddedPopulationRegister,
 )
-from registry.clients.freg import FolkeregisteretPopulationRegister
+from registry.clients.freg_copy import FeedFollowingPopulationRegister
 
 
 def _unknown_backend() -> ImproperlyConfigured:
@@ -54,7 +55,8 @@ def population_register() -> PopulationRegister:
     if settings.REGISTRY_BACKEND == "embedded":
         return EmbeddedPopulationRegister()
     if settings.REGISTRY_BACKEND == "http":
-        return FolkeregisteretPopulationRegister()
+        # Asks Folkeregisteret only about persons its event feed marked (registry/person_copy.py).
+        return FeedFollowingPopulationRegister()
     raise _unknown_backend()
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime
 from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
@@ -129,7 +130,64 @@ def person_from_freg(national_id: str, body: Any) -> PersonFacts:
     )
 
 
+# The event feed: REGISTERS.md gives `hendelser/feed?seq=N`, 1,000 a page, ETag/304, and no
+# shape. Assumed: the page is a JSON list (or an object holding it under "hendelser") of
+# events {"sekvensnummer": N, "hendelse": {"hendelsetype": …, "folkeregisteridentifikator":
+# …}}, the sequence number and person possibly at the top level of the item instead. An event
+# type is taken to concern hmsportal when its name mentions one of EVENT_TYPE_WORDS
+# (identity number and its status, name, residence); an event without a type marks its
+# person too (asking once too often is cheap, missing a change is not).
+EVENT_FEED_PATH = "/hendelser/feed"
+EVENT_PAGE_SIZE = 1000
+EVENT_LIST_KEY = "hendelser"
+EVENT_SEQUENCE_FIELD = "sekvensnummer"
+EVENT_BODY_FIELD = "hendelse"
+EVENT_TYPE_FIELD = "hendelsetype"
+EVENT_PERSON_FIELD = "folkeregisteridentifikator"
+EVENT_TYPE_WORDS = ("identifikasjonsnummer", "identifikator", "dnummer", "navn", "opphold")
+
+
+@dataclass(frozen=True)
+class PersonEvent:
+    """One event in Folkeregisteret's feed: its sequence number and whom it concerns."""
+
+    sequence: int
+    national_id: str
+    concerns_checks: bool
+
+
+def person_events_from_freg(body: Any) -> list[PersonEvent]:
+    """Map a page of the event feed; the only place that knows its shape."""
+    items = body.get(EVENT_LIST_KEY) if isinstance(body, dict) else body
+    if not isinstance(items, list):
+        raise RegisterUnavailable(REGISTER, "the event feed did not answer with a list")
+    events = []
+    for item in items:
+        if not isinstance(item, dict):
+            raise RegisterUnavailable(REGISTER, "an event in the feed is not an object")
+        event = item.get(EVENT_BODY_FIELD)
+        event = event if isinstance(event, dict) else item
+        sequence = item.get(EVENT_SEQUENCE_FIELD, event.get(EVENT_SEQUENCE_FIELD))
+        if not isinstance(sequence, int):
+            raise RegisterUnavailable(REGISTER, "an event in the feed has no sequence number")
+        national_id = event.get(EVENT_PERSON_FIELD, item.get(EVENT_PERSON_FIELD))
+        kind = str(event.get(EVENT_TYPE_FIELD) or "").casefold()
+        events.append(
+            PersonEvent(
+                sequence=sequence,
+                national_id=national_id if isinstance(national_id, str) else "",
+                concerns_checks=not kind or any(word in kind for word in EVENT_TYPE_WORDS),
+            )
+        )
+    return events
+
+
 # ------------------------------------------------------------------------------------------
+
+
+def events_client() -> RegisterClient:
+    """Folkeregisteret's client for the event feed (the same base URL and token)."""
+    return FolkeregisteretPopulationRegister().client
 
 
 class FolkeregisteretPopulationRegister:
