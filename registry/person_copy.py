@@ -182,4 +182,22 @@ def person_copy_write(
     ).update(changed_since=None)
 
 
-__all__ = ["FEED", "person_copy_facts", "person_copy_write", "person_events_read"]
+# A person not asked about for this long no longer has a card or order line being checked
+# (the nightly re-check asks everyone within FOLKEREGISTERET_FACTS_MAX_AGE_DAYS): what
+# Folkeregisteret said about them is not kept (data minimisation).
+PERSON_COPY_KEPT = datetime.timedelta(days=30)
+
+
+def person_copy_purge(*, now: datetime.datetime) -> int:
+    """Forget the answers about persons not asked about for PERSON_COPY_KEPT."""
+    deleted, _ = PersonCopy.objects.filter(asked_at__lt=now - PERSON_COPY_KEPT).delete()
+    return deleted
+
+
+__all__ = [
+    "FEED",
+    "person_copy_facts",
+    "person_copy_purge",
+    "person_copy_write",
+    "person_events_read",
+]

@@ -7,6 +7,7 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.utils import timezone
 
 from registry.facts import RegisterUnavailable
 from registry.feed import change_feeds_read
@@ -16,7 +17,7 @@ from registry.open_data import (
     open_data_load,
     open_data_url,
 )
-from registry.person_copy import person_events_read
+from registry.person_copy import person_copy_purge, person_events_read
 from registry.unit_copy import UNIT_COPY_KINDS, unit_copy_load
 
 logger = logging.getLogger(__name__)
@@ -84,4 +85,5 @@ def load_enhetsregisteret_file(*, kind: str) -> int:
 )
 def read_person_events() -> int:
     """Hourly: read Folkeregisteret's event feed and mark the persons it concerns."""
+    person_copy_purge(now=timezone.now())
     return len(person_events_read())

@@ -6,6 +6,11 @@ oppdrag" API, which the HMS card scheme has its own access package for
 employer's employees follows NAV's Aa-registeret shape, from AAREG_URL. Both take
 Maskinporten tokens (registry/clients/maskinporten.py; a fixed ARBEIDSFORHOLD_TOKEN or
 AAREG_TOKEN wins when set).
+
+REGISTERS.md documents no change events for employments (neither API offers a feed in the
+public material), so the nightly re-check asks about every card's employment, once a night:
+any employment may have ended. Should an employment event feed be confirmed, follow
+registry/person_copy.py's pattern, with a full sweep over a number of nights.
 """
 
 from __future__ import annotations

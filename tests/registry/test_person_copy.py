@@ -202,3 +202,15 @@ def test_a_page_that_is_not_a_list_of_events_is_an_outage(followed):
         person_events_read()
 
     assert not ChangeFeedCursor.objects.filter(feed="folkeregisteret").exists()
+
+
+def test_answers_about_persons_not_asked_about_for_a_month_are_forgotten(followed):
+    followed.add("/hendelser/feed", responder=feed_responder([]))
+    population_register().persons([FNR, DNR])
+    PersonCopy.objects.filter(national_id=FNR).update(
+        asked_at=timezone.now() - datetime.timedelta(days=31)
+    )
+
+    read_person_events()
+
+    assert list(PersonCopy.objects.values_list("national_id", flat=True)) == [DNR]
