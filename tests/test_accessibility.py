@@ -25,8 +25,8 @@ from tests.browser_checks import (
     tables_not_stacked,
     violations_report,
 )
-from tests.datasets import EMPLOYER, jpeg
 from tests.browser_world import UNORDERED, PortalWorld, portal_world_build
+from tests.datasets import EMPLOYER, jpeg
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 

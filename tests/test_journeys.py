@@ -23,9 +23,9 @@ from cards.models import Card
 from orders.card_register import CSV_DELIMITER
 from orders.models import Order
 from tests.browser_checks import PHONE, WIDE, log_in, screenshot, scrolls_sideways
+from tests.browser_world import DELEGATE, LONGSTANDING, UNORDERED, portal_world_build
 from tests.cards.factories import photo_jpeg
 from tests.datasets import EMPLOYER, jpeg
-from tests.browser_world import DELEGATE, LONGSTANDING, UNORDERED, portal_world_build
 
 pytestmark = [pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
