@@ -10,6 +10,7 @@ them; the rest from the small tables below.
 from __future__ import annotations
 
 import datetime
+import decimal
 from dataclasses import dataclass
 from typing import Any
 
@@ -222,6 +223,16 @@ def _value(value: Any, field: models.Field[Any, Any] | None, card_types: dict[st
         return _("yes") if value else _("no")
     if field is not None and field.choices:
         return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.FileField):
+        # The stored name is generated (a random name or the card number) and means nothing
+        # to a reader; that a file was attached does.
+        return _("attached")
+    if isinstance(field, models.DecimalField):
+        try:
+            amount = decimal.Decimal(str(value))
+        except decimal.InvalidOperation:
+            return str(value)
+        return formats.number_format(amount, field.decimal_places, force_grouping=True)
     if isinstance(value, str):
         return _text(value)
     return str(value)
@@ -237,9 +248,9 @@ def _text(value: str) -> str:
     if len(value) >= 19 and value[4] == "-" and "T" in value:
         moment = parse_datetime(value)
         if moment is not None:
-            return formats.date_format(timezone.localtime(moment), "d.m.Y H:i")
+            return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
     if len(value) == 10 and value[4] == "-":
         day = parse_date(value)
         if day is not None:
-            return formats.date_format(day, "d.m.Y")
+            return formats.date_format(day, "SHORT_DATE_FORMAT")
     return value

@@ -15,6 +15,7 @@ from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory, valid_orgnr
 from tests.datasets import EMPLOYER, SUB_UNIT, small_dataset
 from tests.hmsportal.factories import UserFactory
+from tests.orders.factories import OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 A = AuditEntry.Action
@@ -159,3 +160,34 @@ def test_the_page_costs_the_same_queries_for_few_entries_and_many(client, trail)
         html = client.get(url).content.decode()
     assert html.count("data-audit-entry=") == 41
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_values_read_in_the_pages_language_not_as_stored(client, trail) -> None:
+    """Dates in the page's own short format, amounts with its decimal comma or point, and a
+    generated storage name as plain "attached" (a raw path means nothing to a reader)."""
+    audit_record(
+        actor=trail["owner"],
+        action=A.CARD_ISSUED,
+        subject=trail["mine"],
+        organisation_orgnr=EMPLOYER,
+        after={"valid_until": "2028-12-02", "photo": "cards/photos/419606251991.jpg"},
+    )
+    order_line = OrderLineFactory(order__employer_orgnr=EMPLOYER)
+    audit_record(
+        actor=trail["owner"],
+        action=A.ORDER_PLACED,
+        subject=order_line.order,
+        organisation_orgnr=EMPLOYER,
+        after={"price_incl_vat": "1131.56"},
+    )
+    norwegian = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    assert "Gyldig til: 02.12.2028" in norwegian
+    assert "1\xa0131,56" in norwegian
+    assert "Bilde: lagt ved" in norwegian
+    assert "cards/photos/" not in norwegian
+    client.cookies["django_language"] = "en"
+    english = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    assert "Valid until: 2 Dec 2028" in english
+    assert "02.12.2028" not in english
+    assert "1,131.56" in english
+    assert "Photo: attached" in english
