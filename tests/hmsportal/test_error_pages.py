@@ -110,6 +110,23 @@ def test_403_in_the_back_office_says_it_is_for_the_card_producers_staff(employer
     assert links_home(html)
 
 
+@pytest.mark.parametrize("path", ["/admin/", "/admin/login/?next=/admin/"])
+def test_the_admin_tells_a_logged_in_employer_the_same_as_the_back_office(
+    employer_client, path
+) -> None:
+    """Not Django's password form greeting them as "person-a9d0…" (their opaque user name)."""
+    response = employer_client.get(path, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert in_portal_layout(html, language="nb")
+    assert "Denne siden er for de ansatte hos kortprodusenten" in html
+    assert 'name="password"' not in html
+
+
+def test_the_admin_login_still_asks_an_anonymous_visitor_for_a_password(client) -> None:
+    assert 'name="password"' in client.get("/admin/login/").content.decode()
+
+
 @pytest.mark.parametrize(("headers", "cookies"), ENGLISH_WAYS)
 def test_403_in_the_back_office_in_english(employer_client, headers, cookies) -> None:
     response = english_client(employer_client, headers, cookies).get(QUEUE)
