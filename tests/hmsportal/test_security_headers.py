@@ -179,6 +179,7 @@ def test_public_pages_and_error_pages(client, dataset, settings) -> None:
             (f"/api/v1/cards/{number}", 200),
             ("/api/v1/cards/not-a-number", 400),
             ("/no-such-page/", 404),
+            ("/logout/", 405),  # a button's address opened as a page
             (reverse("admin:login"), 200),
             ("/healthz/", 200),
         ],
