@@ -23,6 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from cards.numbers import display
 from hmsportal.models import AuditEntry
 from registry.rules import REASONS, Reason
 
@@ -76,6 +77,12 @@ VALUE_LABELS = {
     "id_document": gettext_lazy("copy of ID document"),
 }
 _CHECK_FAILED = "register check failed: "
+# Keys whose values are card numbers: an order line's card, a replacement, the card renewed.
+CARD_NUMBER_KEYS = frozenset({"card", "renews"})
+
+
+def _as_stored(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -159,7 +166,15 @@ def _subject(entry: AuditEntry) -> str:
         return (
             _("User name: %(name)s") % {"name": entry.subject_label} if entry.subject_label else ""
         )
-    return f"{kind} {entry.subject_label}".strip() if kind else entry.subject_label
+    label = entry.subject_label
+    if entry.subject_type == "cards.card":
+        label = _card_number(label)
+    return f"{kind} {label}".strip() if kind else label
+
+
+def _card_number(value: Any) -> Any:
+    """A card number grouped as printed (1234 5678 9012), as on every other page."""
+    return display(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def _card_type_names() -> dict[str, str]:
@@ -197,12 +212,13 @@ def _changes(entry: AuditEntry, card_types: dict[str, str]) -> list[Change]:
         if key in before and key in after and before[key] == after[key]:
             continue
         field = _field(model, key)
+        number = _card_number if key in CARD_NUMBER_KEYS else _as_stored
         label = str(KEY_LABELS.get(key) or (field.verbose_name if field else key))
         changes.append(
             Change(
                 label=label[:1].upper() + label[1:],
-                before=_value(before.get(key), field, card_types) if key in before else "",
-                after=_value(after.get(key), field, card_types) if key in after else "",
+                before=_value(number(before.get(key)), field, card_types) if key in before else "",
+                after=_value(number(after.get(key)), field, card_types) if key in after else "",
             )
         )
     return changes

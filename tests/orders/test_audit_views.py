@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from cards.numbers import display
 from cards.services import card_transition
 from hmsportal.audit import audit_record
 from hmsportal.models import AuditEntry
@@ -38,8 +39,8 @@ def trail(client):
 
 def test_an_administrator_sees_only_their_organisations_trail(client, trail) -> None:
     html = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
-    assert trail["mine"].number in html
-    assert trail["theirs"].number not in html
+    assert display(trail["mine"].number) in html
+    assert display(trail["theirs"].number) not in html
     # In plain Norwegian, not codes.
     assert "Kortet er tilbakekalt" in html and "arbeidsforholdet er avsluttet" in html
     assert "employment_ended" not in html  # no raw codes
@@ -49,7 +50,9 @@ def test_an_administrator_sees_only_their_organisations_trail(client, trail) -> 
     assert client.get(f"/orders/{OTHER}/audit/").status_code == 404
     assert client.get("/orders/123456789/audit/").status_code == 404
     # Through the sub-unit: the main unit's trail, the same one.
-    assert trail["mine"].number in client.get(f"/orders/{SUB_UNIT}/audit/").content.decode()
+    assert (
+        display(trail["mine"].number) in client.get(f"/orders/{SUB_UNIT}/audit/").content.decode()
+    )
 
 
 def test_a_delegate_sees_the_trail_and_a_revoked_one_does_not(client, trail) -> None:
@@ -62,7 +65,9 @@ def test_a_delegate_sees_the_trail_and_a_revoked_one_does_not(client, trail) -> 
         valid_from=today,
     )
     client.force_login(UserFactory(username="per", national_id=DELEGATE, full_name="Per Hansen"))
-    assert trail["mine"].number in client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    assert (
+        display(trail["mine"].number) in client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    )
     Delegation.objects.filter(pk=delegation.pk).update(revoked_at=timezone.now())
     assert client.get(f"/orders/{EMPLOYER}/audit/").status_code == 404
     client.logout()
@@ -76,10 +81,10 @@ def test_staff_see_every_organisations_trail_and_others_may_not(client, trail, s
     staff = UserFactory(username="siv", national_id=None, full_name="Siv Stab", is_staff=True)
     client.force_login(staff)
     html = client.get("/backoffice/audit/").content.decode()
-    assert trail["mine"].number in html and trail["theirs"].number in html
+    assert display(trail["mine"].number) in html and display(trail["theirs"].number) in html
     assert "Logget inn" in html  # logins are there too
     html = client.get("/backoffice/audit/", {"organisation": OTHER}).content.decode()
-    assert trail["theirs"].number in html and trail["mine"].number not in html
+    assert display(trail["theirs"].number) in html and display(trail["mine"].number) not in html
     html = client.get("/backoffice/audit/", {"organisation": "12"}).content.decode()
     assert "Et organisasjonsnummer har 9 sifre." in html
 
@@ -94,16 +99,16 @@ def test_filters_by_kind_of_change_person_and_dates(client, trail) -> None:
         after={"grantee_name": "Per Hansen"},
     )
     html = client.get(base, {"action": A.DELEGATION_GRANTED}).content.decode()
-    assert "Per Hansen" in html and trail["mine"].number not in html
+    assert "Per Hansen" in html and display(trail["mine"].number) not in html
     html = client.get(base, {"actor": "nordmann"}).content.decode()
-    assert "Per Hansen" in html and trail["mine"].number in html
+    assert "Per Hansen" in html and display(trail["mine"].number) in html
     assert "Per Hansen" not in client.get(base, {"actor": "hansen"}).content.decode()
     today = timezone.localdate()
     html = client.get(base, {"date_from": today.isoformat()}).content.decode()
-    assert trail["mine"].number in html
+    assert display(trail["mine"].number) in html
     yesterday = (today - datetime.timedelta(days=1)).isoformat()
     html = client.get(base, {"date_to": yesterday}).content.decode()
-    assert trail["mine"].number not in html and "Ingen endringer passer." in html
+    assert display(trail["mine"].number) not in html and "Ingen endringer passer." in html
     # Hostile or wrong input is explained; the page answers.
     response = client.get(
         base,
@@ -180,7 +185,18 @@ def test_values_read_in_the_pages_language_not_as_stored(client, trail) -> None:
         organisation_orgnr=EMPLOYER,
         after={"price_incl_vat": "1131.56"},
     )
+    audit_record(
+        actor=None,
+        action=A.LINE_APPROVED,
+        subject=order_line,
+        organisation_orgnr=EMPLOYER,
+        before={"card": None},
+        after={"card": "419606251991"},
+    )
     norwegian = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    number = trail["mine"].number
+    assert f"Kort {number[:4]} {number[4:8]} {number[8:]}" in norwegian
+    assert "Kort: – → 4196 0625 1991" in norwegian
     assert "Gyldig til: 02.12.2028" in norwegian
     assert "1\xa0131,56" in norwegian
     assert "Bilde: lagt ved" in norwegian
