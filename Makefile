@@ -57,6 +57,9 @@ lock: $(TOOLS_STAMP)
 audit: $(TOOLS_STAMP)
 	$(TOOLS)/bin/pip-audit --strict --disable-pip --require-hashes --progress-spinner off -r $(LOCK)
 
+# The demo's e-mailed links and the QR codes on its cards lead to the port it serves on,
+# unless PORTAL_BASE_URL is set.
+run: export PORTAL_BASE_URL ?= http://127.0.0.1:$(PORT)
 run: $(STAMP)
 	@mkdir -p var
 	$(PY) manage.py migrate --noinput

@@ -10,18 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Concatenate, ParamSpec
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, resolve_url
-from django.urls import reverse
+from django.urls import Resolver404, resolve, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 
 from hmsportal.models import User
 
 P = ParamSpec("P")
+ASKS_FOR_CONFIRMED_EMAIL = "asks_for_confirmed_email"
 
 
 def contact_details_url(next_url: str | None = None) -> str:
@@ -82,4 +83,16 @@ def contact_confirmed_required(
             return gate
         return view(request, *args, **kwargs)
 
+    # Read by next_asks_for_confirmed_email; functools.wraps carries it through outer decorators.
+    setattr(wrapper, ASKS_FOR_CONFIRMED_EMAIL, True)
     return wrapper
+
+
+def next_asks_for_confirmed_email(next_url: str) -> bool:
+    """Whether the page at next_url (a path) sends people without a confirmed address back to
+    the contact details page: going on there without one would only come back."""
+    try:
+        match = resolve(urlsplit(next_url).path)
+    except Resolver404:
+        return False
+    return bool(getattr(match.func, ASKS_FOR_CONFIRMED_EMAIL, False))

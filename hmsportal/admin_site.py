@@ -12,6 +12,7 @@ from django import forms
 from django.conf import settings
 from django.contrib.admin.forms import AdminAuthenticationForm
 from django.contrib.auth.forms import AuthenticationForm
+from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 from django.http.response import HttpResponseBase
 from django.utils.translation import gettext_lazy as _
@@ -96,6 +97,11 @@ class PortalAdminSite(OTPAdminSite):
         self, request: HttpRequest, extra_context: dict[str, Any] | None = None
     ) -> HttpResponseBase:
         user = request.user
+        if user.is_authenticated and not (user.is_active and user.is_staff):
+            # An employer or cardholder logged in through ID-porten: the same page as the rest
+            # of the back office (hmsportal.backoffice.staff_required), not a password form
+            # that greets them by their opaque user name.
+            raise PermissionDenied(_("This page is for the card office's staff."))
         if (
             settings.STAFF_SECOND_FACTOR_REQUIRED
             and user.is_authenticated

@@ -10,6 +10,7 @@ them; the rest from the small tables below.
 from __future__ import annotations
 
 import datetime
+import decimal
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +23,7 @@ from django.utils.dateparse import parse_date, parse_datetime
 from django.utils.translation import get_language, gettext_lazy
 from django.utils.translation import gettext as _
 
+from cards.numbers import display
 from hmsportal.models import AuditEntry
 from registry.rules import REASONS, Reason
 
@@ -75,6 +77,12 @@ VALUE_LABELS = {
     "id_document": gettext_lazy("copy of ID document"),
 }
 _CHECK_FAILED = "register check failed: "
+# Keys whose values are card numbers: an order line's card, a replacement, the card renewed.
+CARD_NUMBER_KEYS = frozenset({"card", "renews"})
+
+
+def _as_stored(value: Any) -> Any:
+    return value
 
 
 @dataclass(frozen=True)
@@ -158,7 +166,15 @@ def _subject(entry: AuditEntry) -> str:
         return (
             _("User name: %(name)s") % {"name": entry.subject_label} if entry.subject_label else ""
         )
-    return f"{kind} {entry.subject_label}".strip() if kind else entry.subject_label
+    label = entry.subject_label
+    if entry.subject_type == "cards.card":
+        label = _card_number(label)
+    return f"{kind} {label}".strip() if kind else label
+
+
+def _card_number(value: Any) -> Any:
+    """A card number grouped as printed (1234 5678 9012), as on every other page."""
+    return display(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def _card_type_names() -> dict[str, str]:
@@ -196,12 +212,13 @@ def _changes(entry: AuditEntry, card_types: dict[str, str]) -> list[Change]:
         if key in before and key in after and before[key] == after[key]:
             continue
         field = _field(model, key)
+        number = _card_number if key in CARD_NUMBER_KEYS else _as_stored
         label = str(KEY_LABELS.get(key) or (field.verbose_name if field else key))
         changes.append(
             Change(
                 label=label[:1].upper() + label[1:],
-                before=_value(before.get(key), field, card_types) if key in before else "",
-                after=_value(after.get(key), field, card_types) if key in after else "",
+                before=_value(number(before.get(key)), field, card_types) if key in before else "",
+                after=_value(number(after.get(key)), field, card_types) if key in after else "",
             )
         )
     return changes
@@ -222,6 +239,16 @@ def _value(value: Any, field: models.Field[Any, Any] | None, card_types: dict[st
         return _("yes") if value else _("no")
     if field is not None and field.choices:
         return str(dict(field.flatchoices).get(value, value))
+    if isinstance(field, models.FileField):
+        # The stored name is generated (a random name or the card number) and means nothing
+        # to a reader; that a file was attached does.
+        return _("attached")
+    if isinstance(field, models.DecimalField):
+        try:
+            amount = decimal.Decimal(str(value))
+        except decimal.InvalidOperation:
+            return str(value)
+        return formats.number_format(amount, field.decimal_places, force_grouping=True)
     if isinstance(value, str):
         return _text(value)
     return str(value)
@@ -237,9 +264,9 @@ def _text(value: str) -> str:
     if len(value) >= 19 and value[4] == "-" and "T" in value:
         moment = parse_datetime(value)
         if moment is not None:
-            return formats.date_format(timezone.localtime(moment), "d.m.Y H:i")
+            return formats.date_format(timezone.localtime(moment), "SHORT_DATETIME_FORMAT")
     if len(value) == 10 and value[4] == "-":
         day = parse_date(value)
         if day is not None:
-            return formats.date_format(day, "d.m.Y")
+            return formats.date_format(day, "SHORT_DATE_FORMAT")
     return value

@@ -90,3 +90,24 @@ def not_activity(view: Callable[P, HttpResponse]) -> Callable[P, HttpResponse]:
         return view(*args, **kwargs)
 
     return wrapper
+
+
+def method_not_allowed_page(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Django's require_POST answers 405 with an empty body: a blank page for a person who
+    opens /logout/ or a form's address. Such a response becomes the portal's own 405 page;
+    the JSON API keeps its bare answer."""
+    from hmsportal.views.errors import method_not_allowed
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if (
+            response.status_code == 405
+            and not response.content
+            and not request.path_info.startswith("/api/")
+        ):
+            return method_not_allowed(request, allow=response.get("Allow", ""))
+        return response
+
+    return middleware

@@ -84,6 +84,8 @@ MIDDLEWARE = [
     "django_htmx.middleware.HtmxMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "hmsportal.middleware.RegistersAnswerPeopleQuickly",
+    # Innermost, so the page has the visitor's language and menu.
+    "hmsportal.middleware.method_not_allowed_page",
 ]
 
 ROOT_URLCONF = "hmsportal.urls"

@@ -247,7 +247,12 @@ ROUTES: dict[str, Route] = {
         get={**everyone(ADMIN_LOGIN), STAFF: OK},
         post={**everyone(ADMIN_LOGIN), STAFF: OK},
     ),
-    "admin:login": Route(none, get={**everyone(OK), STAFF: REDIRECT}, post=everyone(OK)),
+    # Logged in but not staff: the back office's own 403, not a password form.
+    "admin:login": Route(
+        none,
+        get={**everyone(FORBIDDEN), ANONYMOUS: OK, STAFF: REDIRECT},
+        post={**everyone(FORBIDDEN), ANONYMOUS: OK, STAFF: OK},
+    ),
 }
 
 

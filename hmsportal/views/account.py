@@ -17,7 +17,11 @@ from django.views.decorators.http import require_http_methods
 from django.views.i18n import set_language as django_set_language
 
 from hmsportal import contact
-from hmsportal.account import contact_details_url, next_url_from
+from hmsportal.account import (
+    contact_details_url,
+    next_asks_for_confirmed_email,
+    next_url_from,
+)
 from hmsportal.forms import ContactDetailsForm
 from hmsportal.models import User
 from hmsportal.phone import mobile_display
@@ -86,6 +90,8 @@ def _contact_details_page(
         {
             "form": form,
             "next": next_url,
+            # Without any address, the way on is offered only to a page that does not ask for one.
+            "next_asks_for_email": bool(next_url) and next_asks_for_confirmed_email(next_url),
             "confirmed_email": user.confirmed_email,
             "pending_email": user.pending_email,
             "max_age_days": settings.EMAIL_CONFIRMATION_MAX_AGE_DAYS,

@@ -72,6 +72,14 @@ def page_not_found(request: HttpRequest, exception: Exception | None = None) -> 
     return _render(request, "errors/404.html", status=404)
 
 
+def method_not_allowed(request: HttpRequest, *, allow: str) -> HttpResponse:
+    """The 405 page: an address that only a form's button may use, opened as a page (an old
+    bookmark of /logout/, a link pasted from the browser's history)."""
+    response = _render(request, "errors/405.html", status=405)
+    response["Allow"] = allow
+    return response
+
+
 def server_error(request: HttpRequest) -> HttpResponse:
     """The 500 page, rendered without context processors: the database may be what failed."""
     return _render_minimal("errors/500.html", status=500, context={})

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_http_methods
 
 from cards import selectors as card_selectors
 from cards import services as card_services
+from cards.numbers import display
 from hmsportal.models import User
 from hmsportal.permissions import employer_required
 from orders import renewals
@@ -43,7 +44,8 @@ def card_end(request: HttpRequest, employer: OrganisationFacts, number: str) -> 
         else:
             messages.success(
                 request,
-                _("Card %(number)s has ended. It can no longer be used.") % {"number": card.number},
+                _("Card %(number)s has ended. It can no longer be used.")
+                % {"number": display(card.number)},
             )
         return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
     return render(

@@ -16,6 +16,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_safe
 
+from cards.numbers import display
 from hmsportal.models import User
 from orders import selectors, services
 from orders.forms import CardReportForm
@@ -72,7 +73,7 @@ def my_card_report(request: HttpRequest, number: str) -> HttpResponse:
         messages.error(
             request,
             _("Card %(number)s cannot be reported: it is already revoked or has expired.")
-            % {"number": card.number},
+            % {"number": display(card.number)},
         )
         return redirect("cardholder:card_detail", number=card.number)
     form = CardReportForm(request.POST if request.method == "POST" else None)
@@ -85,7 +86,7 @@ def my_card_report(request: HttpRequest, number: str) -> HttpResponse:
             messages.error(
                 request,
                 _("Card %(number)s cannot be reported: it is already revoked or has expired.")
-                % {"number": card.number},
+                % {"number": display(card.number)},
             )
             return redirect("cardholder:card_detail", number=card.number)
         messages.success(
@@ -93,7 +94,7 @@ def my_card_report(request: HttpRequest, number: str) -> HttpResponse:
             _(
                 "Card %(number)s is blocked and can no longer be used. We have told your employer, who can order a new card for you."
             )
-            % {"number": card.number},
+            % {"number": display(card.number)},
         )
         return redirect("cardholder:my_cards")
     return render(

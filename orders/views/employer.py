@@ -30,6 +30,7 @@ from django.views.decorators.http import require_http_methods, require_safe
 from cards import selectors as card_selectors
 from cards import services as card_services
 from cards.models import Card
+from cards.numbers import display
 from cards.standing import card_standing
 from hmsportal import outage
 from hmsportal.account import (
@@ -304,7 +305,7 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
                 )
             else:
                 messages.success(
-                    request, _("Card %(number)s is revoked.") % {"number": card.number}
+                    request, _("Card %(number)s is revoked.") % {"number": display(card.number)}
                 )
                 return redirect("orders:card_detail", orgnr=employer.orgnr, number=card.number)
     today = timezone.localdate()

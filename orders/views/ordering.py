@@ -102,7 +102,18 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         # were chosen are kept (orders.stash) and travel on as keys.
         _files_keep(user, form)
         if step == "review":
-            return _order_check_page(request, employer, form, today=today)
+            # The same refusal as sending would give, before the check page shows a price for
+            # a card that cannot be ordered (one card per person, employer and card type).
+            try:
+                services.already_ordered_check(
+                    national_id=form.selected_employee().employment.national_id,
+                    employer_orgnr=employer.orgnr,
+                    card_type=form.cleaned_data["card_type"],
+                )
+            except services.AlreadyOrdered as refusal:
+                already = _already_ordered_refusal(form, refusal)
+            else:
+                return _order_check_page(request, employer, form, today=today)
     elif request.method == "POST" and form.is_valid():
         card_type = form.cleaned_data["card_type"]
         try:
@@ -123,16 +134,7 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
         except catalogue.NoPriceError:
             form.add_error("card_type", _("This card type cannot be ordered right now."))
         except services.AlreadyOrdered as refusal:
-            already = AlreadyOrderedNotice(
-                card=refusal.card,
-                line=refusal.line,
-                card_type_name=card_type.name(get_language()),
-            )
-            form.add_error(
-                "employee",
-                _("%(name)s already has a card of this type with you, or an order for one.")
-                % {"name": form.selected_employee().full_name},
-            )
+            already = _already_ordered_refusal(form, refusal)
         else:
             stash.stash_discard(owner=user, keys=[kept.key for kept in form.kept.values()])
             if form.employee_uploads:
@@ -164,6 +166,22 @@ def order_card(request: HttpRequest, employer: OrganisationFacts) -> HttpRespons
             "invoice_due_days": settings.INVOICE_DUE_DAYS,
             "delivery_field_names": CardOrderForm.DELIVERY_FIELDS,
         },
+    )
+
+
+def _already_ordered_refusal(
+    form: CardOrderForm, refusal: services.AlreadyOrdered
+) -> AlreadyOrderedNotice:
+    """The notice above the form and the error on the employee field for a refused order."""
+    form.add_error(
+        "employee",
+        _("%(name)s already has a card of this type with you, or an order for one.")
+        % {"name": form.selected_employee().full_name},
+    )
+    return AlreadyOrderedNotice(
+        card=refusal.card,
+        line=refusal.line,
+        card_type_name=form.cleaned_data["card_type"].name(get_language()),
     )
 
 

@@ -130,6 +130,22 @@ def test_the_employer_page_says_the_same(client, cards, state, language):
 
 
 @pytest.mark.parametrize("language", ["nb", "en"])
+def test_the_employer_page_adds_the_production_step_only_to_a_valid_card(client, cards, language):
+    """A valid card's step (approved, in production, shipped) under the sentence, not
+    "The card is valid today. (active)"; an expired card still marked active says nothing
+    that contradicts its sentence."""
+    client.force_login(UserFactory(language=language))
+    client.cookies[settings.LANGUAGE_COOKIE_NAME] = language
+    valid = client.get(f"/orders/{EMPLOYER}/cards/{cards['valid'].number}/").content.decode()
+    active = {"nb": "Aktiv", "en": "Active"}[language]
+    assert f'<span class="small text-body-secondary" data-card-state>{active}</span>' in valid
+    assert f"({active.lower()})" not in valid
+    expired = client.get(f"/orders/{EMPLOYER}/cards/{cards['expired'].number}/").content.decode()
+    assert "data-card-state" not in expired
+    assert f"({active.lower()})" not in expired
+
+
+@pytest.mark.parametrize("language", ["nb", "en"])
 @pytest.mark.parametrize("state", ["valid", "revoked", "invalid"])
 def test_the_holder_page_says_the_same_and_names_their_own_reasons(client, cards, state, language):
     card = cards[state]

@@ -449,3 +449,21 @@ def test_links_cannot_be_asked_for_without_end(
     assert "Du har bedt om mange lenker på kort tid." in resend.content.decode()
     assert len(mail.outbox) == contact.CONFIRMATION_MAILS_PER_MINUTE
     _unchanged(kari, pending_email="kari2@fjordbygg.example")
+
+
+def test_after_login_a_person_without_an_address_may_go_on_to_pages_that_need_none(
+    client, employer_dataset
+) -> None:
+    """A cardholder sent here at their first login reaches "My HMS cards" without giving an
+    address; the order form, which asks for one, is not offered as a way on (it would only
+    send them back here)."""
+    client.force_login(UserFactory(unconfirmed=True))
+    page = client.get(f"{CONTACT}?next=/my-cards/").content.decode()
+    assert (
+        '<a href="/my-cards/" data-skip-contact>Ikke nå: gå videre uten e-postadresse</a>' in page
+    )
+    order_page = f"/orders/{EMPLOYER}/new/"
+    page = client.get(f"{CONTACT}?next={quote(order_page, safe='')}").content.decode()
+    assert "data-skip-contact" not in page
+    assert f'href="{order_page}"' not in page
+    assert "data-skip-contact" not in client.get(CONTACT).content.decode()

@@ -110,6 +110,23 @@ def test_403_in_the_back_office_says_it_is_for_the_card_producers_staff(employer
     assert links_home(html)
 
 
+@pytest.mark.parametrize("path", ["/admin/", "/admin/login/?next=/admin/"])
+def test_the_admin_tells_a_logged_in_employer_the_same_as_the_back_office(
+    employer_client, path
+) -> None:
+    """Not Django's password form greeting them as "person-a9d0…" (their opaque user name)."""
+    response = employer_client.get(path, follow=True)
+    html = response.content.decode()
+    assert response.status_code == 403
+    assert in_portal_layout(html, language="nb")
+    assert "Denne siden er for de ansatte hos kortprodusenten" in html
+    assert 'name="password"' not in html
+
+
+def test_the_admin_login_still_asks_an_anonymous_visitor_for_a_password(client) -> None:
+    assert 'name="password"' in client.get("/admin/login/").content.decode()
+
+
 @pytest.mark.parametrize(("headers", "cookies"), ENGLISH_WAYS)
 def test_403_in_the_back_office_in_english(employer_client, headers, cookies) -> None:
     response = english_client(employer_client, headers, cookies).get(QUEUE)
@@ -286,3 +303,28 @@ def test_the_expired_form_page_in_english(headers, cookies) -> None:
     assert response.status_code == 403
     assert in_portal_layout(html, language="en")
     assert "The form has expired" in html
+
+
+# --- 405 -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("logged_in", [True, False])
+def test_405_for_a_buttons_address_opened_as_a_page(client, logged_in) -> None:
+    """require_POST's answer is an empty body: a blank page for someone who opens /logout/."""
+    if logged_in:
+        client.force_login(User.objects.create_user(username="worker", national_id="01019012345"))
+    response = client.get("/logout/")
+    html = response.content.decode()
+    assert response.status_code == 405
+    assert response["Allow"] == "POST"
+    assert in_portal_layout(html, language="nb")
+    assert "Denne adressen virker bare fra en knapp" in html
+    assert links_home(html)
+    client.cookies["django_language"] = "en"
+    assert "This address works only from a button" in client.get("/logout/").content.decode()
+
+
+def test_the_api_keeps_its_own_405(client) -> None:
+    response = client.post("/api/v1/cards/419606251991")
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")

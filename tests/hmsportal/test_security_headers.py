@@ -179,6 +179,7 @@ def test_public_pages_and_error_pages(client, dataset, settings) -> None:
             (f"/api/v1/cards/{number}", 200),
             ("/api/v1/cards/not-a-number", 400),
             ("/no-such-page/", 404),
+            ("/logout/", 405),  # a button's address opened as a page
             (reverse("admin:login"), 200),
             ("/healthz/", 200),
         ],
@@ -320,3 +321,16 @@ def test_no_admin_change_list_gets_djangos_inline_style() -> None:
         if not model_admin.actions_on_top and not model_admin.actions_on_bottom
     ]
     assert bare == []
+
+
+def test_pages_declare_their_icon_so_browsers_do_not_ask_for_favicon_ico(client) -> None:
+    """Without it every first page view cost a 404 for /favicon.ico (a console error in the
+    browser); the icon is a static file on the site, which img-src 'self' allows."""
+    from django.contrib.staticfiles import finders
+
+    response = client.get("/status/")
+    assert '<link rel="icon" href="/static/favicon.svg" type="image/svg+xml">' in (
+        response.content.decode()
+    )
+    assert finders.find("favicon.svg")
+    assert "'self'" in policy_directives(response["Content-Security-Policy"])["img-src"]

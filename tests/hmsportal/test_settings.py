@@ -203,3 +203,26 @@ def test_production_sends_hsts_and_the_demo_does_not() -> None:
     assert _settings_print(shown, {**clean, "DEBUG": "1"}) == (
         "0 False False same-origin [\"'none'\"]"
     )
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"), [(None, "http://127.0.0.1:8031"), ("https://hms.example", None)]
+)
+def test_make_run_on_another_port_links_to_that_port(tmp_path, given, expected) -> None:
+    """`make run PORT=8031` mailed confirmation links and printed QR codes for port 8000."""
+    probe = tmp_path / "python"
+    probe.write_text('#!/bin/sh\necho "$PORTAL_BASE_URL"\n')
+    probe.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "PORTAL_BASE_URL"}
+    if given:
+        env["PORTAL_BASE_URL"] = given
+    # PY stands in for the venv's python; STAMP= skips building the venv.
+    run = subprocess.run(
+        ["make", "-s", "run", "PORT=8031", f"PY={probe}", "STAMP="],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert set(filter(None, run.stdout.splitlines()[:3])) == {expected or given}

@@ -7,6 +7,7 @@ import datetime
 import pytest
 from django.utils import timezone
 
+from cards.numbers import display
 from cards.services import card_transition
 from hmsportal.audit import audit_record
 from hmsportal.models import AuditEntry
@@ -15,6 +16,7 @@ from registry.datasets import registry_dataset_load
 from tests.cards.factories import CardFactory, valid_orgnr
 from tests.datasets import EMPLOYER, SUB_UNIT, small_dataset
 from tests.hmsportal.factories import UserFactory
+from tests.orders.factories import OrderLineFactory
 
 pytestmark = pytest.mark.django_db
 A = AuditEntry.Action
@@ -37,8 +39,8 @@ def trail(client):
 
 def test_an_administrator_sees_only_their_organisations_trail(client, trail) -> None:
     html = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
-    assert trail["mine"].number in html
-    assert trail["theirs"].number not in html
+    assert display(trail["mine"].number) in html
+    assert display(trail["theirs"].number) not in html
     # In plain Norwegian, not codes.
     assert "Kortet er tilbakekalt" in html and "arbeidsforholdet er avsluttet" in html
     assert "employment_ended" not in html  # no raw codes
@@ -48,7 +50,9 @@ def test_an_administrator_sees_only_their_organisations_trail(client, trail) -> 
     assert client.get(f"/orders/{OTHER}/audit/").status_code == 404
     assert client.get("/orders/123456789/audit/").status_code == 404
     # Through the sub-unit: the main unit's trail, the same one.
-    assert trail["mine"].number in client.get(f"/orders/{SUB_UNIT}/audit/").content.decode()
+    assert (
+        display(trail["mine"].number) in client.get(f"/orders/{SUB_UNIT}/audit/").content.decode()
+    )
 
 
 def test_a_delegate_sees_the_trail_and_a_revoked_one_does_not(client, trail) -> None:
@@ -61,7 +65,9 @@ def test_a_delegate_sees_the_trail_and_a_revoked_one_does_not(client, trail) -> 
         valid_from=today,
     )
     client.force_login(UserFactory(username="per", national_id=DELEGATE, full_name="Per Hansen"))
-    assert trail["mine"].number in client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    assert (
+        display(trail["mine"].number) in client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    )
     Delegation.objects.filter(pk=delegation.pk).update(revoked_at=timezone.now())
     assert client.get(f"/orders/{EMPLOYER}/audit/").status_code == 404
     client.logout()
@@ -75,10 +81,10 @@ def test_staff_see_every_organisations_trail_and_others_may_not(client, trail, s
     staff = UserFactory(username="siv", national_id=None, full_name="Siv Stab", is_staff=True)
     client.force_login(staff)
     html = client.get("/backoffice/audit/").content.decode()
-    assert trail["mine"].number in html and trail["theirs"].number in html
+    assert display(trail["mine"].number) in html and display(trail["theirs"].number) in html
     assert "Logget inn" in html  # logins are there too
     html = client.get("/backoffice/audit/", {"organisation": OTHER}).content.decode()
-    assert trail["theirs"].number in html and trail["mine"].number not in html
+    assert display(trail["theirs"].number) in html and display(trail["mine"].number) not in html
     html = client.get("/backoffice/audit/", {"organisation": "12"}).content.decode()
     assert "Et organisasjonsnummer har 9 sifre." in html
 
@@ -93,16 +99,16 @@ def test_filters_by_kind_of_change_person_and_dates(client, trail) -> None:
         after={"grantee_name": "Per Hansen"},
     )
     html = client.get(base, {"action": A.DELEGATION_GRANTED}).content.decode()
-    assert "Per Hansen" in html and trail["mine"].number not in html
+    assert "Per Hansen" in html and display(trail["mine"].number) not in html
     html = client.get(base, {"actor": "nordmann"}).content.decode()
-    assert "Per Hansen" in html and trail["mine"].number in html
+    assert "Per Hansen" in html and display(trail["mine"].number) in html
     assert "Per Hansen" not in client.get(base, {"actor": "hansen"}).content.decode()
     today = timezone.localdate()
     html = client.get(base, {"date_from": today.isoformat()}).content.decode()
-    assert trail["mine"].number in html
+    assert display(trail["mine"].number) in html
     yesterday = (today - datetime.timedelta(days=1)).isoformat()
     html = client.get(base, {"date_to": yesterday}).content.decode()
-    assert trail["mine"].number not in html and "Ingen endringer passer." in html
+    assert display(trail["mine"].number) not in html and "Ingen endringer passer." in html
     # Hostile or wrong input is explained; the page answers.
     response = client.get(
         base,
@@ -159,3 +165,45 @@ def test_the_page_costs_the_same_queries_for_few_entries_and_many(client, trail)
         html = client.get(url).content.decode()
     assert html.count("data-audit-entry=") == 41
     assert len(many.captured_queries) == len(few.captured_queries)
+
+
+def test_values_read_in_the_pages_language_not_as_stored(client, trail) -> None:
+    """Dates in the page's own short format, amounts with its decimal comma or point, and a
+    generated storage name as plain "attached" (a raw path means nothing to a reader)."""
+    audit_record(
+        actor=trail["owner"],
+        action=A.CARD_ISSUED,
+        subject=trail["mine"],
+        organisation_orgnr=EMPLOYER,
+        after={"valid_until": "2028-12-02", "photo": "cards/photos/419606251991.jpg"},
+    )
+    order_line = OrderLineFactory(order__employer_orgnr=EMPLOYER)
+    audit_record(
+        actor=trail["owner"],
+        action=A.ORDER_PLACED,
+        subject=order_line.order,
+        organisation_orgnr=EMPLOYER,
+        after={"price_incl_vat": "1131.56"},
+    )
+    audit_record(
+        actor=None,
+        action=A.LINE_APPROVED,
+        subject=order_line,
+        organisation_orgnr=EMPLOYER,
+        before={"card": None},
+        after={"card": "419606251991"},
+    )
+    norwegian = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    number = trail["mine"].number
+    assert f"Kort {number[:4]} {number[4:8]} {number[8:]}" in norwegian
+    assert "Kort: – → 4196 0625 1991" in norwegian
+    assert "Gyldig til: 02.12.2028" in norwegian
+    assert "1\xa0131,56" in norwegian
+    assert "Bilde: lagt ved" in norwegian
+    assert "cards/photos/" not in norwegian
+    client.cookies["django_language"] = "en"
+    english = client.get(f"/orders/{EMPLOYER}/audit/").content.decode()
+    assert "Valid until: 2 Dec 2028" in english
+    assert "02.12.2028" not in english
+    assert "1,131.56" in english
+    assert "Photo: attached" in english

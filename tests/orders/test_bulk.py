@@ -169,6 +169,9 @@ def test_a_good_zip_is_checked_then_ordered_in_one_order_with_one_invoice(
     assert "Ola Snekker" in body
     assert WORKER not in body  # masked
     assert f"{WORKER[:6]}*****" in body
+    # The card type by its name in the page's language, not the CSV's code.
+    assert '<td data-label="Korttype">HMS-kort bygg og anlegg</td>' in body
+    assert ">construction<" not in body
 
     with django_capture_on_commit_callbacks(execute=True):
         ordered = client.post(f"/orders/{EMPLOYER}/bulk/{upload.pk}/order/")

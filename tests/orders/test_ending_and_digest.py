@@ -81,6 +81,8 @@ def test_the_administrator_ends_a_card_as_employment_ended(client, owner) -> Non
 
     response = client.post(f"/orders/{EMPLOYER}/cards/{card.number}/end/", {"confirm": "on"})
     assert response.status_code == 302
+    ended = client.get(response["Location"]).content.decode()
+    assert f"Kort {display(card.number)} er avsluttet" in ended
     card.refresh_from_db()
     assert card.state == Card.State.REVOKED
     step = card.transitions.get(to_state=Card.State.REVOKED)

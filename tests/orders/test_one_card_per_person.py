@@ -83,6 +83,38 @@ def test_a_person_with_a_live_card_cannot_be_ordered_another(owner_client, state
     )
 
 
+def test_the_check_page_is_not_reached_for_a_person_who_already_has_the_card(owner_client):
+    """The refusal comes at "Continue", not after the check page has shown the price."""
+    card = live_card(state=Card.State.APPROVED)
+    response = owner_client.post(f"/orders/{EMPLOYER}/new/", form(step="review"))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "data-already-ordered" in page
+    assert "Ola Snekker har allerede" in page
+    assert f'href="/orders/{EMPLOYER}/cards/{card.number}/"' in page
+    assert "Kontroller bestillingen før du sender den" not in page
+    assert Order.objects.count() == 0
+
+
+def test_the_check_page_is_not_reached_for_a_person_with_an_open_order(owner_client):
+    line = OrderLineFactory(
+        order__employer_orgnr=EMPLOYER, state=OrderLine.State.AWAITING_REGISTRATION
+    )
+    response = owner_client.post(f"/orders/{EMPLOYER}/new/", form(step="review"))
+    page = response.content.decode()
+    assert f'href="/orders/{EMPLOYER}/orders/{line.order_id}/"' in page
+    assert "Kontroller bestillingen før du sender den" not in page
+
+
+def test_the_check_page_still_comes_for_another_card_type(owner_client):
+    live_card(state=Card.State.ACTIVE)
+    cleaning = CardType.objects.get(code="cleaning")
+    response = owner_client.post(
+        f"/orders/{EMPLOYER}/new/", form(card_type=cleaning.pk, step="review")
+    )
+    assert "Kontroller bestillingen før du sender den" in response.content.decode()
+
+
 def test_an_open_order_counts_as_the_card_it_will_become(owner_client):
     line = OrderLineFactory(
         order__employer_orgnr=EMPLOYER, state=OrderLine.State.AWAITING_REGISTRATION

@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cards.models import Card, CardTransition
+from cards.numbers import display
 from cards.services import card_transition, cards_activate_delivered
 from orders.models import EmployeeUploadLink, Invoice, Order, OrderLine
 from registry.datasets import registry_dataset_load
@@ -65,8 +66,14 @@ def test_the_register_filter_offers_the_renewal_and_the_page_lists_the_price(
     assert "Forny disse kortene" not in client.get(f"/orders/{EMPLOYER}/cards/").content.decode()
 
     body = client.get(RENEW).content.decode()
-    assert expiring["young"].number in body and expiring["old_photo"].number in body
-    assert expiring["later"].number not in body
+    # Numbers grouped as printed on the card, as everywhere else in the portal.
+    assert (
+        display(expiring["young"].number) in body and display(expiring["old_photo"].number) in body
+    )
+    assert expiring["young"].number not in body
+    assert display(expiring["later"].number) not in body
+    # On a phone each stacked row's checkbox says what it does.
+    assert body.count('<td class="table-stack-choice" data-label="Forny">') == 2
     assert "Brukes på nytt" in body and "Nytt bilde via lenke" in body
     # The seed's construction price (131.56) and postage (40.00): 2 × 131.56 + 40.00.
     assert "kr 131,56" in body
