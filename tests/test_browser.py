@@ -274,8 +274,10 @@ def test_the_photo_crop_on_a_phone_and_the_photo_kept_after_an_error(
     # Sent without the ID document: the error, and the photo still attached, as cropped.
     page.get_by_label("Jeg har kontrollert").check()
     page.get_by_role("button", name="Fortsett").click()
-    assert page.locator(".error-summary").is_visible()
-    assert page.get_by_text("Bildet du valgte, er fortsatt lagt ved").is_visible()
+    # expect() waits for the answer's page; an immediate is_visible() could still see the
+    # form as it was before it was sent (the suite under load showed it).
+    expect(page.get_by_text("Bildet du valgte, er fortsatt lagt ved")).to_be_visible()
+    expect(page.locator(".error-summary")).to_be_visible()
     kept = page.locator("img.kept-photo")
     expect(page.locator("img.kept-photo")).to_have_js_property("complete", True)
     assert kept.evaluate("image => image.naturalWidth") > 0
