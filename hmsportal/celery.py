@@ -54,6 +54,12 @@ app.conf.beat_schedule = {
         "task": "cards.recheck_all_cards",
         "schedule": crontab(hour=2, minute=15),
     },
+    # A night's run whose chunks were lost (a worker killed, a deploy) gets them sent again.
+    "recheck-runs-resume": {
+        "task": "cards.recheck_runs_resume",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300},
+    },
     # Renholdsregisteret and Bemanningsforetaksregisteret publish whole files daily.
     "registry-open-data-daily": {
         "task": "registry.load_open_data",
