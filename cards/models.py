@@ -514,6 +514,9 @@ class RecheckChunk(models.Model):
     # done long after either is sent again (cards.rechecks.recheck_runs_resume).
     sent_at = models.DateTimeField(null=True, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    # The Celery delivery (task id) that took it: the same message delivered again means the
+    # worker that took it died (acks late), so that delivery may take the chunk over at once.
+    claimed_by = models.CharField(max_length=255, blank=True)
     attempts = models.PositiveSmallIntegerField(default=0)
     done_at = models.DateTimeField(null=True, blank=True)
     cards_checked = models.PositiveIntegerField(default=0)

@@ -113,7 +113,9 @@ def recheck_chunks_to_send(
     """
     now = timezone.now()
     cutoff = now - stale_after
-    chunks = RecheckChunk.objects.select_for_update(skip_locked=True).filter(
+    # Only the chunks' rows: locking the run too would make a chunk that is finishing (and
+    # updating its run's counters) hide every chunk of the run from this pass.
+    chunks = RecheckChunk.objects.select_for_update(skip_locked=True, of=("self",)).filter(
         run__state=RecheckRun.State.RUNNING
     )
     if run_id is not None:
@@ -132,13 +134,13 @@ def recheck_chunks_to_send(
     return ids
 
 
-def _claim(chunk_id: int) -> RecheckChunk | None:
-    """Take the chunk for this worker, or None when it is done, its run closed, or another
-    worker holds it (a second delivery of its message while the first is at work)."""
+def _claim(chunk_id: int, delivery: str) -> RecheckChunk | None:
+    """Take the chunk for this delivery, or None when it is done, its run closed, or another
+    delivery holds it (a second message for it while the first is at work)."""
     now = timezone.now()
     with transaction.atomic():
         chunk = (
-            RecheckChunk.objects.select_for_update()
+            RecheckChunk.objects.select_for_update(of=("self",))
             .select_related("run")
             .filter(pk=chunk_id)
             .first()
@@ -151,19 +153,25 @@ def _claim(chunk_id: int) -> RecheckChunk | None:
             chunk.state == RecheckChunk.State.RUNNING
             and chunk.claimed_at is not None
             and chunk.claimed_at > now - CHUNK_LEASE
+            and not (delivery and chunk.claimed_by == delivery)
         ):
             return None
         chunk.state = RecheckChunk.State.RUNNING
         chunk.claimed_at = now
+        chunk.claimed_by = delivery
         chunk.attempts += 1
-        chunk.save(update_fields=["state", "claimed_at", "attempts"])
+        chunk.save(update_fields=["state", "claimed_at", "claimed_by", "attempts"])
         return chunk
 
 
-def recheck_chunk_run(*, chunk_id: int) -> ChunkOutcome | None:
+def recheck_chunk_run(*, chunk_id: int, delivery: str = "") -> ChunkOutcome | None:
     """Re-check the cards of one chunk not yet checked in its run, then record it done and,
-    if it was the run's last, the run finished. None when the chunk no longer exists."""
-    chunk = _claim(chunk_id)
+    if it was the run's last, the run finished. None when the chunk no longer exists.
+
+    delivery names the message (the Celery task id): when the chunk is held under the same
+    name, its worker died and the message came back (acks late), so this takes it over.
+    """
+    chunk = _claim(chunk_id, delivery)
     if chunk is None:
         run_id = RecheckChunk.objects.filter(pk=chunk_id).values_list("run_id", flat=True).first()
         if run_id is None:

@@ -70,12 +70,16 @@ def recheck_runs_resume(*, stale_seconds: int | None = None) -> int:
 # A chunk (RECHECK_CHUNK_CARDS cards) takes seconds to a few minutes; a register slow enough
 # to take longer is treated as down (the cards keep their status). Below CHUNK_LEASE.
 @shared_task(
-    name="cards.recheck_chunk", acks_late=True, soft_time_limit=10 * 60, time_limit=11 * 60
+    name="cards.recheck_chunk",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=10 * 60,
+    time_limit=11 * 60,
 )
-def recheck_chunk(*, chunk_id: int) -> dict[str, int] | None:
+def recheck_chunk(self: Task, *, chunk_id: int) -> dict[str, int] | None:
     """Re-check one chunk of a run. Idempotent: a chunk done is skipped, and one cut short
     checks only the cards its run has not checked yet."""
-    outcome = rechecks.recheck_chunk_run(chunk_id=chunk_id)
+    outcome = rechecks.recheck_chunk_run(chunk_id=chunk_id, delivery=self.request.id or "")
     if outcome is None:
         return None
     if outcome.left_over_since is not None:

@@ -246,3 +246,22 @@ def test_a_night_without_live_cards_is_a_finished_run(registers) -> None:
     run = rechecks.recheck_run_start()
     assert (run.state, run.total_cards, run.chunks_total) == (RecheckRun.State.FINISHED, 0, 0)
     assert not OutboxMessage.objects.filter(task_name="cards.recheck_run_send").exists()
+
+
+def test_the_same_message_delivered_again_takes_over_from_its_dead_worker(registers) -> None:
+    live_cards(registers, 2)
+    run = rechecks.recheck_run_start(chunk_cards=2)
+    chunk = run.chunks.get()
+    # A worker took the chunk under this delivery and was killed; the broker hands the same
+    # message (acks late) to another worker at once, well inside the lease.
+    chunk.state, chunk.claimed_at, chunk.claimed_by = (
+        RecheckChunk.State.RUNNING,
+        timezone.now(),
+        "celery-task-1",
+    )
+    chunk.save()
+
+    assert rechecks.recheck_chunk_run(chunk_id=chunk.pk, delivery="celery-task-2").ran is False
+    assert registers["freg"].requests == []
+    assert rechecks.recheck_chunk_run(chunk_id=chunk.pk, delivery="celery-task-1").run_finished
+    assert len(registers["freg"].requests) == 2
