@@ -181,7 +181,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     # (and the web request behind it) for ever: a Redis publish takes milliseconds.
     "socket_timeout": 5,
     # Redis hands an unacknowledged message to another worker after this long, whether or not
-    # the first is still at it: above the longest task's time limit (cards.recheck_all_cards,
+    # the first is still at it: above the longest task's time limit (cards.recheck_cards_left_over,
     # 4 h 10 min), so a long task is not run twice at once. A worker whose pool process dies
     # gives its task back at once (reject on worker lost); this only covers a whole worker lost.
     "visibility_timeout": 5 * 3600,
