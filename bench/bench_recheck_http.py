@@ -31,6 +31,7 @@ card on a quiet night; a second worker adding at least 0.8 of the first's throug
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -41,6 +42,7 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -129,6 +131,9 @@ def stand_in_main(port_file: str, latency: float, cap: int) -> int:
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a register's API behind a proxy
+        # Headers and body leave in two writes: with Nagle's algorithm the body waits for
+        # the client's delayed ACK (40 ms), which would double the latency measured.
+        disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
@@ -215,6 +220,39 @@ def stand_in_capacity(origin: str, cap: int, seconds: float = 3.0) -> float:
 
 
 # --- Data ---------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def own_redis() -> Iterator[str]:
+    """A redis-server on a free port for this run (its URL without a database number)."""
+    import shutil
+    import socket
+
+    import redis
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            *("--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"),
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=1)
+        for _ in range(100):
+            try:
+                client.ping()
+                break
+            except redis.ConnectionError:
+                time.sleep(0.1)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def registry_people(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
@@ -414,13 +452,16 @@ def main() -> int:
         return stand_in_main(options.stand_in, options.latency, options.cap)
     import tempfile
 
-    broker = os.environ.get("BENCH_BROKER_URL", "redis://127.0.0.1:6379/12")
-    cache = os.environ.get("BENCH_CACHE_URL", "redis://127.0.0.1:6379/13")
     started = time.perf_counter()
     with (
         tempfile.TemporaryDirectory(prefix="bench-recheck-http-") as workdir,
         common.bench_database(DATABASE, keep=options.keep_db) as url,
+        own_redis() as redis_url,
     ):
+        # Broker and cache in a Redis of the benchmark's own: a shared one may be flushed by
+        # someone else's tests, taking queued chunks with it (the beat's resume would send
+        # them again, but only after CHUNK_LEASE).
+        broker, cache = f"{redis_url}/0", f"{redis_url}/1"
         stand_ins, origin = stand_ins_start(Path(workdir), options.latency, options.cap)
         try:
             environment = {
