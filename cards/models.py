@@ -456,3 +456,86 @@ class ApiClient(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+class RecheckRun(models.Model):
+    """One night's re-check of every live card, fanned out over the workers in chunks."""
+
+    class State(models.TextChoices):
+        RUNNING = "running", _("Running")
+        FINISHED = "finished", _("Finished")
+        # A newer run started before this one finished: the newer one checks every card again.
+        SUPERSEDED = "superseded", _("Superseded")
+
+    state = models.CharField(max_length=20, choices=State.choices, default=State.RUNNING)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    # The day the verdicts are for (valid-until and employment dates are compared with it).
+    on = models.DateField()
+    total_cards = models.PositiveIntegerField(default=0)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    cards_checked = models.PositiveIntegerField(default=0)
+    became_invalid = models.PositiveIntegerField(default=0)
+    became_valid = models.PositiveIntegerField(default=0)
+    expired = models.PositiveIntegerField(default=0)
+    ended = models.PositiveIntegerField(default=0)
+    failed_lookups = models.PositiveIntegerField(default=0)
+    check_rows = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("re-check run")
+        verbose_name_plural = _("re-check runs")
+        ordering = ["-started_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.started_at:%Y-%m-%d %H:%M} ({self.state})"
+
+    @property
+    def percent_done(self) -> int:
+        if not self.chunks_total:
+            return 100 if self.state == self.State.FINISHED else 0
+        return min(100, self.chunks_done * 100 // self.chunks_total)
+
+
+class RecheckChunk(models.Model):
+    """The live cards of a run whose primary keys fall in [first_pk, last_pk]: one task."""
+
+    class State(models.TextChoices):
+        PENDING = "pending", _("Waiting")
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+
+    run = models.ForeignKey(RecheckRun, on_delete=models.CASCADE, related_name="chunks")
+    first_pk = models.BigIntegerField()
+    last_pk = models.BigIntegerField()
+    state = models.CharField(max_length=20, choices=State.choices, default=State.PENDING)
+    # When its task was last handed to the broker, and last taken by a worker: a chunk not
+    # done long after either is sent again (cards.rechecks.recheck_runs_resume).
+    sent_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    # The Celery delivery (task id) that took it: the same message delivered again means the
+    # worker that took it died (acks late), so that delivery may take the chunk over at once.
+    claimed_by = models.CharField(max_length=255, blank=True)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    done_at = models.DateTimeField(null=True, blank=True)
+    cards_checked = models.PositiveIntegerField(default=0)
+    failed_lookups = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["run", "first_pk"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["run", "first_pk"],
+                name="recheck_chunk_unique_start",
+                violation_error_message="A run has one chunk per range of cards.",
+            ),
+            models.CheckConstraint(
+                condition=Q(first_pk__lte=models.F("last_pk")),
+                name="recheck_chunk_range_ordered",
+                violation_error_message="A chunk's range starts before it ends.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} cards {self.first_pk}–{self.last_pk} ({self.state})"

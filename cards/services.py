@@ -519,11 +519,15 @@ def cards_recheck_all(
     batch_size: int = 2000,
     employer_orgnrs: Iterable[str] | None = None,
     checked_before: datetime.datetime | None = None,
+    pk_range: tuple[int, int] | None = None,
     kind: str = CardCheck.Kind.NIGHTLY,
 ) -> RecheckSummary:
-    """Re-check every live card (or those of some employers, or those not checked since a
-    moment), batch by batch; kind says what the cards' records of checks call it."""
+    """Re-check every live card (or those of some employers, or with primary keys in a range,
+    or those not checked since a moment), batch by batch; kind says what the cards' records of
+    checks call it."""
     queryset = Card.objects.filter(state__in=Card.CHECKED_STATES).select_related("card_type")
+    if pk_range is not None:
+        queryset = queryset.filter(pk__range=pk_range)
     if checked_before is not None:
         queryset = queryset.filter(Q(checked_at__isnull=True) | Q(checked_at__lt=checked_before))
     if employer_orgnrs is not None:
@@ -532,8 +536,8 @@ def cards_recheck_all(
             workplace_orgnr__in=orgnrs
         )
     summary = RecheckSummary()
-    # One memo for the whole run: each organisation and person is looked up once per run,
-    # however many batches their cards fall in.
+    # One memo for the whole call (a night's chunk, cards.rechecks): each organisation and
+    # person is looked up once, however many batches their cards fall in.
     memo = LookupMemo()
     last_pk = 0
     while True:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import datetime
 
-from celery import Task, shared_task
+from celery import Task, group, shared_task
 from django.conf import settings
 from django.utils import timezone
 
-from cards import services
+from cards import rechecks, services
 from cards.models import CardCheck
 
 RETRY_LEFT_OVER_SECONDS = 15 * 60
@@ -26,34 +26,69 @@ def render_card_pdf(*, card_id: int) -> None:
     services.card_render_pdf(card_id=card_id)
 
 
-# The whole population takes longer than the default task limit (100,000 cards: see bench/).
-@shared_task(
-    name="cards.recheck_all_cards",
-    acks_late=True,
-    soft_time_limit=4 * 3600,
-    time_limit=4 * 3600 + 600,
-)
+@shared_task(name="cards.recheck_all_cards", acks_late=True)
 def recheck_all_cards() -> dict[str, int]:
+    """The night's re-check: activate delivered cards, then start a run whose chunks the
+    workers share (cards.rechecks); this task only records them, so it takes seconds."""
     started = timezone.now()
     activated = services.cards_activate_delivered(
         shipped_before=started - datetime.timedelta(days=settings.CARD_DELIVERY_DAYS)
     )
-    summary = services.cards_recheck_all()
-    if summary.failed_lookups:
-        # A register was down: those cards kept their status; try them again later.
-        recheck_cards_left_over.apply_async(
-            kwargs={"started_at": started.isoformat()}, countdown=RETRY_LEFT_OVER_SECONDS
-        )
+    run = rechecks.recheck_run_start()
     return {
-        "checked": summary.checked,
-        "became_invalid": summary.became_invalid,
-        "became_valid": summary.became_valid,
-        "expired": summary.expired,
-        "ended": summary.ended,
-        "failed_lookups": summary.failed_lookups,
-        "check_rows": summary.check_rows,
+        "run": run.pk,
+        "cards": run.total_cards,
+        "chunks": run.chunks_total,
         "activated": activated,
     }
+
+
+def _send_chunks(chunk_ids: list[int]) -> int:
+    if chunk_ids:
+        # A group, not a chord: the last chunk to finish closes the run itself
+        # (cards.rechecks), so nothing waits on a result backend.
+        group(recheck_chunk.s(chunk_id=chunk_id) for chunk_id in chunk_ids).apply_async()
+    return len(chunk_ids)
+
+
+@shared_task(name="cards.recheck_run_send", acks_late=True)
+def recheck_run_send(*, run_id: int) -> int:
+    """Send a new run's chunks to the workers (outbox). Idempotent: a chunk already sent is
+    not sent again until it is overdue (cards.rechecks.recheck_chunks_to_send)."""
+    return _send_chunks(rechecks.recheck_chunks_to_send(run_id=run_id))
+
+
+@shared_task(name="cards.recheck_runs_resume", acks_late=True)
+def recheck_runs_resume(*, stale_seconds: int | None = None) -> int:
+    """Send again the chunks of open runs whose message or worker was lost (beat)."""
+    stale_after = (
+        rechecks.CHUNK_LEASE if stale_seconds is None else datetime.timedelta(seconds=stale_seconds)
+    )
+    return _send_chunks(rechecks.recheck_chunks_to_send(stale_after=stale_after))
+
+
+# A chunk (RECHECK_CHUNK_CARDS cards) takes seconds to a few minutes; a register slow enough
+# to take longer is treated as down (the cards keep their status). Below CHUNK_LEASE.
+@shared_task(
+    name="cards.recheck_chunk",
+    bind=True,
+    acks_late=True,
+    soft_time_limit=10 * 60,
+    time_limit=11 * 60,
+)
+def recheck_chunk(self: Task, *, chunk_id: int) -> dict[str, int] | None:
+    """Re-check one chunk of a run. Idempotent: a chunk done is skipped, and one cut short
+    checks only the cards its run has not checked yet."""
+    outcome = rechecks.recheck_chunk_run(chunk_id=chunk_id, delivery=self.request.id or "")
+    if outcome is None:
+        return None
+    if outcome.left_over_since is not None:
+        # A register was down for some chunks: those cards kept their status; ask again later.
+        recheck_cards_left_over.apply_async(
+            kwargs={"started_at": outcome.left_over_since.isoformat()},
+            countdown=RETRY_LEFT_OVER_SECONDS,
+        )
+    return {"run": outcome.run_id, "ran": int(outcome.ran), "finished": int(outcome.run_finished)}
 
 
 @shared_task(

@@ -1,4 +1,5 @@
-"""Back-office pages of the cards app (staff only): the print queue and the print batches."""
+"""Back-office pages of the cards app (staff only): the print queue, the print batches and
+the night's re-check."""
 
 from __future__ import annotations
 
@@ -12,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from cards import batches
+from cards import batches, rechecks
 from cards.forms import PrintBatchCreateForm, PrintBatchShipForm
-from cards.models import PrintBatch
+from cards.models import PrintBatch, RecheckRun
 from hmsportal.backoffice import staff_required
 from hmsportal.models import User
 
@@ -162,7 +163,44 @@ def batch_retry(request: HttpRequest, batch_id: int) -> HttpResponse:
     return redirect("cards:batch_detail", batch_id=batch.pk)
 
 
+@staff_required
+@require_GET
+@never_cache
+def recheck_runs(request: HttpRequest) -> HttpResponse:
+    """The night's re-check: the latest run with its progress, and the runs before it."""
+    runs = rechecks.recheck_runs_recent()
+    latest = runs[0] if runs else None
+    context = {
+        "latest": latest,
+        "runs": runs,
+        "running": latest is not None and latest.state == RecheckRun.State.RUNNING,
+    }
+    return render(request, "cards/backoffice/recheck_runs.html", context)
+
+
+@staff_required
+@require_GET
+@never_cache
+def recheck_progress(request: HttpRequest) -> JsonResponse:
+    """The latest run's progress the re-check page polls: {"state", "done", "total"} in
+    chunks, and the cards checked so far."""
+    runs = rechecks.recheck_runs_recent(limit=1)
+    if not runs:
+        return JsonResponse({"state": "none", "done": 0, "total": 0, "cards_checked": 0})
+    run = runs[0]
+    return JsonResponse(
+        {
+            "state": run.state,
+            "done": run.chunks_done,
+            "total": run.chunks_total,
+            "cards_checked": run.cards_checked,
+        }
+    )
+
+
 backoffice_urlpatterns = [
+    path("backoffice/rechecks/", recheck_runs, name="recheck_runs"),
+    path("backoffice/rechecks/progress/", recheck_progress, name="recheck_progress"),
     path("backoffice/print-queue/", print_queue, name="print_queue"),
     path("backoffice/batches/<int:batch_id>/", batch_detail, name="batch_detail"),
     path("backoffice/batches/<int:batch_id>/progress/", batch_progress, name="batch_progress"),

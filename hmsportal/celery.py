@@ -59,6 +59,12 @@ app.conf.beat_schedule = {
         "task": "registry.load_enhetsregisteret",
         "schedule": crontab(hour=1, minute=0),
     },
+    # A night's run whose chunks were lost (a worker killed, a deploy) gets them sent again.
+    "recheck-runs-resume": {
+        "task": "cards.recheck_runs_resume",
+        "schedule": crontab(minute="*/5"),
+        "options": {"expires": 300},
+    },
     # Renholdsregisteret and Bemanningsforetaksregisteret publish whole files daily.
     "registry-open-data-daily": {
         "task": "registry.load_open_data",

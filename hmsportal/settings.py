@@ -183,7 +183,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     # (and the web request behind it) for ever: a Redis publish takes milliseconds.
     "socket_timeout": 5,
     # Redis hands an unacknowledged message to another worker after this long, whether or not
-    # the first is still at it: above the longest task's time limit (cards.recheck_all_cards,
+    # the first is still at it: above the longest task's time limit (cards.recheck_cards_left_over,
     # 4 h 10 min), so a long task is not run twice at once. A worker whose pool process dies
     # gives its task back at once (reject on worker lost); this only covers a whole worker lost.
     "visibility_timeout": 5 * 3600,
@@ -317,6 +317,19 @@ REGISTER_RETRIES: int = env.int("REGISTER_RETRIES", default=2)
 REGISTER_RETRY_BACKOFF_SECONDS: float = env.float("REGISTER_RETRY_BACKOFF_SECONDS", default=0.5)
 # Register answers are cached this long across runs (Redis in production); 0 turns it off.
 REGISTER_CACHE_SECONDS: int = env.int("REGISTER_CACHE_SECONDS", default=300)
+# Register requests one worker process keeps in flight at once (registry.clients.http
+# ask_each): the re-check's throughput per process is about this many requests per register
+# latency. Mind the registers' own per-client limits: this times the worker processes
+# (workers × --concurrency) should stay below them, or the 429s past them slow everyone.
+REGISTER_MAX_CONCURRENT_REQUESTS: int = env.int("REGISTER_MAX_CONCURRENT_REQUESTS", default=8)
+# HTTP 429: a worker waits as long as Retry-After says (at most this long) this many times
+# before it treats the register as unavailable (the cards keep their status).
+REGISTER_THROTTLE_RETRIES: int = env.int("REGISTER_THROTTLE_RETRIES", default=4)
+REGISTER_RETRY_AFTER_MAX_SECONDS: float = env.float(
+    "REGISTER_RETRY_AFTER_MAX_SECONDS", default=30.0
+)
+# The nightly re-check's chunk: the live cards one task checks (cards.rechecks).
+RECHECK_CHUNK_CARDS: int = env.int("RECHECK_CHUNK_CARDS", default=2000)
 # Maskinporten: registers that need a token get one per scope through a JWT grant signed
 # with the client's key (registry/clients/maskinporten.py). Off while MASKINPORTEN_TOKEN_URL
 # is empty. A fixed *_TOKEN for a register wins over Maskinporten.

@@ -235,6 +235,8 @@ ROUTES: dict[str, Route] = {
     "backoffice_audit": Route(none, get=back_office(OK), post=BACK_OFFICE_NO_POST),
     "registry:register_status": Route(none, get=back_office(OK), post=back_office(OK)),
     "cards:print_queue": Route(none, get=back_office(OK), post=back_office(OK)),
+    "cards:recheck_runs": Route(none, get=back_office(OK), post=BACK_OFFICE_NO_POST),
+    "cards:recheck_progress": Route(none, get=back_office(OK), post=BACK_OFFICE_NO_POST),
     "cards:batch_detail": Route(batch, get=back_office(OK), post=BACK_OFFICE_NO_POST),
     "cards:batch_progress": Route(batch, get=back_office(OK), post=BACK_OFFICE_NO_POST),
     # The batch is still without its PDF: 404 until it is rendered.

@@ -240,6 +240,7 @@ def pages(world) -> list[tuple[str, str]]:
         ("holder", reverse("cardholder:my_cards")),
         ("staff", reverse("backoffice_audit")),
         ("staff", reverse("cards:print_queue")),
+        ("staff", reverse("cards:recheck_runs")),
         ("staff", reverse("cards:batch_detail", args=[world["batch"].pk])),
         ("staff", reverse("registry:register_status")),
         ("holder", reverse("backoffice_audit")),  # 403
@@ -260,7 +261,7 @@ NOT_PAGES = {
     "orders:order_confirmation_pdf", "orders:line_document", "orders:identity_confirm",
     "orders:upload_link_resend", "orders:invoice_pdf", "orders:card_export_csv",
     "orders:card_export_xlsx", "cards:status_photo", "cards:api_card", "cards:batch_progress",
-    "cards:batch_pdf", "cards:batch_ship", "cards:batch_retry",
+    "cards:recheck_progress", "cards:batch_pdf", "cards:batch_ship", "cards:batch_retry",
 }  # fmt: skip
 
 

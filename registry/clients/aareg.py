@@ -23,7 +23,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.utils import timezone
 
 from registry.clients.freg import FolkeregisteretPopulationRegister
-from registry.clients.http import RegisterClient, error_code, setting
+from registry.clients.http import RegisterClient, ask_each, error_code, setting
 from registry.clients.maskinporten import BearerToken
 from registry.facts import EmployeeListing, EmploymentFacts, RegisterUnavailable
 from registry.models import RegisterLookup
@@ -115,25 +115,23 @@ class SkatteetatenEmploymentRegister:
     def employments(
         self, pairs: Iterable[tuple[str, str]]
     ) -> dict[tuple[str, str], list[EmploymentFacts]]:
-        found: dict[tuple[str, str], list[EmploymentFacts]] = {}
-        for national_id, main_orgnr in sorted(set(pairs)):
-            answer = self.client.get_json(
-                EMPLOYMENT_PATH.format(orgnr=main_orgnr, national_id=national_id),
-                answers=(200, 404),
-            )
-            if answer.status == 404:
-                # Only the register's own "no employment" is an answer; ARBEIDSFORHOLD-003
-                # (unknown URL) or a bare 404 means we asked in the wrong place.
-                if error_code(answer.body) != NO_EMPLOYMENT:
-                    raise RegisterUnavailable(
-                        REGISTER, f"HTTP 404 {error_code(answer.body) or 'without error code'}"
-                    )
-                found[(national_id, main_orgnr)] = []
-                continue
-            found[(national_id, main_orgnr)] = employment_periods(
-                answer.body, national_id=national_id, main_orgnr=main_orgnr
-            )
-        return found
+        return ask_each(pairs, self._employment)
+
+    def _employment(self, pair: tuple[str, str]) -> list[EmploymentFacts]:
+        national_id, main_orgnr = pair
+        answer = self.client.get_json(
+            EMPLOYMENT_PATH.format(orgnr=main_orgnr, national_id=national_id),
+            answers=(200, 404),
+        )
+        if answer.status == 404:
+            # Only the register's own "no employment" is an answer; ARBEIDSFORHOLD-003
+            # (unknown URL) or a bare 404 means we asked in the wrong place.
+            if error_code(answer.body) != NO_EMPLOYMENT:
+                raise RegisterUnavailable(
+                    REGISTER, f"HTTP 404 {error_code(answer.body) or 'without error code'}"
+                )
+            return []
+        return employment_periods(answer.body, national_id=national_id, main_orgnr=main_orgnr)
 
     def employees(self, main_orgnr: str) -> list[EmployeeListing]:
         base_url = str(setting("AAREG_URL", ""))

@@ -12,7 +12,7 @@ import logging
 from collections.abc import Iterable
 from typing import Any
 
-from registry.clients.http import RegisterClient, cache_forget, setting
+from registry.clients.http import RegisterClient, ask_each, cache_forget, setting
 from registry.clients.maskinporten import BearerToken
 from registry.facts import OrganisationFacts, RegisterUnavailable, RoleFacts
 from registry.identifiers import is_valid_orgnr
@@ -169,15 +169,10 @@ class BrregBusinessRegister:
         )
 
     def organisations(self, orgnrs: Iterable[str]) -> dict[str, OrganisationFacts]:
-        found: dict[str, OrganisationFacts] = {}
-        for orgnr in sorted(set(orgnrs)):
-            # The register answers 400 to a malformed number; it cannot be a unit.
-            if not is_valid_orgnr(orgnr) or len(orgnr) != 9:
-                continue
-            unit = self._organisation(orgnr)
-            if unit is not None:
-                found[orgnr] = unit
-        return found
+        # The register answers 400 to a malformed number; it cannot be a unit.
+        valid = {orgnr for orgnr in orgnrs if is_valid_orgnr(orgnr) and len(orgnr) == 9}
+        answers = ask_each(valid, self._organisation)
+        return {orgnr: unit for orgnr, unit in answers.items() if unit is not None}
 
     def _organisation(self, orgnr: str) -> OrganisationFacts | None:
         # Main units first: employers are named by their main unit's number (DOMAIN.md), and

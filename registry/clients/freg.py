@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.exceptions import ImproperlyConfigured
 
-from registry.clients.http import RegisterClient, error_code, setting
+from registry.clients.http import RegisterClient, ask_each, error_code, setting
 from registry.clients.maskinporten import BearerToken
 from registry.facts import PersonFacts, RegisterUnavailable
 from registry.identifiers import InvalidIdentifier, parse_national_id
@@ -209,16 +209,17 @@ class FolkeregisteretPopulationRegister:
         )
 
     def persons(self, national_ids: Iterable[str]) -> dict[str, PersonFacts]:
-        found: dict[str, PersonFacts] = {}
-        for national_id in sorted(set(national_ids)):
+        valid: set[str] = set()
+        for national_id in national_ids:
             try:
                 parse_national_id(national_id)
             except InvalidIdentifier:
                 continue  # not a number Folkeregisteret can know
-            person = self._person(national_id)
-            if person is not None:
-                found[national_id] = person
-        return found
+            valid.add(national_id)
+        answers = ask_each(valid, self._person)
+        return {
+            national_id: person for national_id, person in answers.items() if person is not None
+        }
 
     def _person(self, national_id: str) -> PersonFacts | None:
         answer = self.client.get_json(

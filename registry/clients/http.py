@@ -13,18 +13,23 @@ shares the answer when the cache is Redis. Failures are never cached.
 
 from __future__ import annotations
 
+import contextvars
+import datetime
+import email.utils
 import hashlib
 import json
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from requests.adapters import HTTPAdapter
 
 from registry.clients.maskinporten import BearerToken
 from registry.clients.waiting import is_person_waiting, register_timeout_seconds
@@ -37,6 +42,37 @@ _TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
 _CACHE_PREFIX = "registry"
 
 Params = Mapping[str, str | int | Iterable[str]]
+K = TypeVar("K")
+V = TypeVar("V")
+
+
+def ask_each(keys: Iterable[K], question: Callable[[K], V]) -> dict[K, V]:
+    """Ask the register about each key, at most REGISTER_MAX_CONCURRENT_REQUESTS at a time.
+
+    A night's re-check asks about thousands of persons per chunk, one request each; the
+    register's latency, not our CPU, is what limits it, so a worker process keeps a bounded
+    number of requests in flight (the bound keeps a register's per-client limit and the
+    429s past it out of reach). The first RegisterUnavailable stops the rest and is raised,
+    as the one-at-a-time loop did. Each thread runs in a copy of the caller's context, so
+    a person waiting (registry.clients.waiting) shortens every request's timeout there too.
+    """
+    ordered = sorted(set(keys))  # type: ignore[type-var]
+    limit = max(1, int(setting("REGISTER_MAX_CONCURRENT_REQUESTS", 8)))
+    if limit == 1 or len(ordered) <= 1:
+        return {key: question(key) for key in ordered}
+    found: dict[K, V] = {}
+    with ThreadPoolExecutor(max_workers=min(limit, len(ordered))) as pool:
+        futures = {
+            key: pool.submit(contextvars.copy_context().run, question, key) for key in ordered
+        }
+        try:
+            for key, future in futures.items():
+                found[key] = future.result()
+        except BaseException:
+            for future in futures.values():
+                future.cancel()
+            raise
+    return found
 
 
 class RegisterThrottled(RegisterUnavailable):
@@ -105,6 +141,11 @@ class RegisterClient:
         self.retry_after_in_milliseconds = retry_after_in_milliseconds
         self.session = requests.Session()
         self.session.headers["User-Agent"] = "hmsportal"
+        # Room in the connection pool for every request ask_each keeps in flight at once.
+        pool = max(10, int(setting("REGISTER_MAX_CONCURRENT_REQUESTS", 8)))
+        adapter = HTTPAdapter(pool_connections=pool, pool_maxsize=pool)
+        self.session.mount("http://", adapter)
+        self.session.mount("https://", adapter)
 
     def get_json(
         self,
@@ -154,9 +195,21 @@ class RegisterClient:
         if waiting:
             retries, backoff = min(retries, 1), 0.0
         attempt = 0
+        throttled = 0
         while True:
             try:
                 return self._get_once(path, params, accept, token, wanted, extra_headers)
+            except RegisterThrottled as error:
+                # 429: the register says when to come back. A worker waits that long (capped,
+                # so a register asking for an hour does not hold a chunk for an hour) a few
+                # times, then gives up like any outage: the cards keep their status and the
+                # run's left-over pass asks again later. A person waiting is not held.
+                delay = self._throttle_delay(error.retry_after_seconds, throttled)
+                if waiting or throttled >= int(setting("REGISTER_THROTTLE_RETRIES", 4)):
+                    raise
+                logger.info("%s: HTTP 429, asking again in %.2f s", self.register, delay)
+                time.sleep(delay)
+                throttled += 1
             except _Transient as error:
                 if attempt >= retries or (waiting and error.timed_out):
                     raise RegisterUnavailable(self.register, error.detail) from error
@@ -230,12 +283,30 @@ class RegisterClient:
             return None
 
     def _retry_after(self, response: requests.Response) -> float | None:
-        value = response.headers.get("Retry-After", "")
+        """Retry-After as seconds: a number (seconds, or Folkeregisteret's milliseconds) or an
+        HTTP date (RFC 9110 §10.2.3); None when absent or unreadable."""
+        value = response.headers.get("Retry-After", "").strip()
         try:
             number = float(value)
         except ValueError:
-            return None
+            try:
+                when = email.utils.parsedate_to_datetime(value)
+            except (TypeError, ValueError, IndexError):
+                return None
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=datetime.UTC)
+            return max(0.0, (when - datetime.datetime.now(tz=datetime.UTC)).total_seconds())
         return number / 1000 if self.retry_after_in_milliseconds else number
+
+    @staticmethod
+    def _throttle_delay(retry_after: float | None, attempt: int) -> float:
+        cap = float(setting("REGISTER_RETRY_AFTER_MAX_SECONDS", 30.0))
+        if retry_after is None:
+            # No Retry-After: back off as for a transient error, at least a little.
+            retry_after = (
+                max(0.1, float(setting("REGISTER_RETRY_BACKOFF_SECONDS", 0.5))) * 2**attempt
+            )
+        return min(max(0.0, retry_after), cap)
 
 
 class _Transient(Exception):

@@ -141,7 +141,9 @@ def test_bare_404_is_unavailable(freg):
         FolkeregisteretPopulationRegister().persons([FNR])
 
 
-def test_too_many_requests_carries_the_retry_delay_in_seconds(freg):
+def test_too_many_requests_carries_the_retry_delay_in_seconds(freg, settings):
+    # Waiting out a 429 and asking again: tests/registry/test_throttling.py.
+    settings.REGISTER_THROTTLE_RETRIES = 0
     freg.add(
         f"/personer/{FNR}",
         Reply(
