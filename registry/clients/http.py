@@ -29,6 +29,7 @@ from urllib.parse import urlencode
 import requests
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connections
 from requests.adapters import HTTPAdapter
 
 from registry.clients.maskinporten import BearerToken
@@ -63,7 +64,8 @@ def ask_each(keys: Iterable[K], question: Callable[[K], V]) -> dict[K, V]:
     found: dict[K, V] = {}
     with ThreadPoolExecutor(max_workers=min(limit, len(ordered))) as pool:
         futures = {
-            key: pool.submit(contextvars.copy_context().run, question, key) for key in ordered
+            key: pool.submit(_in_thread, contextvars.copy_context(), question, key)
+            for key in ordered
         }
         try:
             for key, future in futures.items():
@@ -73,6 +75,16 @@ def ask_each(keys: Iterable[K], question: Callable[[K], V]) -> dict[K, V]:
                 future.cancel()
             raise
     return found
+
+
+def _in_thread(context: contextvars.Context, question: Callable[[K], V], key: K) -> V:
+    """Run one question in a pool thread; a database connection the question opened there
+    (a cached answer written back, a copy's row) is closed with the thread's work, not left
+    open until the thread is collected."""
+    try:
+        return context.run(question, key)
+    finally:
+        connections.close_all()
 
 
 class RegisterThrottled(RegisterUnavailable):
