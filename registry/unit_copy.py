@@ -52,22 +52,12 @@ FILE_REGISTERS = {kind: f"enhetsregisteret_{kind}" for kind in UNIT_COPY_KINDS}
 BULK_FILE_MAX_AGE = datetime.timedelta(hours=24)
 _GZIP_MAGIC = b"\x1f\x8b"
 _READ_BYTES = 64 * 1024
+# What a bulk file's row (re)writes: every field but the key and the change feed's mark (a
+# unit the feed marked stays marked until the API is asked about it).
 _UPDATED_FIELDS = [
-    "sub_unit",
-    "parent_orgnr",
-    "name",
-    "form",
-    "registered_on",
-    "deleted_on",
-    "bankrupt",
-    "under_liquidation",
-    "under_forced_dissolution",
-    "vat_registered",
-    "industry_code",
-    "street",
-    "postcode",
-    "city",
-    "written_at",
+    field.name
+    for field in UnitCopy._meta.concrete_fields
+    if not field.primary_key and field.name != "stale_since"
 ]
 
 
