@@ -51,6 +51,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import common
+from bench.bench_recheck import CARD_COLUMNS
 
 DATABASE = "bench_recheck_http"
 QUEUE = "bench_recheck_http"
@@ -74,28 +75,6 @@ FOLKEREGISTERET = "/folkeregisteret/api"
 ARBEIDSFORHOLD = "/arbeidsforhold/api"
 # Retry-After the stand-ins send with a 429: Folkeregisteret says milliseconds (REGISTERS.md).
 RETRY_AFTER = {ENHETSREGISTERET: "1", FOLKEREGISTERET: "250", ARBEIDSFORHOLD: "1"}
-
-CARD_COLUMNS = (
-    "number",
-    "card_type_id",
-    "state",
-    "holder_national_id",
-    "holder_first_name",
-    "holder_last_name",
-    "holder_birth_date",
-    "photo",
-    "workplace_orgnr",
-    "employer_orgnr",
-    "employer_name",
-    "issuer_name",
-    "issued_on",
-    "valid_until",
-    "reason_codes",
-    "pdf",
-    "imported",
-    "created_at",
-    "renewal_pending",
-)
 
 
 # --- The register stand-ins (run in their own process) -----------------------------------
