@@ -21,7 +21,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import urlencode
@@ -67,13 +67,16 @@ def ask_each(keys: Iterable[K], question: Callable[[K], V]) -> dict[K, V]:
             key: pool.submit(_in_thread, contextvars.copy_context(), question, key)
             for key in ordered
         }
-        try:
-            for key, future in futures.items():
-                found[key] = future.result()
-        except BaseException:
+        # The first failure, whichever key it was, stops the rest: waiting in key order would
+        # first wait out every request (and its 429 retries) before a quick failure's turn.
+        done, _ = wait(futures.values(), return_when=FIRST_EXCEPTION)
+        failed = next((future for future in done if future.exception() is not None), None)
+        if failed is not None:
             for future in futures.values():
                 future.cancel()
-            raise
+            raise failed.exception()  # type: ignore[misc]
+        for key, future in futures.items():
+            found[key] = future.result()
     return found
 
 
