@@ -15,6 +15,7 @@ of hmsportal, or a test environment, can hand one out.
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 import uuid
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ GRANT_LIFETIME_SECONDS = 60
 # A token is not used in its last seconds: it could expire on the way to the register.
 EXPIRY_MARGIN_SECONDS = 10
 _CACHE_PREFIX = "maskinporten"
+_GRANT_LOCK = threading.Lock()
 
 
 def configured() -> bool:
@@ -78,11 +80,17 @@ def access_token(*, scope: str, register: str) -> str:
     cached = cache.get(key)
     if isinstance(cached, str) and cached:
         return cached
-    token, expires_in = _grant(scope=scope, register=register)
-    lifetime = expires_in - EXPIRY_MARGIN_SECONDS
-    if lifetime > 0:
-        cache.set(key, token, timeout=lifetime)
-    return token
+    # A worker asks the registers from several threads (http.ask_each): when the token runs
+    # out, one of them asks Maskinporten and the others wait for its token.
+    with _GRANT_LOCK:
+        cached = cache.get(key)
+        if isinstance(cached, str) and cached:
+            return cached
+        token, expires_in = _grant(scope=scope, register=register)
+        lifetime = expires_in - EXPIRY_MARGIN_SECONDS
+        if lifetime > 0:
+            cache.set(key, token, timeout=lifetime)
+        return token
 
 
 def _cache_key(scope: str) -> str:
