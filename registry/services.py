@@ -106,15 +106,18 @@ def _gather(
 ) -> dict[CheckSubject, RegisterFacts]:
     R = RegisterLookup.Register
     units = memo.units
+    # One adapter for the whole batch: the copy or the API, not one for units and another
+    # for their parents should the copy's freshness change in between.
+    organisations = business_register().organisations
     _ask(
         R.ENHETSREGISTERET,
         {s.orgnr for s in subjects},
-        business_register().organisations,
+        organisations,
         units,
         lookups,
     )
     parents = {u.parent_orgnr for u in units.values() if u is not None and u.parent_orgnr}
-    _ask(R.ENHETSREGISTERET, parents, business_register().organisations, units, lookups)
+    _ask(R.ENHETSREGISTERET, parents, organisations, units, lookups)
 
     def main_of(orgnr: str) -> OrganisationFacts | None:
         unit = units.get(orgnr)
