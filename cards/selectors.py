@@ -27,15 +27,6 @@ from cards.models import Card, CardCheck, CardTransition, CardType
 from cards.numbers import NumberForm, classify, normalise
 from cards.services import RevocationReason
 
-# The status in general terms, as the public status check and the holder's own page say it:
-# the detailed register reasons are for the employer and the holder, not the public.
-STATUS_EXPLANATIONS = {
-    "valid": gettext_lazy("The card is valid today."),
-    "expired": gettext_lazy("The card has expired."),
-    "revoked": gettext_lazy("The card has been revoked."),
-    "invalid": gettext_lazy("The register requirements are not met."),
-}
-
 # Why a revoked card was revoked, as its employer reads it: above all, who ended a card whose
 # employment ended, the employer or the nightly re-check (Aa-registeret shows the end).
 REVOCATION_EXPLANATIONS = {
@@ -58,12 +49,6 @@ def revocation_explanation(reason: str) -> str:
     if not reason:
         return ""
     return str(REVOCATION_EXPLANATIONS.get(reason, reason))
-
-
-def revocation_reason(card: Card) -> str:
-    """The reason code of the card's revocation, from its prefetched transitions ("" if none)."""
-    revocations = [t for t in card.transitions.all() if t.to_state == Card.State.REVOKED]
-    return revocations[-1].reason if revocations else ""
 
 
 def card_for_status(*, number: str) -> Card | None:

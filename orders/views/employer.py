@@ -326,7 +326,6 @@ def card_detail(request: HttpRequest, employer: OrganisationFacts, number: str) 
             ),
             "reason_codes": card.reason_codes_on(today),
             "standing": card_standing(card, today=today),
-            "revocation_reason": card_selectors.revocation_reason(card),
             "today": today,
             "can_revoke": card.state in card_services.REVOCABLE_STATES,
         },
