@@ -170,7 +170,8 @@ def renewable_cards(*, employer_orgnr: str, today: datetime.date) -> QuerySet[Ca
             renewed_by__isnull=True,
         )
         .exclude(Exists(open_lines))
-        .select_related("card_type")
+        # The renewal's photo age follows the chain of cards it renews (usually one or two).
+        .select_related("card_type", "renews__renews")
         .order_by("valid_until", "holder_last_name", "holder_first_name", "pk")
     )
 
