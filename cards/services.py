@@ -22,12 +22,8 @@ from hmsportal.outbox import outbox_record
 from hmsportal.storage import read_document
 from registry.facts import RegisterUnavailable
 from registry.rules import Purpose, Verdict
-from registry.services import (
-    CheckSubject,
-    LookupMemo,
-    register_check_many,
-    registers_consulted,
-)
+from registry.selectors import registers_consulted
+from registry.services import CheckSubject, LookupMemo, register_check_many
 
 logger = logging.getLogger(__name__)
 

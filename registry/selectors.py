@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from django.db.models import Count, Max, QuerySet
 
 from registry.clients import business_register, employment_register, population_register
-from registry.facts import CleaningStatus, EmployeeListing, OrganisationFacts, PersonFacts
+from registry.facts import (
+    CleaningStatus,
+    EmployeeListing,
+    OrganisationFacts,
+    PersonFacts,
+    Requirements,
+)
 from registry.models import (
     CleaningApproval,
     Person,
@@ -38,6 +44,21 @@ def register_display_name(*, register: str) -> str:
     if register in RegisterLookup.Register.values:
         return str(RegisterLookup.Register(register).label)
     return register
+
+
+def registers_consulted(requirements: Requirements) -> list[str]:
+    """The registers a check with these requirements consults (RegisterLookup.Register).
+
+    Every check asks Enhetsregisteret (the employer), Folkeregisteret (the person, and a
+    work permit where the card type asks for one), Aa-registeret (the employment) and
+    Bemanningsforetaksregisteret (DOMAIN.md rule 5: any employer may be a staffing business);
+    Renholdsregisteret decides only card types that require a cleaning approval (rule 6).
+    """
+    R = RegisterLookup.Register
+    registers = [R.ENHETSREGISTERET, R.FOLKEREGISTERET, R.EMPLOYMENT, R.STAFFING]
+    if requirements.cleaning_approval:
+        registers.append(R.CLEANING)
+    return [str(register.value) for register in registers]
 
 
 def organisations_where_key_role(*, national_id: str) -> list[str]:

@@ -40,21 +40,6 @@ class CheckSubject:
     requirements: Requirements
 
 
-def registers_consulted(requirements: Requirements) -> list[str]:
-    """The registers a check with these requirements consults (RegisterLookup.Register).
-
-    Every check asks Enhetsregisteret (the employer), Folkeregisteret (the person, and a
-    work permit where the card type asks for one), Aa-registeret (the employment) and
-    Bemanningsforetaksregisteret (DOMAIN.md rule 5: any employer may be a staffing business);
-    Renholdsregisteret decides only card types that require a cleaning approval (rule 6).
-    """
-    R = RegisterLookup.Register
-    registers = [R.ENHETSREGISTERET, R.FOLKEREGISTERET, R.EMPLOYMENT, R.STAFFING]
-    if requirements.cleaning_approval:
-        registers.append(R.CLEANING)
-    return [str(register.value) for register in registers]
-
-
 def _record(
     register: str, keys: Iterable[str], found: Iterable[str], failed: str = ""
 ) -> list[RegisterLookup]:
