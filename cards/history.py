@@ -17,8 +17,8 @@ from django.utils.translation import gettext_lazy
 from cards.imports import IMPORT_REASON
 from cards.models import Card, CardCheck
 from cards.services import RevocationReason
-from registry.models import RegisterLookup
 from registry.rules import REASONS, Reason
+from registry.selectors import register_display_name
 
 # How a revoked card's reason code reads.
 REVOCATION_TEXTS = {
@@ -106,7 +106,8 @@ class CheckEntry:
 
 
 def _check_text(check: CardCheck) -> str:
-    kind = str(CardCheck.Kind(check.kind).label) if check.kind in CardCheck.Kind else check.kind
+    # Django's display of a choice: its label, or the stored code when it is not a choice.
+    kind = str(check.get_kind_display())
     codes = list(check.reason_codes or [])
     if check.outcome != CardCheck.Outcome.IN_ORDER:
         outcome = _("not in order")
@@ -130,10 +131,7 @@ def register_checks_told(*, card: Card, checks: Sequence[CardCheck]) -> list[Che
             at=check.at,
             text=_check_text(check),
             registers=", ".join(
-                str(RegisterLookup.Register(register).label)
-                if register in RegisterLookup.Register
-                else register
-                for register in check.registers or []
+                register_display_name(register=register) for register in check.registers or []
             ),
         )
         for check in checks
