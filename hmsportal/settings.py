@@ -387,11 +387,11 @@ CHANGE_FEED_PAGE_SIZE: int = env.int("CHANGE_FEED_PAGE_SIZE", default=1000)
 CHANGE_FEED_MAX_PAGES: int = env.int("CHANGE_FEED_MAX_PAGES", default=50)
 # Organisations in Enhetsregisteret's change feed get their cards re-checked and their grants
 # looked at at once (the registry app calls this hook so that it need not know the others).
-REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "orders.tasks.organisations_changed"
+REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "orders.handlers.organisations_changed"
 # Called with the ids of the cards a print batch shipped and its tracking reference, in the
 # transaction that marks the batch shipped: how the orderers hear of it without the cards app
 # knowing orders (the handler records the mail in the outbox).
-CARDS_SHIPPED_HANDLER: str = "orders.notifications.orderers_shipped_queue"
+CARDS_SHIPPED_HANDLER: str = "orders.handlers.orderers_shipped_queue"
 
 # --- Security. Production (DEBUG off) is HTTPS-only behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

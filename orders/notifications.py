@@ -21,7 +21,6 @@ from django.utils import timezone
 
 from cards.numbers import display
 from hmsportal.mail import mail_person
-from hmsportal.outbox import outbox_record
 from orders.confirmations import confirmation_filename, confirmation_pdf
 from orders.models import Order, OrderLine
 from orders.progress import line_progress
@@ -80,16 +79,6 @@ def orderer_told_confirmed(*, order_id: int) -> bool:
         },
         attachments=attachments,
     )
-
-
-def orderers_shipped_queue(card_ids: list[int], tracking_reference: str) -> None:
-    """The cards app's CARDS_SHIPPED_HANDLER, called in the transaction that ships a print
-    batch: the mail to the orderers is recorded in the outbox with the shipment."""
-    if card_ids:
-        outbox_record(
-            task="orders.tell_orderers_shipped_task",
-            kwargs={"card_ids": sorted(set(card_ids)), "tracking_reference": tracking_reference},
-        )
 
 
 def orderers_told_shipped(*, card_ids: list[int], tracking_reference: str) -> int:

@@ -5,7 +5,6 @@ from __future__ import annotations
 from celery import Task, shared_task
 from django.utils import timezone
 
-from hmsportal.outbox import outbox_record
 from orders import (
     bulk,
     delegations,
@@ -203,16 +202,3 @@ def review_delegations_of(*, orgnrs: list[str]) -> int:
     not flagged twice, an ended one not ended twice."""
     review = delegations.delegations_review(orgnrs=orgnrs)
     return review.flagged + review.ended
-
-
-def organisations_changed(orgnrs: list[str]) -> None:
-    """The registry's change-feed hook (REGISTRY_CHANGED_ORGANISATIONS_HANDLER): the changed
-    organisations' cards are re-checked, and their grants looked at, now rather than tonight.
-
-    Through the outbox: the feed's cursor has already moved past these changes, so a broker
-    that does not answer must not lose them (registry/feed.py).
-    """
-    if orgnrs:
-        orgnrs = sorted(set(orgnrs))
-        outbox_record(task="cards.recheck_organisations", kwargs={"orgnrs": orgnrs})
-        outbox_record(task="orders.review_delegations_of", kwargs={"orgnrs": orgnrs})

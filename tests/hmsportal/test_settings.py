@@ -226,3 +226,22 @@ def test_make_run_on_another_port_links_to_that_port(tmp_path, given, expected) 
         check=True,
     )
     assert set(filter(None, run.stdout.splitlines()[:3])) == {expected or given}
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "REGISTRY_CHANGED_ORGANISATIONS_HANDLER",
+        "CARDS_SHIPPED_HANDLER",
+    ],
+)
+def test_the_hooks_other_apps_call_are_orders_handlers_not_tasks(name: str) -> None:
+    from celery import Task
+    from django.conf import settings
+    from django.utils.module_loading import import_string
+
+    path = getattr(settings, name)
+    handler = import_string(path)
+    # One home for the hooks (orders.handlers); a tasks module holds only Celery tasks.
+    assert path.startswith("orders.handlers.")
+    assert callable(handler) and not isinstance(handler, Task)

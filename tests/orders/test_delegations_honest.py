@@ -350,7 +350,7 @@ def test_grantees_in_every_state_and_strangers_try_the_delegation_urls(
 def test_the_change_feed_flags_a_grant_the_same_hour(
     client, owner, chair, django_capture_on_commit_callbacks
 ) -> None:
-    from orders.tasks import organisations_changed
+    from orders.handlers import organisations_changed
 
     delegation = _chair_grants(client, chair)
     registry_dataset_load(dataset=_dataset(chair_has_role=False))

@@ -142,7 +142,7 @@ HANDED_ON: list[list[str]] = []
 
 
 def record_changed(orgnrs: list[str]) -> None:
-    """Stands in for orders.tasks.organisations_changed."""
+    """Stands in for orders.handlers.organisations_changed."""
     HANDED_ON.append(list(orgnrs))
 
 
