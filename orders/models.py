@@ -128,8 +128,9 @@ class OrderLine(models.Model):
             ),
             models.CheckConstraint(
                 # A renewal reuses the renewed card's photo and needs no new ID document:
-                # the identity was checked when that card was first ordered.
-                condition=Q(state="awaiting_files")
+                # the identity was checked when that card was first ordered. A line rejected
+                # while it waited for the employee's files (the employment ended) has none.
+                condition=Q(state__in=["awaiting_files", "rejected"])
                 | (~Q(photo="") & (~Q(id_document="") | Q(renews__isnull=False))),
                 name="orders_line_files_unless_awaiting",
                 violation_error_message=_(

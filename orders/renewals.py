@@ -27,6 +27,7 @@ from orders.services import (
     already_ordered_check,
     order_line_add,
     order_line_placed,
+    order_lines_renewing_reject,
 )
 from registry.facts import OrganisationFacts
 
@@ -134,10 +135,5 @@ def card_end_employment(*, card: Card, actor: User) -> Card:
     ended = card_services.card_revoke(
         card=card, reason=card_services.RevocationReason.EMPLOYMENT_ENDED, actor=actor
     )
-    for line in OrderLine.objects.select_for_update().filter(
-        renews=card, state__in=OrderLine.OPEN_STATES
-    ):
-        line.state = OrderLine.State.REJECTED
-        line.reason_codes = ["employment_ended"]
-        line.save(update_fields=["state", "reason_codes"])
+    order_lines_renewing_reject(card_ids=[ended.pk], reason_codes=["employment_ended"], actor=actor)
     return ended

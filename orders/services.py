@@ -381,6 +381,51 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
     return line
 
 
+@transaction.atomic
+def order_line_reject(*, line: OrderLine, reason_codes: list[str], actor: User | None) -> OrderLine:
+    """Reject an open order line for a reason decided outside its own register check (the
+    card it renews ended with the employment), written like the check's rejection: under the
+    row lock, with an audit entry saying who and why, and the mail to the orderer through the
+    outbox. A line decided meanwhile is returned as it is.
+
+    actor: the person who ended it, or None for the portal itself (the nightly re-check). The
+    orderer is not mailed about what they did themselves.
+    """
+    line = OrderLine.objects.select_for_update(of=("self",)).select_related("order").get(pk=line.pk)
+    if line.state not in OrderLine.OPEN_STATES:
+        return line
+    before = audit_fields(line, "state", "reason_codes")
+    line.state = OrderLine.State.REJECTED
+    line.reason_codes = list(reason_codes)
+    line.save(update_fields=["state", "reason_codes"])
+    audit_record(
+        actor=actor,
+        action=AuditEntry.Action.LINE_REJECTED,
+        subject=line,
+        subject_label=line.full_name,
+        organisation_orgnr=line.employer_orgnr,
+        before=before,
+        after=audit_fields(line, "state", "reason_codes"),
+    )
+    if actor is None or actor.pk != line.order.ordered_by_id:
+        outbox_record(task="orders.tell_employer_rejected", kwargs={"line_id": line.pk})
+    return line
+
+
+def order_lines_renewing_reject(
+    *, card_ids: list[int], reason_codes: list[str], actor: User | None
+) -> int:
+    """Reject the open order lines that renew any of these cards (their employment ended: the
+    register check would refuse the renewal anyway). Returns how many were rejected."""
+    rejected = 0
+    for line in OrderLine.objects.filter(
+        renews_id__in=card_ids, state__in=OrderLine.OPEN_STATES
+    ).order_by("pk"):
+        line = order_line_reject(line=line, reason_codes=reason_codes, actor=actor)
+        rejected += line.state == OrderLine.State.REJECTED
+    return rejected
+
+
 def _waited_too_long(line: OrderLine, today: datetime.date) -> bool:
     if line.awaiting_since is None:
         return False

@@ -13,6 +13,7 @@ from django.utils import timezone
 from cards.models import Card, CardTransition
 from cards.numbers import display
 from cards.services import RevocationReason, cards_recheck_all
+from hmsportal.models import AuditEntry, OutboxMessage
 from orders.digests import administrator_digests_send
 from orders.models import Delegation, DigestItemSent, OrderLine
 from orders.services import delegation_revoke
@@ -382,3 +383,44 @@ def test_ending_a_card_ends_its_renewal_on_the_way_and_rejects_an_open_one(clien
     assert renewal.state == Card.State.REVOKED  # not printed, sent and billed for a leaver
     assert open_line.state == OrderLine.State.REJECTED
     assert open_line.reason_codes == ["employment_ended"]
+
+
+def test_ending_a_card_records_who_rejected_its_open_renewal_and_why(client, owner) -> None:
+    card = _worker_card()
+    open_line = OrderLineFactory(
+        state=OrderLine.State.SUBMITTED,
+        renews=card,
+        card_type=card.card_type,
+        order=OrderFactory(ordered_by=UserFactory(username="per", national_id=DELEGATE)),
+    )
+    client.post(f"/orders/{EMPLOYER}/cards/{card.number}/end/", {"confirm": "on"})
+
+    entry = AuditEntry.objects.get(
+        action=AuditEntry.Action.LINE_REJECTED,
+        subject_type="orders.orderline",
+        subject_id=str(open_line.pk),
+    )
+    assert entry.actor == owner
+    assert entry.organisation_orgnr == EMPLOYER
+    assert entry.before == {"state": "submitted", "reason_codes": []}
+    assert entry.after == {"state": "rejected", "reason_codes": ["employment_ended"]}
+    # Someone other than the orderer ended it: the orderer hears why their order stopped.
+    assert OutboxMessage.objects.filter(
+        task_name="orders.tell_employer_rejected", kwargs={"line_id": open_line.pk}
+    ).exists()
+
+
+def test_the_orderer_who_ends_the_card_is_not_mailed_about_their_own_rejection(
+    client, owner
+) -> None:
+    card = _worker_card()
+    open_line = OrderLineFactory(
+        state=OrderLine.State.SUBMITTED,
+        renews=card,
+        card_type=card.card_type,
+        order=OrderFactory(ordered_by=owner),
+    )
+    client.post(f"/orders/{EMPLOYER}/cards/{card.number}/end/", {"confirm": "on"})
+    open_line.refresh_from_db()
+    assert open_line.state == OrderLine.State.REJECTED
+    assert not OutboxMessage.objects.filter(task_name="orders.tell_employer_rejected").exists()
