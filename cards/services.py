@@ -5,13 +5,15 @@ from __future__ import annotations
 import datetime
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
+from django.conf import settings
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
 from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
+from django.utils.module_loading import import_string
 
 from cards import catalogue
 from cards.models import Card, CardCheck, CardTransition, CardType, PrintBatch
@@ -410,6 +412,7 @@ def cards_recheck(
         changed: list[Card] = []
         checked_ids: list[int] = []
         checks: list[CardCheck] = []
+        ended: list[int] = []
         for card in unchanged:
             if card.valid_until < on:
                 transitions.append(
@@ -449,6 +452,7 @@ def cards_recheck(
                 card.state = Card.State.REVOKED
                 card.reason_codes = verdict.reason_codes
                 changed.append(card)
+                ended.append(card.pk)
                 summary.ended += 1
             elif not _acceptable(verdict) and card.state != Card.State.INVALID:
                 transitions.append(
@@ -502,6 +506,9 @@ def cards_recheck(
             audit_record_many(_card_change(t) for t in transitions)
         if checked_ids:
             Card.objects.filter(pk__in=checked_ids).update(checked_at=now)
+        if ended:
+            # After the UPDATEs above: a renewal ended in this same batch is no longer live.
+            _renewals_end_with_employment(card_ids=ended)
         if checks:
             summary.check_rows = len(
                 CardCheck.objects.bulk_create(_changed_checks(checks), batch_size=1000)
@@ -543,6 +550,30 @@ def cards_recheck_all(
         summary.merge(cards_recheck(cards=batch, on=on, memo=memo, kind=kind))
         last_pk = batch[-1].pk
     return summary
+
+
+def _renewals_end_with_employment(*, card_ids: list[int]) -> None:
+    """The re-check found these cards' employment ended (and revoked them): their renewals end
+    with them, as card_revoke ends them when the employer says so. A renewal card not yet
+    delivered is revoked here; an order line for one not yet issued belongs to orders, which
+    hears of it through CARDS_EMPLOYMENT_ENDED_HANDLER, in this transaction."""
+    renewals = list(
+        Card.objects.select_for_update()
+        .filter(renews__in=card_ids, state__in=Card.VALID_STATES)
+        .order_by("pk")
+    )
+    for state in sorted({renewal.state for renewal in renewals}):
+        cards_transition_bulk(
+            cards=[renewal for renewal in renewals if renewal.state == state],
+            from_state=state,
+            to_state=Card.State.REVOKED,
+            actor=None,
+            reason=RevocationReason.EMPLOYMENT_ENDED_IN_REGISTER,
+        )
+    path = getattr(settings, "CARDS_EMPLOYMENT_ENDED_HANDLER", "")
+    if path:
+        handler: Callable[[list[int]], object] = import_string(path)
+        handler(sorted(card_ids))
 
 
 # --- Revocation, replacement, delivery ----------------------------------------------------

@@ -392,6 +392,10 @@ REGISTRY_CHANGED_ORGANISATIONS_HANDLER: str = "orders.handlers.organisations_cha
 # transaction that marks the batch shipped: how the orderers hear of it without the cards app
 # knowing orders (the handler records the mail in the outbox).
 CARDS_SHIPPED_HANDLER: str = "orders.handlers.orderers_shipped_queue"
+# Called with the ids of the cards the nightly re-check revoked because Aa-registeret shows
+# their employment ended, in the transaction that revokes them: how the open order lines that
+# renew them are rejected without the cards app knowing orders.
+CARDS_EMPLOYMENT_ENDED_HANDLER: str = "orders.handlers.employment_ended"
 
 # --- Security. Production (DEBUG off) is HTTPS-only behind a TLS-terminating proxy.
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

@@ -6,6 +6,7 @@ in the outbox, so it commits or rolls back with the event."""
 from __future__ import annotations
 
 from hmsportal.outbox import outbox_record
+from orders import services
 
 
 def orderers_shipped_queue(card_ids: list[int], tracking_reference: str) -> None:
@@ -29,3 +30,12 @@ def organisations_changed(orgnrs: list[str]) -> None:
         orgnrs = sorted(set(orgnrs))
         outbox_record(task="cards.recheck_organisations", kwargs={"orgnrs": orgnrs})
         outbox_record(task="orders.review_delegations_of", kwargs={"orgnrs": orgnrs})
+
+
+def employment_ended(card_ids: list[int]) -> None:
+    """CARDS_EMPLOYMENT_ENDED_HANDLER, called in the re-check's transaction that revoked these
+    cards because Aa-registeret shows their employment ended: renewals of them still on order
+    are rejected, as when the employer ends a card (orders.renewals.card_end_employment)."""
+    services.order_lines_renewing_reject(
+        card_ids=card_ids, reason_codes=["employment_ended"], actor=None
+    )

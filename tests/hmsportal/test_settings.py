@@ -233,6 +233,7 @@ def test_make_run_on_another_port_links_to_that_port(tmp_path, given, expected) 
     [
         "REGISTRY_CHANGED_ORGANISATIONS_HANDLER",
         "CARDS_SHIPPED_HANDLER",
+        "CARDS_EMPLOYMENT_ENDED_HANDLER",
     ],
 )
 def test_the_hooks_other_apps_call_are_orders_handlers_not_tasks(name: str) -> None:

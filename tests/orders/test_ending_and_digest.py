@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from cards.models import Card, CardTransition
 from cards.numbers import display
-from cards.services import RevocationReason, cards_recheck_all
+from cards.services import RevocationReason, cards_recheck, cards_recheck_all
 from hmsportal.models import AuditEntry, OutboxMessage
 from orders.digests import administrator_digests_send
 from orders.models import Delegation, DigestItemSent, OrderLine
@@ -424,3 +424,39 @@ def test_the_orderer_who_ends_the_card_is_not_mailed_about_their_own_rejection(
     open_line.refresh_from_db()
     assert open_line.state == OrderLine.State.REJECTED
     assert not OutboxMessage.objects.filter(task_name="orders.tell_employer_rejected").exists()
+
+
+def test_the_recheck_that_ends_a_card_ends_its_renewals_too(owner) -> None:
+    card = _worker_card()
+    renewal = _worker_card(state=Card.State.APPROVED, card_type=card.card_type, renews=card)
+    # Waiting for the employee's photo, this line is never register-checked on its own.
+    waiting_line = OrderLineFactory(
+        state=OrderLine.State.AWAITING_FILES,
+        renews=card,
+        card_type=card.card_type,
+        photo="",
+        id_document="",
+    )
+    Employment.objects.filter(person_id=WORKER).update(
+        end=timezone.localdate() - datetime.timedelta(days=1)
+    )
+
+    # Only the old card in this batch: the renewal is ended because the old one is.
+    summary = cards_recheck(cards=[Card.objects.select_related("card_type").get(pk=card.pk)])
+
+    assert summary.ended == 1
+    renewal.refresh_from_db()
+    waiting_line.refresh_from_db()
+    assert renewal.state == Card.State.REVOKED
+    step = renewal.transitions.get(to_state=Card.State.REVOKED)
+    assert (step.actor, step.reason) == (None, RevocationReason.EMPLOYMENT_ENDED_IN_REGISTER)
+    assert waiting_line.state == OrderLine.State.REJECTED
+    assert waiting_line.reason_codes == ["employment_ended"]
+    entry = AuditEntry.objects.get(
+        action=AuditEntry.Action.LINE_REJECTED, subject_id=str(waiting_line.pk)
+    )
+    assert entry.actor is None
+    assert entry.after["reason_codes"] == ["employment_ended"]
+    assert OutboxMessage.objects.filter(
+        task_name="orders.tell_employer_rejected", kwargs={"line_id": waiting_line.pk}
+    ).exists()
