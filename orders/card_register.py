@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 from cards.models import Card, CardType
 from cards.selectors import RegisterFilter, expiring_within_days
 from registry.facts import OrganisationFacts
-from registry.rules import REASONS, Reason
+from registry.rules import ALREADY_HAS_LIVE_CARD, REASONS, Reason
 
 PAGE_SIZE = 50
 MAX_PAGE = 100_000
@@ -135,7 +135,8 @@ class CardRegisterForm(forms.Form):
         reason_field.choices = [
             ("", pgettext_lazy("reason", "Any")),
             *sorted(
-                ((code, Reason(code).text()) for code in REASONS),
+                # A card is never invalid for the portal's own rule (it refuses an order).
+                ((code, Reason(code).text()) for code in REASONS if code != ALREADY_HAS_LIVE_CARD),
                 key=lambda choice: choice[1],
             ),
         ]

@@ -8,6 +8,7 @@ import uuid
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
@@ -36,7 +37,7 @@ from orders.delegations import delegation_grant as delegation_grant
 from orders.delegations import delegation_revoke as delegation_revoke
 from orders.models import Order, OrderLine
 from registry.facts import EmployeeListing, OrganisationFacts
-from registry.rules import Purpose, Reason
+from registry.rules import ALREADY_HAS_LIVE_CARD, Purpose, Reason, Verdict
 from registry.services import register_check
 
 logger = logging.getLogger(__name__)
@@ -323,7 +324,10 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
     )
     with transaction.atomic():
         line = (
-            OrderLine.objects.select_for_update()
+            # The line's row only: FOR UPDATE on the joined card type too would make any card
+            # of the type inserted meanwhile (an import) wait at its COMMIT for this (its
+            # foreign key's check locks the card type), and this card for that one: deadlock.
+            OrderLine.objects.select_for_update(of=("self",))
             .select_related("card_type", "order")
             .get(pk=line_id)
         )
@@ -331,29 +335,25 @@ def order_line_check(*, line_id: int, today: datetime.date | None = None) -> Ord
             return line
         before = audit_fields(line, "state", "reason_codes", "card")
         line.checked_at = timezone.now()
+        issued: Card | None = None
         if verdict.eligible and verdict.valid_until and verdict.employer:
-            person = verdict.person
-            card = card_issue(
-                card_type=line.card_type,
-                holder=Holder(
-                    national_id=line.national_id,
-                    first_name=person.first_name if person else line.first_name,
-                    last_name=person.last_name if person else line.last_name,
-                    birth_date=person.birth_date if person else None,
-                ),
-                workplace_orgnr=line.workplace_orgnr,
-                employer_orgnr=verdict.employer.orgnr,
-                employer_name=verdict.employer.name,
+            issued = _card_issue_unless_live(
+                line,
+                verdict,
+                employer=verdict.employer,
                 valid_until=verdict.valid_until,
-                photo=read_document(line.photo),
-                actor=line.order.ordered_by,
-                issued_on=today,
-                valid_from=verdict.valid_from,
-                renews=line.renews,
+                today=today,
             )
-            line.card = card
+        if issued is not None:
+            line.card = issued
             line.state = OrderLine.State.APPROVED
             line.reason_codes = []
+        elif verdict.eligible and verdict.valid_until and verdict.employer:
+            # The person got a live card of the type with the employer while this line waited
+            # (an import of the previous producer's cards, say): one card per person.
+            line.state = OrderLine.State.REJECTED
+            line.reason_codes = [ALREADY_HAS_LIVE_CARD]
+            outbox_record(task="orders.tell_employer_rejected", kwargs={"line_id": line_id})
         elif verdict.awaiting_registration and not _waited_too_long(line, today):
             if line.awaiting_since is None:
                 line.awaiting_since = today
@@ -424,6 +424,55 @@ def order_lines_renewing_reject(
         line = order_line_reject(line=line, reason_codes=reason_codes, actor=actor)
         rejected += line.state == OrderLine.State.REJECTED
     return rejected
+
+
+def _card_issue_unless_live(
+    line: OrderLine,
+    verdict: Verdict,
+    *,
+    employer: OrganisationFacts,
+    valid_until: datetime.date,
+    today: datetime.date,
+) -> Card | None:
+    """Issue the line's card, or None when the person has a live card of the type with the
+    employer after all: it was made after this line's check began (the one-live-card rule,
+    cards_one_live_card_per_person, refuses the second). Runs in a savepoint, so the line can
+    still be rejected in the caller's transaction."""
+    person = verdict.person
+    try:
+        with transaction.atomic():
+            return card_issue(
+                card_type=line.card_type,
+                holder=Holder(
+                    national_id=line.national_id,
+                    first_name=person.first_name if person else line.first_name,
+                    last_name=person.last_name if person else line.last_name,
+                    birth_date=person.birth_date if person else None,
+                ),
+                workplace_orgnr=line.workplace_orgnr,
+                employer_orgnr=employer.orgnr,
+                employer_name=employer.name,
+                valid_until=valid_until,
+                photo=read_document(line.photo),
+                actor=line.order.ordered_by,
+                issued_on=today,
+                valid_from=verdict.valid_from,
+                renews=line.renews,
+            )
+    except (IntegrityError, ValidationError):
+        # The rule is checked twice: by full_clean when the other card is already committed
+        # (ValidationError), by the index when it commits while this one is inserted
+        # (IntegrityError). Asked of the database, not of the error's text: any other
+        # violation is not this race and propagates.
+        live = card_selectors.live_card_for(
+            national_id=line.national_id,
+            employer_orgnr=employer.orgnr,
+            card_type=line.card_type,
+        )
+        if live is None:
+            raise
+        logger.warning("Order line %s: the person got a live card meanwhile (%s)", line.pk, live.pk)
+        return None
 
 
 def _waited_too_long(line: OrderLine, today: datetime.date) -> bool:

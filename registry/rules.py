@@ -46,6 +46,9 @@ class ReasonText:
     fix_en: str
 
 
+# The reason code of an order line refused because the person already has a live card.
+ALREADY_HAS_LIVE_CARD = "already_has_live_card"
+
 REASONS: dict[str, ReasonText] = {
     "employer_not_found": ReasonText(
         "Virksomheten finnes ikke i Enhetsregisteret.",
@@ -148,6 +151,14 @@ REASONS: dict[str, ReasonText] = {
         "The residence permit has expired.",
         "Arbeidstakeren må ha fornyet oppholdstillatelse.",
         "The worker needs a renewed residence permit.",
+    ),
+    # Not a register's answer but the portal's own rule (one live card per person, employer
+    # and card type): the person got a card while their order line was being checked.
+    ALREADY_HAS_LIVE_CARD: ReasonText(
+        "Personen har allerede et gyldig kort av denne typen hos virksomheten.",
+        "The person already has a live card of this type with the employer.",
+        "Se kortet i kortregisteret. Et tapt eller stjålet kort erstattes fra kortets side.",
+        "See the card in the card register. A lost or stolen card is replaced from its page.",
     ),
 }
 

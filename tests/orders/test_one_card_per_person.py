@@ -10,12 +10,13 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import IntegrityError, connection, transaction
 
 from cards.models import Card, CardType
-from hmsportal.models import User
+from hmsportal.models import AuditEntry, OutboxMessage, User
 from orders import services
 from orders.forms import employee_reference_for
 from orders.models import Order, OrderLine
 from registry.datasets import registry_dataset_load
 from registry.facts import OrganisationFacts
+from registry.rules import ALREADY_HAS_LIVE_CARD, Reason
 from registry.selectors import employees_list, organisation_get
 from tests.cards.factories import CardFactory
 from tests.datasets import EMPLOYER, SUB_UNIT, WORKER, ensure_card_catalogue, jpeg, small_dataset
@@ -272,3 +273,81 @@ def test_a_form_sent_twice_at_the_same_moment_places_one_order(postgres_required
     first, second = _race(first_token=token, second_token=token)
     assert second["order"].pk == first.pk
     assert Order.objects.count() == 1
+
+
+# --- a live card made while an order line is being checked ---------------------------------
+
+
+def test_a_line_whose_person_got_a_live_card_meanwhile_is_rejected_with_the_reason():
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    line = OrderLineFactory()
+    # Made after the line was placed (as an import of the previous producer's cards does),
+    # so the order's own check did not see it; the database's one-live-card rule does.
+    imported = live_card(state=Card.State.ACTIVE)
+
+    checked = services.order_line_check(line_id=line.pk)
+
+    assert checked.state == OrderLine.State.REJECTED
+    assert checked.reason_codes == [ALREADY_HAS_LIVE_CARD]
+    assert checked.card is None
+    assert list(Card.objects.values_list("pk", flat=True)) == [imported.pk]
+    assert OutboxMessage.objects.filter(
+        task_name="orders.tell_employer_rejected", kwargs={"line_id": line.pk}
+    ).exists()
+    entry = AuditEntry.objects.get(action=AuditEntry.Action.LINE_REJECTED, subject_id=str(line.pk))
+    assert entry.after["reason_codes"] == [ALREADY_HAS_LIVE_CARD]
+    # The orderer's page explains it in words, not in a code.
+    assert Reason(ALREADY_HAS_LIVE_CARD).text("nb").startswith("Personen har allerede")
+
+
+def _import_held_open(*, release: threading.Event, done: threading.Event, result: dict):
+    """Make the person's live card (an import) and keep its transaction open until released."""
+    try:
+        with transaction.atomic():
+            # One INSERT, as an import makes it (a factory's later UPDATE of the row would
+            # wait on the check's conflicting row in turn: a deadlock of the test's making).
+            card = CardFactory.build(
+                holder_national_id=WORKER,
+                employer_orgnr=EMPLOYER,
+                workplace_orgnr=SUB_UNIT,
+                card_type=construction(),
+                state=Card.State.ACTIVE,
+            )
+            card.save()
+            result["card"] = card
+            done.set()
+            release.wait(timeout=20)
+    except Exception as error:  # pragma: no cover - reported to the test
+        result["error"] = error
+        done.set()
+    finally:
+        connection.close()
+
+
+@pytest.mark.services
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_import_committing_during_the_check_rejects_the_line_instead_of_failing(
+    postgres_required,
+):
+    ensure_card_catalogue()
+    registry_dataset_load(dataset=small_dataset())
+    line = OrderLineFactory()
+    release, done, result = threading.Event(), threading.Event(), {}
+    importer = threading.Thread(
+        target=_import_held_open, kwargs={"release": release, "done": done, "result": result}
+    )
+    importer.start()
+    assert done.wait(timeout=20) and "error" not in result, result
+    # The import's card is not committed: the check's own card waits on the one-live-card
+    # index until the import commits, and then the database refuses it.
+    threading.Timer(0.5, release.set).start()
+    try:
+        checked = services.order_line_check(line_id=line.pk)
+    finally:
+        release.set()
+        importer.join(timeout=20)
+
+    assert checked.state == OrderLine.State.REJECTED
+    assert checked.reason_codes == [ALREADY_HAS_LIVE_CARD]
+    assert list(Card.objects.values_list("pk", flat=True)) == [result["card"].pk]

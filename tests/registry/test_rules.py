@@ -535,6 +535,8 @@ EXPECTED_CODES = {
     "employment_ended",
     "residence_permit_missing",
     "residence_permit_expired",
+    # The portal's own rule, on order lines only (orders.services.order_line_check).
+    "already_has_live_card",
 }
 
 
