@@ -275,6 +275,17 @@ def order_line_check_queue(*, line: OrderLine) -> None:
     outbox_record(task="orders.tell_orderer_confirmed", kwargs={"order_id": line.order_id})
 
 
+@transaction.atomic
+def order_lines_awaiting_check_queue() -> int:
+    """Record a register check for every line still waiting for one (the daily retry of lines
+    Aa-registeret does not show yet), through the outbox: a broker down halfway through must
+    not drop the rest, and the check is idempotent if a message comes twice. Returns how many."""
+    line_ids = list(selectors.lines_awaiting_registration().values_list("pk", flat=True))
+    for line_id in line_ids:
+        outbox_record(task="orders.check_order_line", kwargs={"line_id": line_id})
+    return len(line_ids)
+
+
 def order_line_save(line: OrderLine, *, stored: list[tuple[Any, str]]) -> None:
     """Save a new order line; AlreadyOrdered when another order for the person won the race.
 

@@ -11,7 +11,6 @@ from orders import (
     digests,
     employee_upload,
     notifications,
-    selectors,
     services,
     stash,
 )
@@ -35,10 +34,7 @@ def check_order_line(*, line_id: int) -> str:
 
 @shared_task(name="orders.recheck_awaiting_order_lines", acks_late=True)
 def recheck_awaiting_order_lines() -> int:
-    line_ids = list(selectors.lines_awaiting_registration().values_list("pk", flat=True))
-    for line_id in line_ids:
-        check_order_line.delay(line_id=line_id)
-    return len(line_ids)
+    return services.order_lines_awaiting_check_queue()
 
 
 @shared_task(

@@ -146,3 +146,22 @@ def test_a_line_for_a_bankrupt_employer_is_rejected_at_once(line) -> None:
     checked = order_line_check(line_id=line.pk)
     assert checked.state == OrderLine.State.REJECTED
     assert checked.reason_codes == ["employer_bankrupt"]
+
+
+def test_the_daily_retry_records_each_waiting_line_in_the_outbox(line) -> None:
+    from hmsportal.models import OutboxMessage
+    from orders.tasks import recheck_awaiting_order_lines
+
+    waiting = OrderLineFactory(
+        state=OrderLine.State.AWAITING_REGISTRATION,
+        national_id="01017512419",
+        awaiting_since=timezone.localdate(),
+    )
+    OrderLineFactory(state=OrderLine.State.REJECTED, national_id="02028010047")
+
+    assert recheck_awaiting_order_lines.apply().get() == 2
+    # Recorded with the outbox (sent once this commits), not sent to the broker one by one.
+    recorded = OutboxMessage.objects.filter(task_name="orders.check_order_line")
+    assert sorted(m.kwargs["line_id"] for m in recorded) == [line.pk, waiting.pk]
+    line.refresh_from_db()
+    assert line.state == OrderLine.State.SUBMITTED  # checked when the message runs, not here
