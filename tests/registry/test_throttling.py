@@ -120,12 +120,9 @@ def test_requests_in_flight_stay_within_the_bound(freg, settings, bound) -> None
     for person in people:
         freg.add(f"/personer/{person}", responder=slow(person))
 
-    started = time.perf_counter()
     found = FolkeregisteretPopulationRegister().persons(people)
-    took = time.perf_counter() - started
 
     assert set(found) == set(people)
+    # Exactly the bound: never more in flight, and with a bound of 4 the requests overlapped
+    # (which is what makes the night faster; no wall-clock assertion needed to show it).
     assert most == bound
-    if bound > 1:
-        # Twelve requests of 30 ms, four at a time: about three rounds, not twelve.
-        assert took < 12 * 0.03
