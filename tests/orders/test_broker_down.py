@@ -41,9 +41,7 @@ def test_an_order_made_while_the_broker_is_down_is_received_and_checked_once_it_
 
     with app_on_broker(own_redis.url, queue):
         own_redis.stop()
-        started = time.monotonic()
         _order_one_card(client)
-        took = time.monotonic() - started
         line = OrderLine.objects.get(national_id=WORKER)
         page = client.get(
             reverse("orders:order_detail", kwargs={"orgnr": EMPLOYER, "order_id": line.order_id})
@@ -55,8 +53,6 @@ def test_an_order_made_while_the_broker_is_down_is_received_and_checked_once_it_
             "The order is placed. We are checking the registers now; this page shows the result."
         )
         assert escape(received) in page.content.decode()
-        # A dead broker costs the request a refused connection, not a hang.
-        assert took < 20, took
         assert line.state == OrderLine.State.SUBMITTED
         waiting = list(OutboxMessage.objects.order_by("pk"))
         assert [message.task_name for message in waiting] == [
