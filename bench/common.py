@@ -261,6 +261,64 @@ def count_queries() -> Iterator[QueryCounter]:
         yield counter
 
 
+@dataclass
+class RedisCounter:
+    """Counts what this process sends to Redis: round trips (one per packed send, so a
+    pipeline or a script is one) and commands by name."""
+
+    round_trips: int = 0
+    commands: Counter[str] = field(default_factory=Counter)
+
+
+@contextlib.contextmanager
+def count_redis() -> Iterator[RedisCounter]:
+    """Count every Redis command this process sends inside the block, at the connection.
+
+    Counted in redis-py's Connection rather than by the server: the shared Redis has other
+    clients, so a server-wide INFO commandstats delta would count theirs too. Every command
+    and every pipeline leaves through send_packed_command, whichever cache, session or
+    message backend issued it; the command names are read back from the packed bytes.
+    """
+    from redis.connection import AbstractConnection
+
+    counter = RedisCounter()
+    original = AbstractConnection.send_packed_command
+
+    def send_packed_command(self: Any, command: Any, check_health: bool = True) -> None:
+        counter.round_trips += 1
+        chunks = [command] if isinstance(command, (bytes, str)) else list(command)
+        for name in _redis_command_names(b"".join(_as_bytes(chunk) for chunk in chunks)):
+            counter.commands[name] += 1
+        original(self, command, check_health)
+
+    AbstractConnection.send_packed_command = send_packed_command  # type: ignore[method-assign]
+    try:
+        yield counter
+    finally:
+        AbstractConnection.send_packed_command = original  # type: ignore[method-assign]
+
+
+def _as_bytes(chunk: Any) -> bytes:
+    return chunk.encode() if isinstance(chunk, str) else bytes(chunk)
+
+
+def _redis_command_names(packed: bytes) -> list[str]:
+    """The command names in RESP-encoded requests (*<n> then $<len> <arg> n times)."""
+    names: list[str] = []
+    position = 0
+    while position < len(packed) and packed[position : position + 1] == b"*":
+        end = packed.index(b"\r\n", position)
+        arguments = int(packed[position + 1 : end])
+        position = end + 2
+        for index in range(arguments):
+            end = packed.index(b"\r\n", position)
+            length = int(packed[position + 1 : end])
+            if index == 0:
+                names.append(packed[end + 2 : end + 2 + length].decode().upper())
+            position = end + 2 + length + 2
+    return names
+
+
 # --- Card numbers ------------------------------------------------------------------------
 
 

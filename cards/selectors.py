@@ -12,6 +12,7 @@ from django.db import connection
 from django.db.models import (
     Case,
     Count,
+    Field,
     IntegerField,
     Max,
     OuterRef,
@@ -26,6 +27,7 @@ from django.utils.translation import gettext_lazy
 from cards.models import Card, CardCheck, CardTransition, CardType
 from cards.numbers import NumberForm, classify, normalise
 from cards.services import RevocationReason
+from cards.standing import KNOWN_REVOCATION
 
 # Why a revoked card was revoked, as its employer reads it: above all, who ended a card whose
 # employment ended, the employer or the nightly re-check (Aa-registeret shows the end).
@@ -70,19 +72,30 @@ def card_for_status(*, number: str) -> Card | None:
         for value, converters in zip(row[:card_columns], query.converters, strict=True)
     ]
     card = Card.from_db(connection.alias, query.card_fields, card_values)
-    type_code, type_name_nb, type_name_en = row[card_columns:]
+    type_code, type_name_nb, type_name_en, revoked_at, revoked_reason = row[card_columns:]
     card.card_type = CardType(
         id=card.card_type_id, code=type_code, name_nb=type_name_nb, name_en=type_name_en
     )
+    if card.state == Card.State.REVOKED:
+        revocation = None
+        if revoked_at is not None:
+            revocation = CardTransition(
+                card_id=card.pk,
+                to_state=Card.State.REVOKED,
+                at=_convert(revoked_at, query.revoked_at_converters),
+                reason=revoked_reason,
+            )
+        setattr(card, KNOWN_REVOCATION, revocation)
     return card
 
 
 class _StatusQuery(NamedTuple):
     sql: str
     # The card's columns come first, in model order (what Model.from_db expects), then the
-    # card type's code and names.
+    # card type's code and names, then when and why a revoked card was revoked.
     card_fields: list[str]
     converters: list[list[Any]]
+    revoked_at_converters: list[Any]
 
 
 # What the public status check shows: what the card itself shows, never the identity number
@@ -121,6 +134,33 @@ def _status_query() -> _StatusQuery:
     type_table = quote(CardType._meta.db_table)
     columns = [f"{card_table}.{quote(field.column)}" for field in fields]
     columns += [f"{type_table}.{quote(name)}" for name in ("code", "name_nb", "name_en")]
+    # A revoked card's revocation (its latest transition to revoked: cards.standing.
+    # revocation_of) comes in the same statement, so a revoked card costs no second round
+    # trip. For any other card the subqueries' condition on the card's state is false before
+    # any transition is read.
+    transition_table = quote(CardTransition._meta.db_table)
+
+    def quoted_column(model: type[Card | CardTransition], name: str) -> str:
+        field = model._meta.get_field(name)
+        assert isinstance(field, Field)  # noqa: S101 (concrete columns only)
+        return quote(field.column)
+
+    def transition(name: str) -> str:
+        return f"t.{quoted_column(CardTransition, name)}"
+
+    def card(name: str) -> str:
+        return f"{card_table}.{quoted_column(Card, name)}"
+
+    # A fixed code of the model's, not input: it can be written into the text as a literal.
+    revoked = Card.State.REVOKED.value
+    assert revoked.isalpha()  # noqa: S101
+    for name in ("at", "reason"):
+        columns.append(
+            f"(SELECT {transition(name)} FROM {transition_table} t "  # noqa: S608
+            f"WHERE {transition('card')} = {card('id')} AND {transition('to_state')} = "
+            f"'{revoked}' AND {card('state')} = '{revoked}' "
+            f"ORDER BY {transition('at')} DESC, {transition('id')} DESC LIMIT 1)"
+        )
     # Only quoted names from the models go into the text; the number is a parameter.
     sql = (
         f"SELECT {', '.join(columns)} FROM {card_table} "  # noqa: S608
@@ -134,7 +174,14 @@ def _status_query() -> _StatusQuery:
         # As the SQL compiler does: the backend's converters, then the field's.
         found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         converters.append([(converter, column) for converter in found])
-    return _StatusQuery(sql=sql, card_fields=[f.attname for f in fields], converters=converters)
+    at = CardTransition._meta.get_field("at").get_col(CardTransition._meta.db_table)
+    at_converters = connection.ops.get_db_converters(at) + at.get_db_converters(connection)
+    return _StatusQuery(
+        sql=sql,
+        card_fields=[f.attname for f in fields],
+        converters=converters,
+        revoked_at_converters=[(converter, at) for converter in at_converters],
+    )
 
 
 @dataclass(frozen=True)

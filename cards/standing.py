@@ -67,11 +67,20 @@ class Standing:
     revocation_reason: str = ""
 
 
+# The status check's one query (cards.selectors.card_for_status) brings a revoked card's
+# revocation along and leaves it on the card under this name (None: the card has none), so
+# that a lookup asks the database once, whatever the card's state.
+KNOWN_REVOCATION = "_known_revocation"
+
+
 def revocation_of(card: Card) -> CardTransition | None:
-    """The transition that revoked the card (its latest), or None; uses prefetched
-    transitions when there are any."""
+    """The transition that revoked the card (its latest), or None; uses the one the status
+    query brought along, or prefetched transitions, when there are any."""
     if card.state != Card.State.REVOKED:
         return None
+    if hasattr(card, KNOWN_REVOCATION):
+        known: CardTransition | None = getattr(card, KNOWN_REVOCATION)
+        return known
     cache = getattr(card, "_prefetched_objects_cache", {})
     if "transitions" in cache:
         revocations = [t for t in cache["transitions"] if t.to_state == Card.State.REVOKED]
@@ -81,6 +90,15 @@ def revocation_of(card: Card) -> CardTransition | None:
         .order_by("-at", "-pk")
         .first()
     )
+
+
+def revocation_facts(card: Card) -> tuple[datetime.date | None, str]:
+    """When (the local date) and why (a RevocationReason code) a revoked card was revoked:
+    (None, "") for a card that is not revoked or whose revocation is not recorded."""
+    revocation = revocation_of(card)
+    if revocation is None:
+        return None, ""
+    return timezone.localdate(revocation.at), revocation.reason
 
 
 def _reasons(codes: list[str], *, public: bool) -> list[tuple[str, str]]:
@@ -110,9 +128,7 @@ def card_standing(card: Card, *, today: datetime.date, public: bool = False) -> 
     status = card.status_on(today)
     printed_label = _("End date printed on the card")
     if status == "revoked":
-        revocation = revocation_of(card)
-        reason = revocation.reason if revocation else ""
-        revoked_on = timezone.localdate(revocation.at) if revocation else None
+        revoked_on, reason = revocation_facts(card)
         words = str(REVOCATION_WORDS.get(reason, "")) if reason else ""
         if revoked_on and words:
             headline = _("Revoked on %(date)s: %(reason)s.") % {

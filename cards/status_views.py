@@ -19,6 +19,7 @@ from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from django.utils.translation import get_language
 from django.utils.translation import gettext_lazy as _
 from django.views.decorators.cache import never_cache
@@ -29,7 +30,7 @@ from cards.api_keys import api_client_for_key, api_key_from_request
 from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
 from cards.selectors import card_for_status
-from cards.standing import card_standing, revocation_of
+from cards.standing import card_standing, revocation_facts
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
 
@@ -114,15 +115,22 @@ def _render_status(request: HttpRequest, context: dict[str, Any], *, status: int
 @rate_limited(scope=STATUS_SCOPE, on_limited=_page_limited)
 def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
     """Look the typed or scanned number up and render the answer (rate limited)."""
-    form = StatusForm(data={"card": value})
-    if not form.is_valid():
-        error = form.errors.as_data()["card"][0]
-        return _render_status(request, {"form": form, "outcome": error.code}, status=400)
-    number: str = form.cleaned_data["card"]
+    typed = value.strip()
+    if typed and number_error(typed) is None:
+        # What StatusForm would clean it to, without binding one: the number is good, so the
+        # form would have nothing to say (a scanned QR code always lands here).
+        number = normalise(typed)
+    else:
+        form = StatusForm(data={"card": value})
+        if not form.is_valid():
+            error = form.errors.as_data()["card"][0]
+            return _render_status(request, {"form": form, "outcome": error.code}, status=400)
+        number = form.cleaned_data["card"]
     card = card_for_status(number=number)
     if card is None:
         context = {
-            "form": form,
+            # Bound, so the form shows what was typed.
+            "form": StatusForm(data={"card": value}),
             "outcome": "not_found",
             "not_found_message": MESSAGES["not_found"],
             "number_display": display(number),
@@ -130,7 +138,9 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
         return _render_status(request, context, status=404)
     standing = card_standing(card, today=timezone.localdate(), public=True)
     context = {
-        "form": StatusForm(),
+        # Built only if the page renders it: the empty form under a found card comes from
+        # the fragment cache (cards/status.html).
+        "form": SimpleLazyObject(StatusForm),
         "outcome": "found",
         "card": card,
         "status": standing.status,
@@ -241,11 +251,9 @@ def card_status_payload(card: Card, *, today: datetime.date) -> dict[str, Any]:
         "checked_at": checked_at,
     }
     if status == "revoked":
-        revocation = revocation_of(card)
-        payload["revoked_on"] = (
-            timezone.localdate(revocation.at).isoformat() if revocation else None
-        )
-        payload["revocation_reason"] = revocation.reason if revocation else ""
+        revoked_on, reason = revocation_facts(card)
+        payload["revoked_on"] = revoked_on.isoformat() if revoked_on else None
+        payload["revocation_reason"] = reason
     return payload
 
 

@@ -179,3 +179,37 @@ def test_the_api_says_when_and_why_a_card_was_revoked(client, cards):
         "expired",
         cards["expired"].valid_until.isoformat(),
     )
+
+
+def test_a_revoked_card_costs_the_status_check_one_query(client, cards, django_assert_num_queries):
+    """The revocation comes with the card in the status lookup's one statement (issue 12:
+    at most one round trip to PostgreSQL per lookup, whatever the card's state)."""
+    card = cards["revoked"]
+    # A newer revocation than the fixture's: the latest is the one that counts.
+    step = CardTransition.objects.create(
+        card=card, from_state="revoked", to_state="revoked", reason=RevocationReason.LOST
+    )
+    yesterday = timezone.now() - datetime.timedelta(days=1)
+    CardTransition.objects.filter(pk=step.pk).update(at=yesterday)
+    with django_assert_num_queries(1):
+        answer = client.get(f"/api/v1/cards/{card.number}").json()
+    assert (answer["revoked_on"], answer["revocation_reason"]) == (
+        timezone.localdate(yesterday).isoformat(),
+        "lost",
+    )
+    with django_assert_num_queries(1):
+        html = client.get(f"/status/{card.number}/").content.decode()
+    assert f"Tilbakekalt {long_date(timezone.localdate(yesterday), 'nb')}: meldt tapt." in html
+
+
+def test_a_revoked_card_without_a_recorded_revocation_says_only_that(client, cards):
+    card = cards["revoked"]
+    card.transitions.all().delete()
+    answer = client.get(f"/api/v1/cards/{card.number}").json()
+    assert (answer["status"], answer["revoked_on"], answer["revocation_reason"]) == (
+        "revoked",
+        None,
+        "",
+    )
+    html = client.get(f"/status/{card.number}/").content.decode()
+    assert "Kortet er tilbakekalt." in html
