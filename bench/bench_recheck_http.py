@@ -2,30 +2,45 @@
 
 Run: .venv/bin/python bench/bench_recheck_http.py [--cards 100000] [--keep-db]
 
-Register stand-ins: one process on 127.0.0.1 (this script's --stand-in mode) answers
-Enhetsregisteret's /enheter/{orgnr}, Folkeregisteret's /personer/{id} and Skatteetaten's
-employment question in their documented shapes, each after LATENCY (20 ms), with at most
+Register stand-ins: one process on 127.0.0.1 (this script's --stand-in mode) answers in the
+documented shapes (tests/registry/servers.py): Enhetsregisteret's /enheter/{orgnr}, its bulk
+files /enheter/lastned and /underenheter/lastned (gzip JSON) and its change feeds
+/oppdateringer/enheter and /oppdateringer/underenheter (no changes); Folkeregisteret's
+/personer/{id} and its event feed hendelser/feed (no events: an empty page with an ETag,
+then 304); and Skatteetaten's employment question. Each after LATENCY (20 ms), with at most
 CAP requests in flight per register: one more gets HTTP 429 with Retry-After (seconds;
-Folkeregisteret's in milliseconds). It answers from the registry this script makes: every
-person in it is alive and employed by their card's employer, every employer an active main
-unit, so the night is one where nothing changed. Every request and every 429 is counted.
+Folkeregisteret's in milliseconds). Every person is alive and employed by their card's
+employer, every employer an active main unit, so every night is one where nothing changed.
+Every request and every 429 is counted, feed requests apart.
 
 Workers share register answers through the Redis cache (REGISTER_CACHE_SECONDS), as in
-production, so an employer is asked once a night, not once a chunk; the cache is emptied
-before each run. Data: a fresh PostgreSQL database bench_recheck_http, migrated; --cards cards (one per
-person, construction cards, 2,000 employers) COPYed into cards_card in a shuffled order.
+production; the cache is emptied before each night. Data: a fresh PostgreSQL database
+bench_recheck_http, migrated; --cards cards (one per person, construction cards, 2,000
+employers) COPYed into cards_card in a shuffled order.
 
-Measured: the whole run as the nightly task starts it (cards.rechecks.recheck_run_start,
-its chunks sent through the outbox and a Celery group over Redis) with 1 real `celery
-worker` process and then with 2, from the start to the run's FINISHED state: cards per
-second, requests per card (counted at the stand-ins), 429s, and the speed-up of the second
-worker. Before each run the cards' checks and lookups are reset, so both runs do the same.
-Baseline: the stand-ins' own capacity, the requests per second a plain client achieves
-against one register with CAP requests in flight. Projection: the rate with 4 workers,
-taking each worker past the first to add what the second added, and the time for
-1,000,000 cards at that rate.
+Before the nights, as in production: the change feeds' cursors start a day back (production
+has read them hourly for longer than the bulk files are old), both bulk files are loaded
+into the unit copy (unit_copy_load_all), and FOLKEREGISTERET_FEED_START_SEQ is set (workers
+and this process) so that Folkeregisteret's event feed is followed. Each night is preceded
+by the hourly reads (the read_change_feed and read_person_events tasks); their requests are
+the night's. The first night, with 2 workers, asks Folkeregisteret about everyone and fills
+PersonCopy (about 2 requests a card); the quiet nights that follow, with 1 real `celery
+worker` process and then with 2, ask only the employment register (REGISTERS.md documents no
+change events for it) and the feeds: about 1 request a card.
+
+Measured: each night as the nightly task starts it (cards.rechecks.recheck_run_start, its
+chunks sent through the outbox and a Celery group over Redis), from the start to the run's
+FINISHED state: cards per second, requests per card (all requests the stand-ins received for
+that night, feeds included, / cards), 429s, and the speed-up of the second worker on a quiet
+night. Before each night only the cards' checks and lookups are reset (the unit copy and
+PersonCopy stay, as between two nights). Baseline: the stand-ins' own capacity, the requests
+per second a plain client achieves against one register with CAP requests in flight.
+Projection: the quiet night's rate with 4 workers, taking each worker past the first to add
+what the second added, and the time for 1,000,000 cards at that rate.
 Targets (issue 12): 1,000,000 cards within 1 hour with 4 workers; at most 1.2 requests per
-card on a quiet night; a second worker adding at least 0.8 of the first's throughput.
+card on a quiet night (the worse of the two); a second worker adding at least 0.8 of the
+first's throughput. Exit status 1 when a night itself failed (not finished, cards left
+unchecked, lookups failed, cards made invalid), not when a target is missed.
 """
 
 from __future__ import annotations
@@ -41,6 +56,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -75,38 +91,92 @@ FOLKEREGISTERET = "/folkeregisteret/api"
 ARBEIDSFORHOLD = "/arbeidsforhold/api"
 # Retry-After the stand-ins send with a 429: Folkeregisteret says milliseconds (REGISTERS.md).
 RETRY_AFTER = {ENHETSREGISTERET: "1", FOLKEREGISTERET: "250", ARBEIDSFORHOLD: "1"}
+# The change feeds the stand-ins serve, with their list keys (registry.feed.FEEDS), and
+# Folkeregisteret's event feed (registry.clients.freg.EVENT_FEED_PATH).
+UNIT_CHANGE_FEEDS = {
+    "/oppdateringer/enheter": "oppdaterteEnheter",
+    "/oppdateringer/underenheter": "oppdaterteUnderenheter",
+}
+PERSON_EVENT_FEED = "/hendelser/feed"
+# Followed from this sequence number on (FOLKEREGISTERET_FEED_START_SEQ).
+FEED_START_SEQ = 1
+SUB_UNITS = 200
 
 
 # --- The register stand-ins (run in their own process) -----------------------------------
 
 
 def stand_in_main(port_file: str, latency: float, cap: int) -> int:
-    from tests.registry.servers import enhet, freg_person
+    from tests.registry.servers import (
+        ACCEPT_ENHET_GZIP,
+        ACCEPT_UNDERENHET_GZIP,
+        Reply,
+        change_feed_page,
+        enhet,
+        freg_person,
+        gzip_reply,
+        person_event_feed_reply,
+        underenhet,
+    )
 
     lock = threading.Lock()
     slots = {prefix: threading.BoundedSemaphore(cap) for prefix in RETRY_AFTER}
-    counts = {prefix: {"requests": 0, "throttled": 0} for prefix in RETRY_AFTER}
+    counts = {prefix: {"requests": 0, "throttled": 0, "feeds": 0} for prefix in RETRY_AFTER}
+    # Enhetsregisteret's bulk files, made once: every employer a main unit, and a sub-unit
+    # for some of them (the copy's loader reads both files).
+    employers = employer_numbers(EMPLOYERS + SUB_UNITS)
+    sub_units = employers[EMPLOYERS:]
+    bulk_files = {
+        "/enheter/lastned": (
+            ACCEPT_ENHET_GZIP,
+            gzip_reply([enhet(number) for number in employers[:EMPLOYERS]]),
+        ),
+        "/underenheter/lastned": (
+            ACCEPT_UNDERENHET_GZIP,
+            gzip_reply([underenhet(number, employers[i]) for i, number in enumerate(sub_units)]),
+        ),
+    }
 
-    def answer(path: str) -> tuple[int, dict[str, str], Any]:
+    def answer(path: str, query: dict[str, list[str]], headers: Any) -> Reply:
         prefix = next((p for p in RETRY_AFTER if path.startswith(p + "/")), None)
         if prefix is None:
-            return 404, {}, {"error": "Not Found"}
+            return Reply(404, {"error": "Not Found"})
+        rest = path[len(prefix) :]
+        feed = rest in (PERSON_EVENT_FEED, *UNIT_CHANGE_FEEDS)
         with lock:
             counts[prefix]["requests"] += 1
+            counts[prefix]["feeds"] += feed
         if not slots[prefix].acquire(blocking=False):
             with lock:
                 counts[prefix]["throttled"] += 1
-            return 429, {"Retry-After": RETRY_AFTER[prefix]}, {"kode": "429", "melding": "Too many"}
+            return Reply(
+                429, {"kode": "429", "melding": "Too many"}, {"Retry-After": RETRY_AFTER[prefix]}
+            )
         try:
             time.sleep(latency)
         finally:
             slots[prefix].release()
+        if rest in bulk_files:
+            accept, reply = bulk_files[rest]
+            return reply if headers.get("Accept") == accept else Reply(406, {"error": "Accept"})
+        if rest in UNIT_CHANGE_FEEDS:
+            # Nothing changed: no `_embedded` on the page.
+            size = int(query.get("size", ["20"])[0])
+            return Reply(200, change_feed_page([], list_key=UNIT_CHANGE_FEEDS[rest], size=size))
+        if rest == PERSON_EVENT_FEED:
+            # No events: the first read gets an empty page and its ETag, the next ones 304.
+            return person_event_feed_reply(
+                [],
+                seq=int(query.get("seq", ["1"])[0]),
+                page_size=1000,
+                if_none_match=headers.get("If-None-Match"),
+            )
         key = path.rsplit("/", 1)[-1]
         if prefix == ENHETSREGISTERET:
-            return 200, {}, enhet(key)
+            return Reply(200, enhet(key))
         if prefix == FOLKEREGISTERET:
-            return 200, {}, freg_person(key)
-        return 200, {}, {"aktiv": "JA", "perioder": [{"startdato": "2015-01-01"}]}
+            return Reply(200, freg_person(key))
+        return Reply(200, {"aktiv": "JA", "perioder": [{"startdato": "2015-01-01"}]})
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # keep-alive, as a register's API behind a proxy
@@ -115,22 +185,22 @@ def stand_in_main(port_file: str, latency: float, cap: int) -> int:
         disable_nagle_algorithm = True
 
         def do_GET(self) -> None:
-            path = self.path.split("?", 1)[0]
-            if path == "/_stats":
+            parts = urllib.parse.urlsplit(self.path)
+            if parts.path == "/_stats":
                 with lock:
-                    status, headers, body = 200, {}, json.loads(json.dumps(counts))
-            elif path == "/_reset":
+                    reply = Reply(200, json.loads(json.dumps(counts)))
+            elif parts.path == "/_reset":
                 with lock:
                     for entry in counts.values():
-                        entry.update(requests=0, throttled=0)
-                status, headers, body = 200, {}, {}
+                        entry.update(requests=0, throttled=0, feeds=0)
+                reply = Reply(200, {})
             else:
-                status, headers, body = answer(path)
-            payload = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json;charset=UTF-8")
+                reply = answer(parts.path, urllib.parse.parse_qs(parts.query), self.headers)
+            payload = reply.payload()
+            self.send_response(reply.status)
+            self.send_header("Content-Type", reply.content_type)
             self.send_header("Content-Length", str(len(payload)))
-            for name, value in headers.items():
+            for name, value in reply.headers.items():
                 self.send_header(name, value)
             self.end_headers()
             self.wfile.write(payload)
@@ -205,13 +275,10 @@ def stand_in_capacity(origin: str, cap: int, seconds: float = 3.0) -> float:
 def own_redis() -> Iterator[str]:
     """A redis-server on a free port for this run (its URL without a database number)."""
     import shutil
-    import socket
 
     import redis
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = common.free_port()
     process = subprocess.Popen(
         [
             shutil.which("redis-server") or "redis-server",
@@ -234,17 +301,25 @@ def own_redis() -> Iterator[str]:
         process.wait(timeout=10)
 
 
-def registry_people(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
-    """count distinct valid fødselsnummer and EMPLOYERS valid organisation numbers."""
-    from registry.identifiers import national_id_with_check_digits, orgnr_with_check_digit
+def employer_numbers(count: int) -> list[str]:
+    """The first count valid organisation numbers from 91000000 on (the same in every process)."""
+    from registry.identifiers import orgnr_with_check_digit
 
-    employers: list[str] = []
+    numbers: list[str] = []
     base = 91_000_000
-    while len(employers) < EMPLOYERS:
+    while len(numbers) < count:
         number = orgnr_with_check_digit(f"{base:08d}")
         base += 1
         if number:
-            employers.append(number)
+            numbers.append(number)
+    return numbers
+
+
+def registry_people(count: int, rng: random.Random) -> tuple[list[str], list[str]]:
+    """count distinct valid fødselsnummer and EMPLOYERS valid organisation numbers."""
+    from registry.identifiers import national_id_with_check_digits
+
+    employers = employer_numbers(EMPLOYERS)
     people: set[str] = set()
     start = datetime.date(1960, 1, 1)
     while len(people) < count:
@@ -374,7 +449,43 @@ def workers_stop(processes: list[subprocess.Popen]) -> None:
             process.wait()
 
 
-def measure(url: str, origin: str, environment: dict[str, str], workers: int) -> dict[str, Any]:
+def copies_prepare() -> None:
+    """What production has done before the night: the unit copy loaded and its change feeds
+    followed since before the files were made.
+
+    Production has read Enhetsregisteret's change feeds hourly since long before the night's
+    bulk files were made; the bench stands for that by starting the feeds' cursors a day back
+    (more than BULK_FILE_MAX_AGE), which the first read of each feed then covers in one
+    request (the stand-ins have no changes). Folkeregisteret's event feed is started from
+    FEED_START_SEQ by the first hourly read, before the first night.
+    """
+    from django.utils import timezone
+
+    from registry.feed import FEEDS, change_feed_cursor_store
+    from registry.unit_copy import BULK_FILE_MAX_AGE, unit_copy_load_all
+
+    yesterday = timezone.now() - BULK_FILE_MAX_AGE - datetime.timedelta(hours=1)
+    for feed in FEEDS:
+        change_feed_cursor_store(feed=feed, last_update_id=None, started_from=yesterday)
+    for load in unit_copy_load_all():
+        print(f"    {load.register}: {load.entries:,} units", file=sys.stderr, flush=True)
+
+
+def hourly_reads() -> None:
+    """The hourly tasks that precede a night: Enhetsregisteret's change feeds and
+    Folkeregisteret's event feed, read as their Celery tasks read them."""
+    from registry.tasks import read_change_feed, read_person_events
+    from registry.unit_copy import unit_copy_current
+
+    read_change_feed()
+    read_person_events()
+    if not unit_copy_current():
+        raise SystemExit("the unit copy is not current after the change feeds were read")
+
+
+def measure(
+    url: str, origin: str, environment: dict[str, str], workers: int, *, night: str
+) -> dict[str, Any]:
     from django.core.cache import cache
     from django.db import connections
 
@@ -382,11 +493,16 @@ def measure(url: str, origin: str, environment: dict[str, str], workers: int) ->
     from cards.rechecks import recheck_run_start
     from hmsportal.celery import app
 
+    # The cards' checks and lookups only: the unit copy and PersonCopy stay, as between
+    # two nights in production.
     reset(url)
     # Nothing from the run before: every question of the night reaches a register once.
     cache.clear()
     stand_in_get(origin, "/_reset")
     app.control.purge()
+    # Their requests are the night's too.
+    hourly_reads()
+    connections.close_all()
     processes = workers_start(workers, url, environment)
     try:
         workers_wait(workers)
@@ -405,17 +521,37 @@ def measure(url: str, origin: str, environment: dict[str, str], workers: int) ->
     requests = sum(entry["requests"] - entry["throttled"] for entry in stats.values())
     throttled = sum(entry["throttled"] for entry in stats.values())
     return {
+        "night": night,
         "workers": workers,
         "seconds": seconds,
+        "state": run.state,
         "cards": run.total_cards,
         "checked": run.cards_checked,
         "became_invalid": run.became_invalid,
         "failed_lookups": run.failed_lookups,
         "chunks": run.chunks_total,
         "requests": requests,
+        "feeds": sum(entry["feeds"] for entry in stats.values()),
         "throttled": throttled,
         "per_register": stats,
     }
+
+
+def failures(results: list[dict[str, Any]]) -> list[str]:
+    """What went wrong with the runs themselves (a missed target is not a failure)."""
+    problems = []
+    for result in results:
+        name = f"{result['night']} night, {result['workers']} worker(s)"
+        if result["state"] != "finished":
+            problems.append(f"{name}: the run ended {result['state']}")
+        if result["checked"] != result["cards"] or result["failed_lookups"]:
+            problems.append(
+                f"{name}: {result['checked']:,} of {result['cards']:,} cards checked, "
+                f"{result['failed_lookups']:,} lookups failed"
+            )
+        if result["became_invalid"]:
+            problems.append(f"{name}: {result['became_invalid']:,} cards became invalid")
+    return problems
 
 
 def main() -> int:
@@ -454,6 +590,8 @@ def main() -> int:
                 "ENHETSREGISTERET_URL": origin + ENHETSREGISTERET,
                 "FOLKEREGISTERET_URL": origin + FOLKEREGISTERET,
                 "FOLKEREGISTERET_TOKEN": "bench",
+                # Folkeregisteret's event feed is followed (registry/person_copy.py).
+                "FOLKEREGISTERET_FEED_START_SEQ": str(FEED_START_SEQ),
                 "ARBEIDSFORHOLD_URL": origin + ARBEIDSFORHOLD,
                 "ARBEIDSFORHOLD_TOKEN": "bench",
                 "REGISTER_MAX_CONCURRENT_REQUESTS": str(options.bound),
@@ -467,10 +605,15 @@ def main() -> int:
                 connections.close_all()
             with common.step("stand-in capacity (plain client, one register, at the cap)"):
                 capacity = stand_in_capacity(origin, options.cap)
+            with common.step("unit copy: bulk files loaded, change feeds followed"):
+                copies_prepare()
             results = []
+            first_workers = max(WORKER_COUNTS)
+            with common.step(f"first night, {options.cards:,} cards, {first_workers} workers"):
+                results.append(measure(url, origin, environment, first_workers, night="first"))
             for workers in WORKER_COUNTS:
-                with common.step(f"re-check of {options.cards:,} cards with {workers} worker(s)"):
-                    results.append(measure(url, origin, environment, workers))
+                with common.step(f"quiet night, {options.cards:,} cards, {workers} worker(s)"):
+                    results.append(measure(url, origin, environment, workers, night="quiet"))
         finally:
             stand_ins.send_signal(signal.SIGTERM)
             try:
@@ -478,24 +621,32 @@ def main() -> int:
             except subprocess.TimeoutExpired:
                 stand_ins.kill()
     print(report(results, capacity, options, time.perf_counter() - started))
-    return 0
+    problems = failures(results)
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
 
 
 def report(
     results: list[dict[str, Any]], capacity: float, options: argparse.Namespace, wall: float
 ) -> str:
-    one, two = results[0], results[1]
+    first = results[0]
+    one, two = results[1], results[2]
     rate_one = one["cards"] / one["seconds"]
     rate_two = two["cards"] / two["seconds"]
     added = (rate_two - rate_one) / rate_one
     projected_rate = rate_one + (PROJECTED_WORKERS - 1) * (rate_two - rate_one)
     hours = 1_000_000 / projected_rate / 3600 if projected_rate > 0 else float("inf")
-    per_card = two["requests"] / max(1, two["cards"])
+    first_per_card = first["requests"] / max(1, first["cards"])
+    # The target holds for both quiet nights: the worse of the two.
+    per_card = max(r["requests"] / max(1, r["cards"]) for r in (one, two))
     lines = [
         "== recheck_http: the night's re-check through the http adapters, Celery workers ==",
         f"{options.cards:,} cards of {EMPLOYERS:,} employers; stand-ins: {options.latency * 1000:.0f}"
         f" ms a request, {options.cap} in flight per register, 429 past it; "
         f"{options.bound} requests in flight per worker process; chunks of {CHUNK_CARDS:,}",
+        "organisations from the unit copy (bulk files loaded, change feeds read hourly); "
+        "persons from PersonCopy after the first night (Folkeregisteret's event feed followed)",
         f"stand-in capacity, plain client at the cap: {capacity:,.0f} requests/s per register "
         f"(latency-bound: {options.cap / options.latency:,.0f}; less means the CPU is short)",
         f"latency-bound rate of one worker: {options.bound / options.latency:,.0f} requests/s; "
@@ -504,13 +655,15 @@ def report(
     ]
     rows = [
         (
+            result["night"],
             str(result["workers"]),
             f"{result['seconds']:.1f}",
             f"{result['cards'] / result['seconds']:,.0f}",
-            f"{result['requests'] / max(1, result['cards']):.2f}",
+            f"{result['requests'] / max(1, result['cards']):.3f}",
+            str(result["feeds"]),
             f"{result['requests'] / result['seconds']:,.0f}",
             str(result["throttled"]),
-            str(result["failed_lookups"]),
+            str(result["cards"] - result["checked"]),
             str(result["became_invalid"]),
         )
         for result in results
@@ -519,10 +672,12 @@ def report(
         common.table(
             rows,
             (
+                "night",
                 "workers",
                 "seconds",
                 "cards/s",
                 "requests/card",
+                "feed requests",
                 "requests/s",
                 "429s",
                 "unchecked",
@@ -532,18 +687,25 @@ def report(
     )
     lines += [
         "",
-        f"second worker adds {added:.2f} of the first's throughput "
+        "requests per register, quiet night with 2 workers (requests, 429s, feed requests): "
+        + "; ".join(
+            f"{prefix.strip('/').split('/')[0]} {entry['requests']:,}, {entry['throttled']:,}, "
+            f"{entry['feeds']:,}"
+            for prefix, entry in two["per_register"].items()
+        ),
+        f"second worker adds {added:.2f} of the first's throughput on a quiet night "
         f"(target at least {TARGET_SECOND_WORKER})",
         f"projected with {PROJECTED_WORKERS} workers: {projected_rate:,.0f} cards/s, 1,000,000 "
         f"cards in {hours * 60:.0f} min (target at most {TARGET_HOURS_FOR_A_MILLION * 60:.0f} min)",
-        f"requests per card on this quiet night: {per_card:.2f} "
+        f"requests per card on the first night: {first_per_card:.3f} (PersonCopy filled)",
+        f"requests per card on a quiet night: {per_card:.3f} "
         f"(target at most {TARGET_REQUESTS_PER_CARD})",
         f"wall time of the benchmark: {wall:.0f} s",
     ]
     name = "recheck_http"
     common.record(
         benchmark=name,
-        figure=f"cards/s, 1 worker, {options.cards:,} cards",
+        figure=f"cards/s, quiet night, 1 worker, {options.cards:,} cards",
         value=rate_one,
         unit="cards/s",
         baseline="stand-in capacity per register (requests/s)",
@@ -553,7 +715,7 @@ def report(
     )
     common.record(
         benchmark=name,
-        figure=f"cards/s, 2 workers, {options.cards:,} cards",
+        figure=f"cards/s, quiet night, 2 workers, {options.cards:,} cards",
         value=rate_two,
         unit="cards/s",
         baseline="1 worker",
@@ -584,7 +746,17 @@ def report(
     )
     common.record(
         benchmark=name,
-        figure="register requests per card, quiet night",
+        figure="register requests per card, first night (PersonCopy filled)",
+        value=first_per_card,
+        unit="requests/card",
+        baseline="quiet night",
+        baseline_value=per_card,
+        target="",
+        met=None,
+    )
+    common.record(
+        benchmark=name,
+        figure="register requests per card, quiet night (feeds included)",
         value=per_card,
         unit="requests/card",
         baseline="target",

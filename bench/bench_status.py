@@ -53,7 +53,6 @@ import json
 import os
 import random
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
@@ -197,12 +196,6 @@ def copy_cards(url: str, numbers: list[str], card_types: list[int]) -> None:
 # --- The server ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def server_settings(workdir: Path, prefix: str) -> dict[str, str]:
     """The environment the server (and the in-process query count) runs with."""
     return dict(
@@ -241,7 +234,7 @@ class Gunicorn:
 
     def __init__(self, env: dict[str, str], server: Server, workdir: Path) -> None:
         worker_class = server.worker_class
-        self.port = free_port()
+        self.port = common.free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         command = [
             str(Path(common.PYTHON).with_name("gunicorn")),

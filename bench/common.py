@@ -13,6 +13,7 @@ import json
 import os
 import random
 import re
+import socket
 import statistics
 import subprocess
 import sys
@@ -214,6 +215,13 @@ def best_of(repeat: int, function: Callable[[], Any]) -> float:
 def load_average() -> str:
     """The 1/5/15-minute load averages: figures from a busy machine are not comparable."""
     return " / ".join(f"{value:.2f}" for value in os.getloadavg())
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on just now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
 
 
 def median(values: Sequence[float]) -> float:

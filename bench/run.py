@@ -27,6 +27,9 @@ from typing import Any
 
 BENCH = Path(__file__).resolve().parent
 REPO = BENCH.parent
+sys.path.insert(0, str(REPO))
+
+from bench.common import load_average  # noqa: E402 (after the path is set)
 
 # Programs a benchmark needs besides Python and the services, and how to install them.
 # The CI installs nothing for benchmarks, so say it plainly before anything runs.
@@ -86,10 +89,6 @@ def machine() -> dict[str, str]:
         "python": platform.python_version(),
         "system": f"{platform.system()} {platform.release()}",
     }
-
-
-def _load() -> str:
-    return " / ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def _number(value: float | None, unit: str = "") -> str:
@@ -158,7 +157,7 @@ def main() -> int:
         return 2
     outcomes = []
     started_at = datetime.datetime.now(datetime.UTC)
-    load_before = _load()
+    load_before = load_average()
     with tempfile.NamedTemporaryFile(prefix="bench-results-", suffix=".jsonl") as collected:
         env = dict(os.environ, BENCH_RESULTS_FILE=collected.name)
         for name in names:
@@ -173,7 +172,7 @@ def main() -> int:
             json.loads(line) for line in Path(collected.name).read_text().splitlines() if line
         ]
     Path(options.results).write_text(
-        results_markdown(entries, outcomes, machine(), load_before, _load(), started_at)
+        results_markdown(entries, outcomes, machine(), load_before, load_average(), started_at)
     )
     print(f"\nresults: {options.results}")
     print("\n### summary")

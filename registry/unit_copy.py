@@ -24,6 +24,8 @@ from typing import IO
 
 import ijson
 from django.db import transaction
+from django.db.models import CharField, OuterRef, Subquery, Value
+from django.db.models.functions import Concat
 from django.utils import timezone
 
 from registry.clients.brreg import BULK_FILES, unit_facts
@@ -44,7 +46,7 @@ logger = logging.getLogger(__name__)
 
 # The bulk files by kind; the kinds are the change feeds' names too (registry/feed.py).
 UNIT_COPY_KINDS = tuple(BULK_FILES)
-# RegisterFileLoad.register of each file.
+# RegisterFileLoad.register of each file (unit_copy_current builds the same in SQL).
 FILE_REGISTERS = {kind: f"enhetsregisteret_{kind}" for kind in UNIT_COPY_KINDS}
 
 # The bulk files are produced once a night, so a file can be up to a day old when it is
@@ -197,19 +199,25 @@ def unit_copy_current(*, now: datetime.datetime | None = None) -> bool:
     if max_age_hours <= 0:
         return False
     now = now or timezone.now()
-    cursors = {c.feed: c for c in ChangeFeedCursor.objects.filter(feed__in=UNIT_COPY_KINDS)}
+    # One query (business_register() asks this on every call): each feed's cursor with its
+    # bulk file's latest load.
+    latest_load = RegisterFileLoad.objects.filter(
+        register=Concat(Value("enhetsregisteret_"), OuterRef("feed"), output_field=CharField())
+    ).order_by("-loaded_at", "-pk")
+    rows = {
+        row["feed"]: row
+        for row in ChangeFeedCursor.objects.filter(feed__in=UNIT_COPY_KINDS)
+        .annotate(loaded_at=Subquery(latest_load.values("loaded_at")[:1]))
+        .values("feed", "read_at", "started_from", "loaded_at")
+    }
     for kind in UNIT_COPY_KINDS:
-        load = (
-            RegisterFileLoad.objects.filter(register=FILE_REGISTERS[kind])
-            .order_by("-loaded_at", "-pk")
-            .first()
-        )
-        if load is None or load.loaded_at < now - datetime.timedelta(hours=max_age_hours):
+        row = rows.get(kind)
+        if row is None or row["read_at"] < now - feed_max_age:
             return False
-        cursor = cursors.get(kind)
-        if cursor is None or cursor.read_at < now - feed_max_age:
+        loaded_at = row["loaded_at"]
+        if loaded_at is None or loaded_at < now - datetime.timedelta(hours=max_age_hours):
             return False
-        if cursor.started_from > load.loaded_at - BULK_FILE_MAX_AGE:
+        if row["started_from"] > loaded_at - BULK_FILE_MAX_AGE:
             return False
     return True
 
@@ -256,8 +264,11 @@ def unit_copy_mark_stale(*, orgnrs: Iterable[str]) -> int:
 
 
 @transaction.atomic
-def unit_copy_write(*, units: Mapping[str, OrganisationFacts | None]) -> None:
-    """Write what the API answered into the copy (None: the register does not know the unit)."""
+def unit_copy_write(
+    *, units: Mapping[str, OrganisationFacts | None], asked_at: datetime.datetime
+) -> None:
+    """Write what the API answered at asked_at into the copy (None: the register does not
+    know the unit)."""
     now = timezone.now()
     gone = [orgnr for orgnr, unit in units.items() if unit is None]
     if gone:
@@ -268,12 +279,12 @@ def unit_copy_write(*, units: Mapping[str, OrganisationFacts | None]) -> None:
         if unit is not None
     ]
     if rows:
-        UnitCopy.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["orgnr"],
-            update_fields=[*_UPDATED_FIELDS, "stale_since"],
-        )
+        _upsert(rows)
+        # A change the feed marked before the question was asked is in the answer; one marked
+        # later may be newer than the answer and keeps the row marked (as person_copy_write).
+        UnitCopy.objects.filter(
+            orgnr__in=[row.orgnr for row in rows], stale_since__lt=asked_at
+        ).update(stale_since=None)
 
 
 __all__ = [

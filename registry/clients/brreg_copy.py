@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from django.utils import timezone
+
 # The module, not its names: registry.unit_copy imports registry.clients.brreg, which may be
 # what started the import of this package.
 from registry import unit_copy
@@ -31,9 +33,12 @@ class CopiedBusinessRegister:
         found = unit_copy.unit_copy_facts(orgnrs=wanted)
         missing = wanted - found.keys()
         if missing:
+            asked_at = timezone.now()
             # RegisterUnavailable propagates as from the API adapter: nothing is written.
             asked = self.api.organisations(missing)
-            unit_copy.unit_copy_write(units={orgnr: asked.get(orgnr) for orgnr in missing})
+            unit_copy.unit_copy_write(
+                units={orgnr: asked.get(orgnr) for orgnr in missing}, asked_at=asked_at
+            )
             found.update(asked)
         return found
 

@@ -6,14 +6,20 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.registry.servers import FakeRegister, enhet, gzip_reply, orgnr, underenhet
+from tests.registry.servers import (
+    ACCEPT_ENHET_GZIP,
+    ACCEPT_UNDERENHET_GZIP,
+    FakeRegister,
+    enhet,
+    gzip_reply,
+    orgnr,
+    underenhet,
+)
 
 ENHETSREGISTERET_PREFIX = "/enhetsregisteret/api"
 FOLKEREGISTERET_PREFIX = "/folkeregisteret/offentlig-med-hjemmel/v1"
 ARBEIDSFORHOLD_PREFIX = "/api/arbeidsforholdioppdrag/v1"
 AAREG_PREFIX = "/aareg/api/v2"
-ACCEPT_ENHET_GZIP = "application/vnd.brreg.enhetsregisteret.enhet.v2+gzip;charset=UTF-8"
-ACCEPT_UNDERENHET_GZIP = "application/vnd.brreg.enhetsregisteret.underenhet.v2+gzip;charset=UTF-8"
 BULK_MAIN_UNITS = [enhet(orgnr(i), f"FIRMA {i} AS") for i in range(10)]
 BULK_SUB_UNITS = [underenhet(orgnr(100 + i), orgnr(i), f"FIRMA {i} AS AVD") for i in range(4)]
 

@@ -228,6 +228,9 @@ def national_id(birth: str, *, d_number: bool = False, seed: int = 0) -> str:
 ACCEPT_ENHET = "application/vnd.brreg.enhetsregisteret.enhet.v2+json;charset=UTF-8"
 ACCEPT_UNDERENHET = "application/vnd.brreg.enhetsregisteret.underenhet.v2+json;charset=UTF-8"
 ACCEPT_ROLLE = "application/vnd.brreg.enhetsregisteret.rolle.v1+json;charset=UTF-8"
+# The bulk files' (registry.clients.brreg.BULK_FILES).
+ACCEPT_ENHET_GZIP = "application/vnd.brreg.enhetsregisteret.enhet.v2+gzip;charset=UTF-8"
+ACCEPT_UNDERENHET_GZIP = "application/vnd.brreg.enhetsregisteret.underenhet.v2+gzip;charset=UTF-8"
 
 
 def enhet(number: str, name: str = "BYGG OG RENHOLD AS", **changes: Any) -> dict[str, Any]:
@@ -353,3 +356,39 @@ def bulk_file(units: list[dict[str, Any]]) -> bytes:
 
 def gzip_reply(units: list[dict[str, Any]], **options: Any) -> Reply:
     return Reply(200, bulk_file(units), content_type="application/octet-stream", **options)
+
+
+def change_feed_page(
+    updates: list[tuple[int, str, str]], *, list_key: str, size: int
+) -> dict[str, Any]:
+    """A page of Enhetsregisteret's change feed: updates are (oppdateringsid, orgnr,
+    endringstype), already those from the asked id on. `_embedded` is absent when there is
+    nothing new (REGISTERS.md)."""
+    page = updates[:size]
+    body: dict[str, Any] = {"page": {"size": size, "totalElements": len(updates), "number": 0}}
+    if page:
+        body["_embedded"] = {
+            list_key: [
+                {
+                    "oppdateringsid": update_id,
+                    "dato": "2026-01-05T10:00:00.000Z",
+                    "organisasjonsnummer": number,
+                    "endringstype": kind,
+                    "_links": {"enhet": {"href": f"https://x/enheter/{number}"}},
+                }
+                for update_id, number, kind in page
+            ]
+        }
+    return body
+
+
+def person_event_feed_reply(
+    events: list[dict[str, Any]], *, seq: int, page_size: int, if_none_match: str | None
+) -> Reply:
+    """Folkeregisteret's hendelser/feed from seq on, page_size events a page, with an ETag per
+    page; 304 without a body when the client's If-None-Match is that page's ETag."""
+    page = [e for e in events if e["sekvensnummer"] >= seq][:page_size]
+    etag = f'"{seq}-{len(page)}"'
+    if if_none_match == etag:
+        return Reply(304, None, headers={"ETag": etag})
+    return Reply(200, page, headers={"ETag": etag})

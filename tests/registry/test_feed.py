@@ -13,7 +13,14 @@ from registry.facts import RegisterUnavailable
 from registry.feed import change_feed_read
 from registry.models import ChangeFeedCursor
 from registry.tasks import read_change_feed
-from tests.registry.servers import ACCEPT_ENHET, Reply, Request, enhet, orgnr
+from tests.registry.servers import (
+    ACCEPT_ENHET,
+    Reply,
+    Request,
+    change_feed_page,
+    enhet,
+    orgnr,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -37,22 +44,7 @@ def feed_responder(updates, list_key="oppdaterteEnheter"):
             matching = updates
         else:
             matching = [u for u in updates if u[0] >= int(start)]
-        page = matching[:size]
-        body: dict = {"page": {"size": size, "totalElements": len(matching), "number": 0}}
-        if page:
-            body["_embedded"] = {
-                list_key: [
-                    {
-                        "oppdateringsid": update_id,
-                        "dato": "2026-01-05T10:00:00.000Z",
-                        "organisasjonsnummer": number,
-                        "endringstype": kind,
-                        "_links": {"enhet": {"href": f"https://x/enheter/{number}"}},
-                    }
-                    for update_id, number, kind in page
-                ]
-            }
-        return Reply(200, body)
+        return Reply(200, change_feed_page(matching, list_key=list_key, size=size))
 
     return respond
 

@@ -15,7 +15,13 @@ from registry.models import ChangeFeedCursor, PersonCopy
 from registry.person_copy import person_events_read
 from registry.services import CheckSubject, register_facts_gather
 from registry.tasks import read_person_events
-from tests.registry.servers import Reply, Request, freg_person, national_id
+from tests.registry.servers import (
+    Reply,
+    Request,
+    freg_person,
+    national_id,
+    person_event_feed_reply,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -35,12 +41,12 @@ def feed_responder(events: list[dict[str, Any]], page_size: int = 2):
     """The feed from seq on, a few a page, with an ETag per page; 304 when it matches."""
 
     def respond(request: Request) -> Reply:
-        seq = int(request.param("seq") or 1)
-        page = [e for e in events if e["sekvensnummer"] >= seq][:page_size]
-        etag = f'"{seq}-{len(page)}"'
-        if request.headers.get("if-none-match") == etag:
-            return Reply(304, None, headers={"ETag": etag})
-        return Reply(200, page, headers={"ETag": etag})
+        return person_event_feed_reply(
+            events,
+            seq=int(request.param("seq") or 1),
+            page_size=page_size,
+            if_none_match=request.headers.get("if-none-match"),
+        )
 
     return respond
 

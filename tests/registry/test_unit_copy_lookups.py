@@ -12,7 +12,13 @@ from registry.clients.brreg import BrregBusinessRegister
 from registry.clients.brreg_copy import CopiedBusinessRegister
 from registry.feed import change_feed_read
 from registry.models import ChangeFeedCursor, RegisterFileLoad, UnitCopy
-from registry.unit_copy import unit_copy_current, unit_copy_load_all
+from registry.unit_copy import (
+    unit_copy_current,
+    unit_copy_facts,
+    unit_copy_load_all,
+    unit_copy_mark_stale,
+    unit_copy_write,
+)
 from tests.registry.servers import ACCEPT_ENHET, Reply, enhet, orgnr
 from tests.registry.test_feed import feed_responder
 
@@ -117,3 +123,31 @@ def test_the_copy_can_be_turned_off(current_copy, settings):
     settings.ENHETSREGISTERET_COPY_MAX_AGE_HOURS = 0
 
     assert not unit_copy_current()
+
+
+def test_a_missing_bulk_file_load_leaves_the_copy_unused(current_copy):
+    RegisterFileLoad.objects.filter(register="enhetsregisteret_underenheter").delete()
+
+    assert not unit_copy_current()
+
+
+def test_whether_the_copy_is_current_is_one_query(current_copy, django_assert_num_queries):
+    # business_register() asks it on every call.
+    with django_assert_num_queries(1):
+        assert unit_copy_current()
+
+
+def test_a_change_marked_while_the_api_was_asked_keeps_the_row_marked(current_copy):
+    number = orgnr(2)
+    answer = unit_copy_facts(orgnrs=[number])[number]
+    asked_at = timezone.now()
+    # The change feed's read lands between the question and the write of its answer: the
+    # answer may predate the change.
+    unit_copy_mark_stale(orgnrs=[number])
+
+    unit_copy_write(units={number: answer}, asked_at=asked_at)
+    assert UnitCopy.objects.get(orgnr=number).stale_since is not None
+
+    # Asked again after the mark: the answer holds the change.
+    unit_copy_write(units={number: answer}, asked_at=timezone.now())
+    assert UnitCopy.objects.get(orgnr=number).stale_since is None
