@@ -26,7 +26,10 @@ by the hourly reads (the read_change_feed and read_person_events tasks); their r
 the night's. The first night, with 2 workers, asks Folkeregisteret about everyone and fills
 PersonCopy (about 2 requests a card); the quiet nights that follow, with 1 real `celery
 worker` process and then with 2, ask only the employment register (REGISTERS.md documents no
-change events for it) and the feeds: about 1 request a card.
+change events for it) and the feeds: about 1 request a card. They fall on the first night's
+day, so no person's night of the sweep (FOLKEREGISTERET_SWEEP_NIGHTS) has come; the share of
+persons the sweep's largest night will ask is computed with the portal's own rule over
+PersonCopy and added to the measured figure for a quiet night in the weeks after.
 
 Measured: each night as the nightly task starts it (cards.rechecks.recheck_run_start, its
 chunks sent through the outbox and a Celery group over Redis), from the start to the run's
@@ -38,7 +41,7 @@ per second a plain client achieves against one register with CAP requests in fli
 Projection: the quiet night's rate with 4 workers, taking each worker past the first to add
 what the second added, and the time for 1,000,000 cards at that rate.
 Targets (issue 12): 1,000,000 cards within 1 hour with 4 workers; at most 1.2 requests per
-card on a quiet night (the worse of the two); a second worker adding at least 0.8 of the
+card on a quiet night (the worse of the two, and with the sweep's share); a second worker adding at least 0.8 of the
 first's throughput. Exit status 1 when a night itself failed (not finished, cards left
 unchecked, lookups failed, cards made invalid), not when a target is missed.
 """
@@ -614,21 +617,55 @@ def main() -> int:
             for workers in WORKER_COUNTS:
                 with common.step(f"quiet night, {options.cards:,} cards, {workers} worker(s)"):
                     results.append(measure(url, origin, environment, workers, night="quiet"))
+            sweep_share = sweep_share_largest()
         finally:
             stand_ins.send_signal(signal.SIGTERM)
             try:
                 stand_ins.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 stand_ins.kill()
-    print(report(results, capacity, options, time.perf_counter() - started))
+    print(report(results, capacity, sweep_share, options, time.perf_counter() - started))
     problems = failures(results)
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0
 
 
+def sweep_share_largest() -> float:
+    """The largest share of the persons the sweep asks Folkeregisteret about on one night.
+
+    The measured quiet nights follow the first night on the same day, so no person's night of
+    the sweep has come yet. In the weeks after, every night asks its share again: the nights
+    ahead are computed here with the portal's own rule (registry.person_copy.sweep_night_start)
+    over the persons in PersonCopy, and the largest night's share is what a steady quiet
+    night adds to the measured requests per card.
+    """
+    from django.conf import settings
+    from django.utils import timezone
+
+    from registry.models import PersonCopy
+    from registry.person_copy import sweep_night_start
+
+    nights = settings.FOLKEREGISTERET_SWEEP_NIGHTS
+    today = timezone.localdate()
+    persons = list(PersonCopy.objects.values_list("national_id", flat=True))
+    if not persons:
+        return 0.0
+    due = [0] * nights
+    for national_id in persons:
+        for ahead in range(1, nights + 1):
+            night = today + datetime.timedelta(days=ahead)
+            if sweep_night_start(national_id, today=night, nights=nights).date() == night:
+                due[ahead - 1] += 1
+    return max(due) / len(persons)
+
+
 def report(
-    results: list[dict[str, Any]], capacity: float, options: argparse.Namespace, wall: float
+    results: list[dict[str, Any]],
+    capacity: float,
+    sweep_share: float,
+    options: argparse.Namespace,
+    wall: float,
 ) -> str:
     first = results[0]
     one, two = results[1], results[2]
@@ -640,6 +677,7 @@ def report(
     first_per_card = first["requests"] / max(1, first["cards"])
     # The target holds for both quiet nights: the worse of the two.
     per_card = max(r["requests"] / max(1, r["cards"]) for r in (one, two))
+    steady = per_card + sweep_share
     lines = [
         "== recheck_http: the night's re-check through the http adapters, Celery workers ==",
         f"{options.cards:,} cards of {EMPLOYERS:,} employers; stand-ins: {options.latency * 1000:.0f}"
@@ -700,6 +738,8 @@ def report(
         f"requests per card on the first night: {first_per_card:.3f} (PersonCopy filled)",
         f"requests per card on a quiet night: {per_card:.3f} "
         f"(target at most {TARGET_REQUESTS_PER_CARD})",
+        f"the sweep's largest night asks Folkeregisteret about {sweep_share:.1%} of the persons: "
+        f"a quiet night in the weeks after costs {steady:.3f} requests per card",
         f"wall time of the benchmark: {wall:.0f} s",
     ]
     name = "recheck_http"
@@ -763,6 +803,17 @@ def report(
         baseline_value=TARGET_REQUESTS_PER_CARD,
         target=f"<= {TARGET_REQUESTS_PER_CARD}",
         met=per_card <= TARGET_REQUESTS_PER_CARD,
+    )
+    common.record(
+        benchmark=name,
+        figure="register requests per card, quiet night with the sweep's largest share "
+        "(measured + computed share)",
+        value=steady,
+        unit="requests/card",
+        baseline="target",
+        baseline_value=TARGET_REQUESTS_PER_CARD,
+        target=f"<= {TARGET_REQUESTS_PER_CARD}",
+        met=steady <= TARGET_REQUESTS_PER_CARD,
     )
     return "\n".join(lines)
 

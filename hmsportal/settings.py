@@ -353,16 +353,15 @@ FOLKEREGISTERET_TOKEN: str = env.str("FOLKEREGISTERET_TOKEN", default="")
 FOLKEREGISTERET_SCOPE: str = env.str("FOLKEREGISTERET_SCOPE", default="")
 # Folkeregisteret's event feed (registry/person_copy.py): read from this sequence number on the
 # first time (unset: not read, every person is asked every time); a person's last answer is
-# used while the feed was read within FEED_MAX_AGE_HOURS, shows no change for them, and the
-# answer is younger than FACTS_MAX_AGE_DAYS.
+# used while the feed was read within FEED_MAX_AGE_HOURS and shows no change for them, until the
+# person's night of the sweep: everyone is asked again once every SWEEP_NIGHTS nights, a
+# 1/SWEEP_NIGHTS share of them each night.
 FOLKEREGISTERET_FEED_START_SEQ: int | None = env.int("FOLKEREGISTERET_FEED_START_SEQ", default=None)
 FOLKEREGISTERET_FEED_MAX_PAGES: int = env.int("FOLKEREGISTERET_FEED_MAX_PAGES", default=50)
 FOLKEREGISTERET_FEED_MAX_AGE_HOURS: float = env.float(
     "FOLKEREGISTERET_FEED_MAX_AGE_HOURS", default=3.0
 )
-FOLKEREGISTERET_FACTS_MAX_AGE_DAYS: float = env.float(
-    "FOLKEREGISTERET_FACTS_MAX_AGE_DAYS", default=7.0
-)
+FOLKEREGISTERET_SWEEP_NIGHTS: int = env.int("FOLKEREGISTERET_SWEEP_NIGHTS", default=7)
 # Open data files, downloaded daily.
 RENHOLDSREGISTERET_URL: str = env.str(
     "RENHOLDSREGISTERET_URL", default="https://www.arbeidstilsynet.no/opendata/renhold.xml"

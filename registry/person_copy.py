@@ -4,9 +4,10 @@ Every answer Folkeregisteret gives about a person is kept in PersonCopy. The hou
 the event feed (`hendelser/feed?seq=N`, REGISTERS.md) marks the persons whose identity
 number (D-number status), name or residence changed; registry/clients/freg_copy.py then
 answers from PersonCopy for everyone else, so the nightly re-check asks Folkeregisteret only
-about marked persons, persons it has not been asked about yet, and persons whose answer is
-older than FOLKEREGISTERET_FACTS_MAX_AGE_DAYS (a sweep that bounds the harm of an event the
-feed's unconfirmed shape made us miss).
+about marked persons, persons it has not been asked about yet, and the persons whose night of
+the sweep it is: each person is asked again once every FOLKEREGISTERET_SWEEP_NIGHTS nights,
+on a night spread by their identity number (the sweep bounds the harm of an event the feed's
+unconfirmed shape made us miss, and costs a night about 1/nights of a request per card).
 
 A stored answer is used only while the feed is being followed: it was read within
 FOLKEREGISTERET_FEED_MAX_AGE_HOURS and the answer was given after the feed's first read. The
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import datetime
 import logging
+import zlib
 from collections.abc import Iterable, Mapping
 
 from django.conf import settings
@@ -120,14 +122,32 @@ def person_copy_facts(
     feed_max_age = datetime.timedelta(hours=float(setting("FOLKEREGISTERET_FEED_MAX_AGE_HOURS", 3)))
     if cursor is None or cursor.read_at < now - feed_max_age:
         return {}
-    max_age = datetime.timedelta(days=float(setting("FOLKEREGISTERET_FACTS_MAX_AGE_DAYS", 7)))
+    nights = max(1, int(setting("FOLKEREGISTERET_SWEEP_NIGHTS", 7)))
+    today = timezone.localdate(now)
     rows = PersonCopy.objects.filter(
         national_id__in=set(national_ids),
         changed_since__isnull=True,
         # Asked before the feed was followed: a change in between would be unknown.
-        asked_at__gte=max(cursor.started_from, now - max_age),
+        asked_at__gte=max(cursor.started_from, now - datetime.timedelta(days=nights)),
     )
-    return {row.national_id: _facts(row) for row in rows}
+    return {
+        row.national_id: _facts(row)
+        for row in rows
+        if row.asked_at >= sweep_night_start(row.national_id, today=today, nights=nights)
+    }
+
+
+def sweep_night_start(national_id: str, *, today: datetime.date, nights: int) -> datetime.datetime:
+    """The start (Europe/Oslo) of the latest night on which this person is asked again anyway.
+
+    Every person has one night in each FOLKEREGISTERET_SWEEP_NIGHTS, chosen by their identity
+    number, so a night asks about 1/nights of the persons: without it everyone the first
+    night asked would fall due on the same night again, a night of two requests per card.
+    An answer given on or after this start holds, so no answer is older than `nights` days.
+    """
+    slot = zlib.crc32(national_id.encode()) % nights
+    day = today - datetime.timedelta(days=(today.toordinal() - slot) % nights)
+    return datetime.datetime.combine(day, datetime.time.min, tzinfo=timezone.get_default_timezone())
 
 
 def _facts(row: PersonCopy) -> PersonFacts:
@@ -183,7 +203,7 @@ def person_copy_write(
 
 
 # A person not asked about for this long no longer has a card or order line being checked
-# (the nightly re-check asks everyone within FOLKEREGISTERET_FACTS_MAX_AGE_DAYS): what
+# (the nightly re-check asks everyone within FOLKEREGISTERET_SWEEP_NIGHTS): what
 # Folkeregisteret said about them is not kept (data minimisation).
 PERSON_COPY_KEPT = datetime.timedelta(days=30)
 

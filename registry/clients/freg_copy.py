@@ -2,7 +2,7 @@
 
 population_register() hands this adapter out in the http setup. While the event feed is
 followed (registry/person_copy.py) a person Folkeregisteret has answered about, with no event
-since and an answer younger than FOLKEREGISTERET_FACTS_MAX_AGE_DAYS, is answered from that
+since and whose night of the sweep has not come (FOLKEREGISTERET_SWEEP_NIGHTS), is answered from that
 last answer; everyone else is asked, and the answer kept. While the feed is not followed,
 everyone is asked, as with the plain API adapter.
 """

@@ -220,3 +220,43 @@ def test_answers_about_persons_not_asked_about_for_a_month_are_forgotten(followe
     read_person_events()
 
     assert list(PersonCopy.objects.values_list("national_id", flat=True)) == [DNR]
+
+
+def test_the_sweep_asks_each_person_again_once_a_week_a_share_of_them_each_night(followed) -> None:
+    """Asked all on one night, the persons fall due again spread over the next seven nights,
+    each exactly once: no night asks them all again."""
+    from registry.person_copy import person_copy_facts, sweep_night_start
+
+    persons = [
+        national_id(f"{day:02d}0690", seed=seed) for day in range(1, 29) for seed in range(5)
+    ]
+    first_night = timezone.localdate() - datetime.timedelta(days=30)
+    asked = datetime.datetime.combine(
+        first_night, datetime.time(2, 30), tzinfo=timezone.get_default_timezone()
+    )
+    PersonCopy.objects.bulk_create(
+        PersonCopy(national_id=person, asked_at=asked, first_name="Ola") for person in persons
+    )
+    ChangeFeedCursor.objects.create(
+        feed="folkeregisteret", started_from=asked - datetime.timedelta(days=1), last_update_id=1
+    )
+
+    due_on: dict[str, datetime.date] = {}
+    for ahead in range(1, 8):
+        night = first_night + datetime.timedelta(days=ahead)
+        now = datetime.datetime.combine(
+            night, datetime.time(2, 15), tzinfo=timezone.get_default_timezone()
+        )
+        ChangeFeedCursor.objects.filter(feed="folkeregisteret").update(read_at=now)
+        held = person_copy_facts(national_ids=persons, now=now)
+        for person in persons:
+            if person not in held:
+                due_on.setdefault(person, night)
+
+    # Every person is due within the week, and each on the night the rule gives them.
+    assert set(due_on) == set(persons)
+    for person, night in due_on.items():
+        assert sweep_night_start(person, today=night, nights=7).date() == night
+    per_night = [list(due_on.values()).count(night) for night in set(due_on.values())]
+    assert len(per_night) == 7
+    assert max(per_night) < len(persons) / 3
