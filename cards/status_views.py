@@ -115,22 +115,15 @@ def _render_status(request: HttpRequest, context: dict[str, Any], *, status: int
 @rate_limited(scope=STATUS_SCOPE, on_limited=_page_limited)
 def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
     """Look the typed or scanned number up and render the answer (rate limited)."""
-    typed = value.strip()
-    if typed and number_error(typed) is None:
-        # What StatusForm would clean it to, without binding one: the number is good, so the
-        # form would have nothing to say (a scanned QR code always lands here).
-        number = normalise(typed)
-    else:
-        form = StatusForm(data={"card": value})
-        if not form.is_valid():
-            error = form.errors.as_data()["card"][0]
-            return _render_status(request, {"form": form, "outcome": error.code}, status=400)
-        number = form.cleaned_data["card"]
+    form = StatusForm(data={"card": value})
+    if not form.is_valid():
+        error = form.errors.as_data()["card"][0]
+        return _render_status(request, {"form": form, "outcome": error.code}, status=400)
+    number: str = form.cleaned_data["card"]
     card = card_for_status(number=number)
     if card is None:
         context = {
-            # Bound, so the form shows what was typed.
-            "form": StatusForm(data={"card": value}),
+            "form": form,
             "outcome": "not_found",
             "not_found_message": MESSAGES["not_found"],
             "number_display": display(number),
