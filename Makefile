@@ -89,6 +89,7 @@ lint: $(STAMP)
 	$(PY) -m mypy hmsportal registry cards orders
 
 bench: $(STAMP)
+	@scripts/ensure-system-packages.sh scripts/system-packages.txt scripts/system-packages-bench.txt
 	$(PY) bench/run.py
 
 # File names without line numbers: every edit above a string would otherwise move its
