@@ -31,6 +31,7 @@ from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
 from cards.selectors import card_for_status
 from cards.standing import card_standing, revocation_facts
+from cards.status_page import render_status_page
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
 
@@ -106,7 +107,7 @@ def _page_limited(request: HttpRequest, decision: Decision) -> HttpResponse:
 
 
 def _render_status(request: HttpRequest, context: dict[str, Any], *, status: int) -> HttpResponse:
-    response = render(request, "cards/status.html", context, status=status)
+    response = render_status_page(request, context, status=status)
     # The result names a person: keep it out of search engines.
     response["X-Robots-Tag"] = "noindex, nofollow"
     return response
@@ -132,7 +133,7 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
     standing = card_standing(card, today=timezone.localdate(), public=True)
     context = {
         # Built only if the page renders it: the empty form under a found card comes from
-        # the fragment cache (cards/status.html).
+        # the page's shell or the fragment cache (cards/status.html).
         "form": SimpleLazyObject(StatusForm),
         "outcome": "found",
         "card": card,

@@ -8,6 +8,9 @@ from hmsportal.views.audit import backoffice_audit
 from orders import views as order_views
 
 urlpatterns = [
+    # First: the status check and its API are the busiest routes by far (every scanned QR
+    # code), and Django tries the patterns in order (bench/README.md).
+    path("", include("cards.urls")),
     path("", views.home, name="home"),
     path("login/", views.login_page, name="login"),
     path("login/idporten/", login_views.IdPortenLoginView.as_view(), name="idporten_login"),
@@ -32,7 +35,6 @@ urlpatterns = [
     path("u/", include("orders.employee_upload_urls")),
     # Public (no login): what an order confirmation's QR code leads to.
     path("confirmation/<str:token>/", order_views.order_confirmation, name="order_confirmation"),
-    path("", include("cards.urls")),
     path("", include("registry.urls")),
     path("admin/", admin.site.urls),
 ]
