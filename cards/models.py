@@ -341,6 +341,15 @@ class CardTransition(models.Model):
         verbose_name = _("card transition")
         verbose_name_plural = _("card transitions")
         ordering = ["at", "pk"]
+        constraints = [
+            # Revoked is final (cards.services.ALLOWED_TRANSITIONS): a card is revoked once.
+            # The status check reads the revocation with a plain join on this small index.
+            models.UniqueConstraint(
+                fields=["card"],
+                condition=models.Q(to_state=Card.State.REVOKED),
+                name="cards_one_revocation_per_card",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.card_id}: {self.from_state or '∅'} → {self.to_state}"

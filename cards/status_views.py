@@ -31,7 +31,7 @@ from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
 from cards.selectors import card_for_status
 from cards.standing import card_standing, revocation_facts
-from cards.status_page import render_status_page
+from cards.status_page import render_status_page, status_answer
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
 
@@ -136,15 +136,18 @@ def _status_lookup(request: HttpRequest, value: str) -> HttpResponse:
         # the page's shell or the fragment cache (cards/status.html).
         "form": SimpleLazyObject(StatusForm),
         "outcome": "found",
-        "card": card,
         "status": standing.status,
-        "standing": standing,
-        "card_type_name": card.card_type.name(get_language()),
-        "number_display": display(card.number),
-        "photo_url": reverse("cards:status_photo", args=[photo_token(card.number)])
-        if card.photo
-        else "",
-        "checked_now": timezone.localtime(),
+        "reasons": standing.reasons,
+        "answer": status_answer(
+            card=card,
+            standing=standing,
+            card_type_name=card.card_type.name(get_language()),
+            number_display=display(card.number),
+            photo_url=reverse("cards:status_photo", args=[photo_token(card.number)])
+            if card.photo
+            else "",
+            checked_now=timezone.now(),
+        ),
     }
     return _render_status(request, context, status=200)
 

@@ -10,6 +10,7 @@ import datetime
 
 import pytest
 from django.conf import settings
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from cards.models import Card, CardTransition
@@ -185,12 +186,9 @@ def test_a_revoked_card_costs_the_status_check_one_query(client, cards, django_a
     """The revocation comes with the card in the status lookup's one statement (issue 12:
     at most one round trip to PostgreSQL per lookup, whatever the card's state)."""
     card = cards["revoked"]
-    # A newer revocation than the fixture's: the latest is the one that counts.
-    step = CardTransition.objects.create(
-        card=card, from_state="revoked", to_state="revoked", reason=RevocationReason.LOST
-    )
+    # The fixture's revocation, moved to yesterday and given another reason.
     yesterday = timezone.now() - datetime.timedelta(days=1)
-    CardTransition.objects.filter(pk=step.pk).update(at=yesterday)
+    card.transitions.filter(to_state="revoked").update(at=yesterday, reason=RevocationReason.LOST)
     with django_assert_num_queries(1):
         answer = client.get(f"/api/v1/cards/{card.number}").json()
     assert (answer["revoked_on"], answer["revocation_reason"]) == (
@@ -200,6 +198,19 @@ def test_a_revoked_card_costs_the_status_check_one_query(client, cards, django_a
     with django_assert_num_queries(1):
         html = client.get(f"/status/{card.number}/").content.decode()
     assert f"Tilbakekalt {long_date(timezone.localdate(yesterday), 'nb')}: meldt tapt." in html
+
+
+def test_a_card_is_revoked_once(cards):
+    """Revoked is final (cards.services.ALLOWED_TRANSITIONS), and the database holds to it:
+    the status check reads the one revocation with a plain join."""
+    card = cards["revoked"]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        CardTransition.objects.create(
+            card=card, from_state="revoked", to_state="revoked", reason=RevocationReason.LOST
+        )
+    # Other transitions of the card are not limited.
+    CardTransition.objects.create(card=card, from_state="active", to_state="invalid")
+    CardTransition.objects.create(card=card, from_state="invalid", to_state="active")
 
 
 def test_a_revoked_card_without_a_recorded_revocation_says_only_that(client, cards):
