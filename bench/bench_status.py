@@ -1,6 +1,6 @@
 """Benchmark of the public status check under load: GET /api/v1/cards/<n> and /status/<n>/.
 
-Run: .venv/bin/python bench/bench_status.py [--duration 10] [--connections 16] [--rounds 5]
+Run: .venv/bin/python bench/bench_status.py [--duration 6] [--connections 16] [--rounds 7]
                                             [--servers sync:2,gthread:2] [--keep-db]
 Needs wrk (Debian/Ubuntu: apt-get install wrk), PostgreSQL on 127.0.0.1:5432 and Redis on
 127.0.0.1:6379 (database 13, keys under a prefix of this run, deleted at the end).
@@ -92,7 +92,8 @@ ENDPOINTS = {
     "api": ("/api/v1/cards/", "", True),
     "page": ("/status/", "/", True),
 }
-# The order of the runs in a round: the floor next to both the API and the page.
+# The order of the runs in a round: the floor next to both the API and the page. Every other
+# round runs them backwards, so that neither comes always first after the floor.
 ROUND_ORDER = ("ok", "api", "floor", "page")
 # By index modulo 100: 90 % active, 4 % invalid, 3 % expired, 3 % revoked.
 STATES = ("active",) * 90 + ("invalid",) * 4 + ("expired",) * 3 + ("revoked",) * 3
@@ -422,8 +423,9 @@ def load(
     with Gunicorn(env, server_config, workdir) as server:
         for endpoint in ROUND_ORDER:  # warm up: connections, templates, caches
             wrk(wrk_path, server.url, endpoint, numbers_file, workdir, 2, options.connections)
-        for _round in range(options.rounds):
-            for endpoint in ROUND_ORDER:
+        for round_number in range(options.rounds):
+            order = ROUND_ORDER if round_number % 2 == 0 else ROUND_ORDER[::-1]
+            for endpoint in order:
                 counters_clear(prefix)
                 figures = wrk(
                     wrk_path,
@@ -477,12 +479,12 @@ def soak(
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--duration", type=int, default=10, help="seconds per wrk run")
+    parser.add_argument("--duration", type=int, default=6, help="seconds per wrk run")
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument(
         "--rounds",
         type=int,
-        default=5,
+        default=7,
         help="rounds over all endpoints (odd: the targets take the median round)",
     )
     cores = os.cpu_count() or 1
