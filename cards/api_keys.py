@@ -63,14 +63,16 @@ def api_client_for_key(key: str) -> ApiClient | None:
 
 def api_key_from_request(request: HttpRequest) -> str | None:
     """The key the request presents (Authorization: Bearer …, or X-Api-Key), or None."""
-    authorization = str(request.headers.get("Authorization") or "")
+    # From META rather than request.headers, which copies every header on first use: this
+    # runs for every API lookup, and nearly all of them present neither header.
+    authorization = str(request.META.get("HTTP_AUTHORIZATION") or "")
     if authorization:
         scheme, _, credentials = authorization.partition(" ")
         if scheme.lower() == "bearer":
             return credentials.strip()
         # Another scheme (Basic, …) is not ours; an empty key makes it an invalid key.
         return ""
-    api_key = request.headers.get("X-Api-Key")
+    api_key = request.META.get("HTTP_X_API_KEY")
     if api_key is not None:
         return str(api_key).strip()
     return None

@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 from django.conf import settings
 from django.db import connection
 from django.db.models import (
+    DEFERRED,
     Case,
     Count,
     Field,
@@ -67,15 +68,17 @@ def card_for_status(*, number: str) -> Card | None:
     if row is None:
         return None
     card_columns = len(query.card_fields)
-    card_values = [
-        _convert(value, converters)
-        for value, converters in zip(row[:card_columns], query.converters, strict=True)
-    ]
-    card = Card.from_db(connection.alias, query.card_fields, card_values)
+    values: list[Any] = [DEFERRED] * len(query.card_model_fields)
+    for position, value in zip(query.card_positions, row, strict=False):
+        values[position] = value
+    for column, converters in query.converted:
+        values[query.card_positions[column]] = _convert(row[column], converters)
+    card = Card.from_db(connection.alias, query.card_model_fields, values)
     type_code, type_name_nb, type_name_en, revoked_at, revoked_reason = row[card_columns:]
-    card.card_type = CardType(
-        id=card.card_type_id, code=type_code, name_nb=type_name_nb, name_en=type_name_en
-    )
+    type_values: list[Any] = [DEFERRED] * len(query.type_model_fields)
+    type_values[:4] = (card.card_type_id, type_code, type_name_nb, type_name_en)
+    card_type = CardType.from_db(connection.alias, query.type_model_fields, type_values)
+    Card._meta.get_field("card_type").set_cached_value(card, card_type)  # type: ignore[union-attr]
     if card.state == Card.State.REVOKED:
         revocation = None
         if revoked_at is not None:
@@ -91,10 +94,16 @@ def card_for_status(*, number: str) -> Card | None:
 
 class _StatusQuery(NamedTuple):
     sql: str
-    # The card's columns come first, in model order (what Model.from_db expects), then the
-    # card type's code and names, then when and why a revoked card was revoked.
+    # The card's columns come first, in model order, then the card type's code and names,
+    # then when and why a revoked card was revoked.
     card_fields: list[str]
-    converters: list[list[Any]]
+    # Where each of the card's columns goes among all the model's fields: Model.from_db given
+    # a value (or DEFERRED) for every field goes straight to the model's constructor.
+    card_positions: list[int]
+    card_model_fields: list[str]
+    # (column, the converters the ORM would apply to it), for the columns that have any.
+    converted: list[tuple[int, list[Any]]]
+    type_model_fields: list[str]
     revoked_at_converters: list[Any]
 
 
@@ -166,18 +175,26 @@ def _status_query() -> _StatusQuery:
         f"AND {transition('to_state')} = '{revoked}' AND {card('state')} = '{revoked}' "
         f"WHERE {card_table}.{quote(Card._meta.get_field('number').column)} = %s"
     )
-    converters = []
-    for field in fields:
+    converted = []
+    for index, field in enumerate(fields):
         column = field.get_col(Card._meta.db_table)
         # As the SQL compiler does: the backend's converters, then the field's.
         found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        converters.append([(converter, column) for converter in found])
+        if found:
+            converted.append((index, [(converter, column) for converter in found]))
     at = CardTransition._meta.get_field("at").get_col(CardTransition._meta.db_table)
     at_converters = connection.ops.get_db_converters(at) + at.get_db_converters(connection)
+    all_card_fields = [f.attname for f in Card._meta.concrete_fields]
+    type_fields = [f.attname for f in CardType._meta.concrete_fields]
+    # The card type's id, code and names lead its model's fields: they fill the first four.
+    assert type_fields[:4] == ["id", "code", "name_nb", "name_en"]  # noqa: S101
     return _StatusQuery(
         sql=sql,
         card_fields=[f.attname for f in fields],
-        converters=converters,
+        card_positions=[all_card_fields.index(f.attname) for f in fields],
+        card_model_fields=all_card_fields,
+        converted=converted,
+        type_model_fields=type_fields,
         revoked_at_converters=[(converter, at) for converter in at_converters],
     )
 

@@ -280,9 +280,10 @@ def api_card(request: HttpRequest, number: str) -> HttpResponse:
     return _api_lookup(request, number)
 
 
+# The busiest first: Django tries them in order (site systems' API calls, then scans).
 status_urlpatterns = [
+    path("api/v1/cards/<str:number>", api_card, name="api_card"),
     path("status/", status_page, name="status"),
     path("status/<str:number>/", status_card, name="status_card"),
     path("status/photo/<str:token>/", status_photo, name="status_photo"),
-    path("api/v1/cards/<str:number>", api_card, name="api_card"),
 ]
