@@ -32,6 +32,8 @@ def card_number_new() -> str:
 
 def normalise(value: str) -> str:
     """Strip the spaces and dashes people type or that print formats add."""
+    if value.isdigit():  # what a QR code and a site system send: nothing to strip
+        return value
     return "".join(ch for ch in value if ch not in " -\u00a0\t")
 
 

@@ -91,6 +91,9 @@ def _parse_ip(value: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | Non
         return None
 
 
+# A client sends many requests from one address: parse each address once (the cache is
+# bounded, so a flood of new addresses only evicts).
+@functools.lru_cache(maxsize=4096)
 def address_identity(address: str) -> str:
     """The counter identity for an address; IPv6 counts per /64, what one subscriber gets."""
     parsed = _parse_ip(address)
