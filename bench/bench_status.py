@@ -55,6 +55,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -690,8 +691,8 @@ def paired(
     """The endpoint's `measure` against the floor's, round by round: the median ratio, the
     round it comes from, and every round's ratio.
 
-    Each round runs the floor right before the API and the page, so a round's ratio compares
-    runs a few seconds apart. On a machine whose speed drifts by tens of per cent from one
+    Each round runs the floor between the API and the page (ROUND_ORDER), so a round's ratio
+    compares runs a few seconds apart. On a machine whose speed drifts by tens of per cent from one
     minute to the next (a shared virtual machine), that cancels what a ratio of the best
     rounds, perhaps minutes apart, does not.
     """
@@ -699,8 +700,7 @@ def paired(
         figures[measure] / floor[measure]
         for figures, floor in zip(endpoints[endpoint], endpoints["floor"], strict=True)
     ]
-    order = sorted(range(len(ratios)), key=ratios.__getitem__)
-    middle = order[(len(order) - 1) // 2]  # the lower median of an even count
+    middle = ratios.index(statistics.median_low(ratios))
     return ratios[middle], middle, ratios
 
 

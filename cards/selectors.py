@@ -76,9 +76,14 @@ def card_for_status(*, number: str) -> Card | None:
     card = Card.from_db(connection.alias, query.card_model_fields, values)
     type_code, type_name_nb, type_name_en, revoked_at, revoked_reason = row[card_columns:]
     type_values: list[Any] = [DEFERRED] * len(query.type_model_fields)
-    type_values[:4] = (card.card_type_id, type_code, type_name_nb, type_name_en)
+    for position, value in zip(
+        query.type_positions,
+        (card.card_type_id, type_code, type_name_nb, type_name_en),
+        strict=True,
+    ):
+        type_values[position] = value
     card_type = CardType.from_db(connection.alias, query.type_model_fields, type_values)
-    Card._meta.get_field("card_type").set_cached_value(card, card_type)  # type: ignore[union-attr]
+    Card.card_type.field.set_cached_value(card, card_type)
     if card.state == Card.State.REVOKED:
         revocation = None
         if revoked_at is not None:
@@ -103,6 +108,8 @@ class _StatusQuery(NamedTuple):
     card_model_fields: list[str]
     # (column, the converters the ORM would apply to it), for the columns that have any.
     converted: list[tuple[int, list[Any]]]
+    # The same for the card type's id, code and names.
+    type_positions: list[int]
     type_model_fields: list[str]
     revoked_at_converters: list[Any]
 
@@ -186,14 +193,13 @@ def _status_query() -> _StatusQuery:
     at_converters = connection.ops.get_db_converters(at) + at.get_db_converters(connection)
     all_card_fields = [f.attname for f in Card._meta.concrete_fields]
     type_fields = [f.attname for f in CardType._meta.concrete_fields]
-    # The card type's id, code and names lead its model's fields: they fill the first four.
-    assert type_fields[:4] == ["id", "code", "name_nb", "name_en"]  # noqa: S101
     return _StatusQuery(
         sql=sql,
         card_fields=[f.attname for f in fields],
         card_positions=[all_card_fields.index(f.attname) for f in fields],
         card_model_fields=all_card_fields,
         converted=converted,
+        type_positions=[type_fields.index(name) for name in ("id", "code", "name_nb", "name_en")],
         type_model_fields=type_fields,
         revoked_at_converters=[(converter, at) for converter in at_converters],
     )

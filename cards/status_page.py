@@ -143,15 +143,7 @@ def _filled_shell(request: HttpRequest, context: dict[str, Any]) -> str | None:
         return None
     values = {name: conditional_escape(value) for name, value in answer.items()}
     values[NEXT_SLOT] = conditional_escape(request.get_full_path())
-    return "".join(
-        values[part] if odd else part
-        for part, odd in zip(shell, _alternating(len(shell)), strict=True)
-    )
-
-
-@functools.cache
-def _alternating(length: int) -> tuple[bool, ...]:
-    return tuple(index % 2 == 1 for index in range(length))
+    return "".join(values[part] if index % 2 else part for index, part in enumerate(shell))
 
 
 def _sees_the_common_page(request: HttpRequest) -> bool:

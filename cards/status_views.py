@@ -239,7 +239,7 @@ def card_status_payload(card: Card, *, today: datetime.date) -> dict[str, Any]:
     payload: dict[str, Any] = {
         "card_number": card.number,
         "status": status,
-        "reasons": card.reason_codes_on(today) if status == "invalid" else [],
+        "reasons": card.reason_codes_on(today),
         "card_type": card.card_type.code,
         "holder_name": card.holder_name,
         "employer_name": card.employer_name,

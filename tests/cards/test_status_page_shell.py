@@ -58,7 +58,7 @@ def anonymous_request(path: str, *, with_message: str = "") -> HttpRequest:
     request = RequestFactory().get(path)
     request.user = AnonymousUser()
     request.session = SessionStore()
-    request._messages = FallbackStorage(request)  # type: ignore[attr-defined]
+    request._messages = FallbackStorage(request)
     if with_message:
         messages.info(request, with_message)
     return request
