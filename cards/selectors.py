@@ -67,7 +67,7 @@ def card_for_status(*, number: str) -> Card | None:
         row = cursor.fetchone()
     if row is None:
         return None
-    card_columns = len(query.card_fields)
+    card_columns = len(query.card_positions)
     values: list[Any] = [DEFERRED] * len(query.card_model_fields)
     for position, value in zip(query.card_positions, row, strict=False):
         values[position] = value
@@ -100,15 +100,14 @@ def card_for_status(*, number: str) -> Card | None:
 class _StatusQuery(NamedTuple):
     sql: str
     # The card's columns come first, in model order, then the card type's code and names,
-    # then when and why a revoked card was revoked.
-    card_fields: list[str]
-    # Where each of the card's columns goes among all the model's fields: Model.from_db given
-    # a value (or DEFERRED) for every field goes straight to the model's constructor.
+    # then when and why a revoked card was revoked. Where each of the card's columns goes
+    # among all the model's fields: Model.from_db given a value (or DEFERRED) for every field
+    # goes straight to the model's constructor.
     card_positions: list[int]
     card_model_fields: list[str]
     # (column, the converters the ORM would apply to it), for the columns that have any.
     converted: list[tuple[int, list[Any]]]
-    # The same for the card type's id, code and names.
+    # Where the card type's id, code and names go among its model's fields.
     type_positions: list[int]
     type_model_fields: list[str]
     revoked_at_converters: list[Any]
@@ -195,7 +194,6 @@ def _status_query() -> _StatusQuery:
     type_fields = [f.attname for f in CardType._meta.concrete_fields]
     return _StatusQuery(
         sql=sql,
-        card_fields=[f.attname for f in fields],
         card_positions=[all_card_fields.index(f.attname) for f in fields],
         card_model_fields=all_card_fields,
         converted=converted,
