@@ -14,7 +14,9 @@ from django.core.cache import cache
 from django.db import connection
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.template import engines
-from django.urls import include, path
+from django.urls import path
+
+from hmsportal import urls as portal_urls
 
 # The register's page (templates/orders/card_list.html) without the filter form's choices
 # and without the cards: the base template, the heading and a table-stack table of 50 rows.
@@ -70,9 +72,16 @@ def floor(request: HttpRequest, number: str) -> HttpResponse:
     return JsonResponse({"card_number": row[0], "state": row[1], "valid_until": str(row[2])})
 
 
+# The bench views first, then the portal's own patterns as they are, not under an include of
+# hmsportal.urls: an include is one more level of resolving for every portal request, which
+# production does not have (the API would pay for a level the floor never sees).
 urlpatterns = [
     path("bench-ok/", ok),
     path("bench-floor/<str:number>/", floor),
     path("bench-register-bare/", register_bare),
-    path("", include("hmsportal.urls")),
+    *portal_urls.urlpatterns,
 ]
+handler400 = portal_urls.handler400
+handler403 = portal_urls.handler403
+handler404 = portal_urls.handler404
+handler500 = portal_urls.handler500

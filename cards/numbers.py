@@ -37,15 +37,22 @@ def normalise(value: str) -> str:
     return "".join(ch for ch in value if ch not in " -\u00a0\t")
 
 
+def has_card_number_shape(number: str) -> bool:
+    """Whether the (normalised) number is digits of a card number's length, check digit aside."""
+    return (
+        len(number) in (CARD_NUMBER_LENGTH, LEGACY_NUMBER_LENGTH)
+        and number.isascii()
+        and number.isdigit()
+    )
+
+
 def classify(value: str) -> NumberForm:
     number = normalise(value)
-    if not number.isascii() or not number.isdigit():
+    if not has_card_number_shape(number):
         return NumberForm.MALFORMED
     if len(number) == CARD_NUMBER_LENGTH:
         return NumberForm.OURS if luhn_is_valid(number) else NumberForm.MISTYPED
-    if len(number) == LEGACY_NUMBER_LENGTH:
-        return NumberForm.LEGACY
-    return NumberForm.MALFORMED
+    return NumberForm.LEGACY
 
 
 def display(number: str) -> str:

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
     DEFERRED,
     Case,
@@ -26,7 +27,7 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy
 
 from cards.models import Card, CardCheck, CardTransition, CardType
-from cards.numbers import NumberForm, classify, normalise
+from cards.numbers import NumberForm, classify, has_card_number_shape, normalise
 from cards.services import RevocationReason
 from cards.standing import KNOWN_REVOCATION
 
@@ -57,12 +58,15 @@ def revocation_explanation(reason: str) -> str:
 def card_for_status(*, number: str) -> Card | None:
     """The card with this number (typed with spaces or dashes or not) for the status check."""
     normalised = normalise(number)
-    # Mistyped and malformed numbers cannot belong to a card: spare the database (and keep
-    # characters such as NUL, which PostgreSQL rejects, out of queries).
-    if classify(normalised) not in (NumberForm.OURS, NumberForm.LEGACY):
+    # Only digits of a card number's length can be a card's: spare the database, and keep
+    # characters such as NUL, which PostgreSQL rejects, out of the query. The check digit is
+    # the views' to check, once, before they ask (a mistyped number gets its own answer).
+    if not has_card_number_shape(normalised):
         return None
     query = _status_query()
-    with connection.cursor() as cursor:
+    # The connection once: every attribute of django.db.connection is a context-local lookup.
+    database = connections[DEFAULT_DB_ALIAS]
+    with database.cursor() as cursor:
         cursor.execute(query.sql, [normalised])
         row = cursor.fetchone()
     if row is None:
@@ -72,8 +76,8 @@ def card_for_status(*, number: str) -> Card | None:
     for position, value in zip(query.card_positions, row, strict=False):
         values[position] = value
     for column, converters in query.converted:
-        values[query.card_positions[column]] = _convert(row[column], converters)
-    card = Card.from_db(connection.alias, query.card_model_fields, values)
+        values[query.card_positions[column]] = _convert(row[column], converters, database)
+    card = Card.from_db(DEFAULT_DB_ALIAS, query.card_model_fields, values)
     type_code, type_name_nb, type_name_en, revoked_at, revoked_reason = row[card_columns:]
     type_values: list[Any] = [DEFERRED] * len(query.type_model_fields)
     for position, value in zip(
@@ -82,7 +86,7 @@ def card_for_status(*, number: str) -> Card | None:
         strict=True,
     ):
         type_values[position] = value
-    card_type = CardType.from_db(connection.alias, query.type_model_fields, type_values)
+    card_type = CardType.from_db(DEFAULT_DB_ALIAS, query.type_model_fields, type_values)
     Card.card_type.field.set_cached_value(card, card_type)
     if card.state == Card.State.REVOKED:
         revocation = None
@@ -90,7 +94,7 @@ def card_for_status(*, number: str) -> Card | None:
             revocation = CardTransition(
                 card_id=card.pk,
                 to_state=Card.State.REVOKED,
-                at=_convert(revoked_at, query.revoked_at_converters),
+                at=_convert(revoked_at, query.revoked_at_converters, database),
                 reason=revoked_reason,
             )
         setattr(card, KNOWN_REVOCATION, revocation)
@@ -279,9 +283,9 @@ def card_holders_sample(*, limit: int) -> list[tuple[str, str, str]]:
     return list(people.values())[:limit]
 
 
-def _convert(value: Any, converters: list[Any]) -> Any:
+def _convert(value: Any, converters: list[Any], database: BaseDatabaseWrapper) -> Any:
     for converter, column in converters:
-        value = converter(value, column, connection)
+        value = converter(value, column, database)
     return value
 
 

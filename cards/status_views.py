@@ -228,14 +228,17 @@ def _api_limited(request: HttpRequest, decision: Decision) -> HttpResponse:
     return _json({"status": "rate_limited", "retry_after": decision.retry_after}, status=429)
 
 
-def card_status_payload(card: Card, *, today: datetime.date) -> dict[str, Any]:
+def card_status_payload(
+    card: Card, *, today: datetime.date, zone: datetime.tzinfo | None = None
+) -> dict[str, Any]:
     """The API's description of a card: what the card shows and its status on `today`.
 
     valid_until is the date printed on the card, also when the card is no longer valid;
-    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code).
+    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code). Times
+    are in `zone` (default: the current time zone).
     """
     status = card.status_on(today)
-    checked_at = timezone.localtime(card.checked_at).isoformat() if card.checked_at else None
+    checked_at = timezone.localtime(card.checked_at, zone).isoformat() if card.checked_at else None
     payload: dict[str, Any] = {
         "card_number": card.number,
         "status": status,
@@ -267,7 +270,10 @@ def _api_lookup(request: HttpRequest, number: str) -> HttpResponse:
     card = card_for_status(number=number)
     if card is None:
         return _json({"status": "not_found"}, status=404)
-    return _json(card_status_payload(card, today=timezone.localdate()), status=200)
+    # The current time zone once: each lookup of it is a context-local read.
+    zone = timezone.get_current_timezone()
+    payload = card_status_payload(card, today=timezone.localdate(timezone=zone), zone=zone)
+    return _json(payload, status=200)
 
 
 @csrf_exempt  # a machine API authenticated by key, not by cookie; GET/HEAD only anyway
@@ -280,9 +286,15 @@ def api_card(request: HttpRequest, number: str) -> HttpResponse:
     return _api_lookup(request, number)
 
 
-# The busiest first: Django tries them in order (site systems' API calls, then scans).
-status_urlpatterns = [
+# The API sits at the top of the project's patterns, outside the cards namespace: the
+# busiest route by far (site systems' calls), resolved first and without a level of
+# include (hmsportal/urls.py).
+api_urlpatterns = [
     path("api/v1/cards/<str:number>", api_card, name="api_card"),
+]
+
+# The status page next (every scanned QR code): Django tries the patterns in order.
+status_urlpatterns = [
     path("status/", status_page, name="status"),
     path("status/<str:number>/", status_card, name="status_card"),
     path("status/photo/<str:token>/", status_photo, name="status_photo"),

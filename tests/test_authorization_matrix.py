@@ -161,7 +161,7 @@ ROUTES: dict[str, Route] = {
     "cards:status": Route(none, get=everyone(OK), post=NO_POST),
     "cards:status_card": Route(card_number, get=everyone(OK), post=NO_POST),
     "cards:status_photo": Route(token("photo_token"), get=everyone(OK), post=NO_POST),
-    "cards:api_card": Route(card_number, get=everyone(OK), post=NO_POST),
+    "api_card": Route(card_number, get=everyone(OK), post=NO_POST),
     "order_confirmation": Route(token("confirmation_token"), get=everyone(OK), post=NO_POST),
     # The employee's own upload: the personal link is the key; a POST without files is 400.
     "employee_upload:upload": Route(

@@ -260,7 +260,7 @@ NOT_PAGES = {
     "orders:kept_photo", "orders:order_lines", "orders:bulk_progress", "orders:bulk_order", "orders:bulk_report_xlsx",
     "orders:order_confirmation_pdf", "orders:line_document", "orders:identity_confirm",
     "orders:upload_link_resend", "orders:invoice_pdf", "orders:card_export_csv",
-    "orders:card_export_xlsx", "cards:status_photo", "cards:api_card", "cards:batch_progress",
+    "orders:card_export_xlsx", "cards:status_photo", "api_card", "cards:batch_progress",
     "cards:recheck_progress", "cards:batch_pdf", "cards:batch_ship", "cards:batch_retry",
 }  # fmt: skip
 
