@@ -304,13 +304,9 @@ class Card(models.Model):
 
     def status_on(self, day: datetime.date) -> str:
         """valid, invalid, expired or revoked on the given day."""
-        if self.state == self.State.REVOKED:
-            return "revoked"
-        if self.state == self.State.EXPIRED or day > self.valid_until:
-            return "expired"
-        if self.state == self.State.INVALID or self.starts_after(day):
-            return "invalid"
-        return "valid"
+        return status_on_day(
+            state=self.state, valid_until=self.valid_until, valid_from=self.valid_from, day=day
+        )
 
     def starts_after(self, day: datetime.date) -> bool:
         """Whether the employment the card follows starts after the given day."""
@@ -318,11 +314,37 @@ class Card(models.Model):
 
     def reason_codes_on(self, day: datetime.date) -> list[str]:
         """Why the card is invalid on the given day (register reason codes), if it is."""
-        if self.status_on(day) != "invalid":
-            return []
-        if self.state == self.State.INVALID:
-            return list(self.reason_codes or [])
-        return ["employment_not_started"]
+        return reason_codes_for(
+            status=self.status_on(day), state=self.state, reason_codes=self.reason_codes
+        )
+
+
+# The rules of a card's status as functions of its fields: Card's methods and the status
+# API's facts (cards.selectors.status.CardStatusFacts, no model instance) both use them.
+def status_on_day(
+    *,
+    state: str,
+    valid_until: datetime.date,
+    valid_from: datetime.date | None,
+    day: datetime.date,
+) -> str:
+    """valid, invalid, expired or revoked on the given day."""
+    if state == Card.State.REVOKED:
+        return "revoked"
+    if state == Card.State.EXPIRED or day > valid_until:
+        return "expired"
+    if state == Card.State.INVALID or (valid_from is not None and day < valid_from):
+        return "invalid"
+    return "valid"
+
+
+def reason_codes_for(*, status: str, state: str, reason_codes: list[str] | None) -> list[str]:
+    """Why a card with this status is invalid (register reason codes), if it is."""
+    if status != "invalid":
+        return []
+    if state == Card.State.INVALID:
+        return list(reason_codes or [])
+    return ["employment_not_started"]
 
 
 class CardTransition(models.Model):

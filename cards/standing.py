@@ -67,7 +67,7 @@ class Standing:
     revocation_reason: str = ""
 
 
-# The status check's one query (cards.selectors.card_for_status) brings a revoked card's
+# The status check's one query (cards.selectors.status.card_for_status) brings a revoked card's
 # revocation along and leaves it on the card under this name (None: the card has none), so
 # that a lookup asks the database once, whatever the card's state.
 KNOWN_REVOCATION = "_known_revocation"

@@ -27,10 +27,9 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_safe
 
 from cards.api_keys import api_client_for_key, api_key_from_request
-from cards.models import Card
 from cards.numbers import NumberForm, classify, display, normalise
-from cards.selectors import card_for_status
-from cards.standing import card_standing, revocation_facts
+from cards.selectors.status import CardStatusFacts, card_for_status, card_status_facts
+from cards.standing import card_standing
 from cards.status_page import render_status_page, status_answer
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
@@ -229,13 +228,14 @@ def _api_limited(request: HttpRequest, decision: Decision) -> HttpResponse:
 
 
 def card_status_payload(
-    card: Card, *, today: datetime.date, zone: datetime.tzinfo | None = None
+    card: CardStatusFacts, *, today: datetime.date, zone: datetime.tzinfo | None = None
 ) -> dict[str, Any]:
     """The API's description of a card: what the card shows and its status on `today`.
 
     valid_until is the date printed on the card, also when the card is no longer valid;
-    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code). Times
-    are in `zone` (default: the current time zone).
+    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code), as
+    cards.standing.revocation_facts says them. Times are in `zone` (default: the current
+    time zone).
     """
     status = card.status_on(today)
     checked_at = timezone.localtime(card.checked_at, zone).isoformat() if card.checked_at else None
@@ -243,7 +243,7 @@ def card_status_payload(
         "card_number": card.number,
         "status": status,
         "reasons": card.reason_codes_on(today),
-        "card_type": card.card_type.code,
+        "card_type": card.card_type_code,
         "holder_name": card.holder_name,
         "employer_name": card.employer_name,
         "employer_orgnr": card.employer_orgnr,
@@ -251,9 +251,11 @@ def card_status_payload(
         "checked_at": checked_at,
     }
     if status == "revoked":
-        revoked_on, reason = revocation_facts(card)
-        payload["revoked_on"] = revoked_on.isoformat() if revoked_on else None
-        payload["revocation_reason"] = reason
+        revoked_at = card.revoked_at
+        payload["revoked_on"] = (
+            timezone.localdate(revoked_at, zone).isoformat() if revoked_at else None
+        )
+        payload["revocation_reason"] = (card.revocation_reason or "") if revoked_at else ""
     return payload
 
 
@@ -267,7 +269,7 @@ def _api_lookup(request: HttpRequest, number: str) -> HttpResponse:
         return _json(
             {"status": "invalid_number", "error": error, "detail": str(detail)}, status=400
         )
-    card = card_for_status(number=number)
+    card = card_status_facts(number=number)
     if card is None:
         return _json({"status": "not_found"}, status=404)
     # The current time zone once: each lookup of it is a context-local read.

@@ -22,7 +22,7 @@ from django.utils import timezone, translation
 from cards import status_page
 from cards.models import Card
 from cards.numbers import display
-from cards.selectors import card_for_status
+from cards.selectors.status import card_for_status
 from cards.standing import card_standing
 from cards.status_views import StatusForm
 from tests.cards.test_status_page import make_card

@@ -1,20 +1,14 @@
-"""Reads of cards shared by the views."""
+"""Reads of cards shared by the views (the status check's own: cards.selectors.status)."""
 
 from __future__ import annotations
 
 import datetime
-import functools
 from dataclasses import dataclass
-from typing import Any, NamedTuple
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, connection, connections
-from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import (
-    DEFERRED,
     Case,
     Count,
-    Field,
     IntegerField,
     Max,
     OuterRef,
@@ -27,9 +21,8 @@ from django.db.models import (
 from django.utils.translation import gettext_lazy
 
 from cards.models import Card, CardCheck, CardTransition, CardType
-from cards.numbers import NumberForm, classify, has_card_number_shape, normalise
+from cards.numbers import NumberForm, classify, normalise
 from cards.services import RevocationReason
-from cards.standing import KNOWN_REVOCATION
 
 # Why a revoked card was revoked, as its employer reads it: above all, who ended a card whose
 # employment ended, the employer or the nightly re-check (Aa-registeret shows the end).
@@ -53,158 +46,6 @@ def revocation_explanation(reason: str) -> str:
     if not reason:
         return ""
     return str(REVOCATION_EXPLANATIONS.get(reason, reason))
-
-
-def card_for_status(*, number: str) -> Card | None:
-    """The card with this number (typed with spaces or dashes or not) for the status check."""
-    normalised = normalise(number)
-    # Only digits of a card number's length can be a card's: spare the database, and keep
-    # characters such as NUL, which PostgreSQL rejects, out of the query. The check digit is
-    # the views' to check, once, before they ask (a mistyped number gets its own answer).
-    if not has_card_number_shape(normalised):
-        return None
-    query = _status_query()
-    # The connection once: every attribute of django.db.connection is a context-local lookup.
-    database = connections[DEFAULT_DB_ALIAS]
-    with database.cursor() as cursor:
-        cursor.execute(query.sql, [normalised])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    card_columns = len(query.card_positions)
-    values: list[Any] = [DEFERRED] * len(query.card_model_fields)
-    for position, value in zip(query.card_positions, row, strict=False):
-        values[position] = value
-    for column, converters in query.converted:
-        values[query.card_positions[column]] = _convert(row[column], converters, database)
-    card = Card.from_db(DEFAULT_DB_ALIAS, query.card_model_fields, values)
-    type_code, type_name_nb, type_name_en, revoked_at, revoked_reason = row[card_columns:]
-    type_values: list[Any] = [DEFERRED] * len(query.type_model_fields)
-    for position, value in zip(
-        query.type_positions,
-        (card.card_type_id, type_code, type_name_nb, type_name_en),
-        strict=True,
-    ):
-        type_values[position] = value
-    card_type = CardType.from_db(DEFAULT_DB_ALIAS, query.type_model_fields, type_values)
-    Card.card_type.field.set_cached_value(card, card_type)
-    if card.state == Card.State.REVOKED:
-        revocation = None
-        if revoked_at is not None:
-            revocation = CardTransition(
-                card_id=card.pk,
-                to_state=Card.State.REVOKED,
-                at=_convert(revoked_at, query.revoked_at_converters, database),
-                reason=revoked_reason,
-            )
-        setattr(card, KNOWN_REVOCATION, revocation)
-    return card
-
-
-class _StatusQuery(NamedTuple):
-    sql: str
-    # The card's columns come first, in model order, then the card type's code and names,
-    # then when and why a revoked card was revoked. Where each of the card's columns goes
-    # among all the model's fields: Model.from_db given a value (or DEFERRED) for every field
-    # goes straight to the model's constructor.
-    card_positions: list[int]
-    card_model_fields: list[str]
-    # (column, the converters the ORM would apply to it), for the columns that have any.
-    converted: list[tuple[int, list[Any]]]
-    # Where the card type's id, code and names go among its model's fields.
-    type_positions: list[int]
-    type_model_fields: list[str]
-    revoked_at_converters: list[Any]
-
-
-# What the public status check shows: what the card itself shows, never the identity number
-# or the birth date (DOMAIN.md, "The status check").
-_STATUS_FIELDS = frozenset(
-    {
-        "id",
-        "number",
-        "state",
-        "holder_first_name",
-        "holder_last_name",
-        "photo",
-        "employer_orgnr",
-        "employer_name",
-        "valid_until",
-        "valid_from",
-        "reason_codes",
-        "checked_at",
-        "card_type_id",
-    }
-)
-
-
-@functools.cache
-def _status_query() -> _StatusQuery:
-    """The status lookup as one SQL statement, built once per process.
-
-    The status check is the portal's hottest path. The ORM query (select_related + only)
-    cost three times as much CPU to compile as to run, and a RawQuerySet still maps its
-    columns to fields on every call (bench/README.md), so the mapping and the converters
-    the ORM would apply to each column are worked out here, once.
-    """
-    fields = [field for field in Card._meta.concrete_fields if field.attname in _STATUS_FIELDS]
-    quote = connection.ops.quote_name
-    card_table = quote(Card._meta.db_table)
-    type_table = quote(CardType._meta.db_table)
-    columns = [f"{card_table}.{quote(field.column)}" for field in fields]
-    columns += [f"{type_table}.{quote(name)}" for name in ("code", "name_nb", "name_en")]
-    # A revoked card's revocation comes in the same statement, so a revoked card costs no
-    # second round trip. A card is revoked once (the partial unique index
-    # cards_one_revocation_per_card), so a plain join finds it; for any other card the join's
-    # condition on the card's state is false before a transition is read. Subqueries with
-    # ORDER BY … LIMIT 1 cost PostgreSQL a fifth more CPU per lookup, even never run
-    # (bench/README.md).
-    transition_table = quote(CardTransition._meta.db_table)
-
-    def quoted_column(model: type[Card | CardTransition], name: str) -> str:
-        field = model._meta.get_field(name)
-        assert isinstance(field, Field)  # noqa: S101 (concrete columns only)
-        return quote(field.column)
-
-    def transition(name: str) -> str:
-        return f"t.{quoted_column(CardTransition, name)}"
-
-    def card(name: str) -> str:
-        return f"{card_table}.{quoted_column(Card, name)}"
-
-    # A fixed code of the model's, not input: it can be written into the text as a literal.
-    revoked = Card.State.REVOKED.value
-    assert revoked.isalpha()  # noqa: S101
-    columns += [transition("at"), transition("reason")]
-    # Only quoted names from the models go into the text; the number is a parameter.
-    sql = (
-        f"SELECT {', '.join(columns)} FROM {card_table} "  # noqa: S608
-        f"INNER JOIN {type_table} ON {type_table}.{quote('id')} = "
-        f"{card_table}.{quote(Card._meta.get_field('card_type').column)} "
-        f"LEFT JOIN {transition_table} t ON {transition('card')} = {card('id')} "
-        f"AND {transition('to_state')} = '{revoked}' AND {card('state')} = '{revoked}' "
-        f"WHERE {card_table}.{quote(Card._meta.get_field('number').column)} = %s"
-    )
-    converted = []
-    for index, field in enumerate(fields):
-        column = field.get_col(Card._meta.db_table)
-        # As the SQL compiler does: the backend's converters, then the field's.
-        found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
-        if found:
-            converted.append((index, [(converter, column) for converter in found]))
-    at = CardTransition._meta.get_field("at").get_col(CardTransition._meta.db_table)
-    at_converters = connection.ops.get_db_converters(at) + at.get_db_converters(connection)
-    all_card_fields = [f.attname for f in Card._meta.concrete_fields]
-    type_fields = [f.attname for f in CardType._meta.concrete_fields]
-    return _StatusQuery(
-        sql=sql,
-        card_positions=[all_card_fields.index(f.attname) for f in fields],
-        card_model_fields=all_card_fields,
-        converted=converted,
-        type_positions=[type_fields.index(name) for name in ("id", "code", "name_nb", "name_en")],
-        type_model_fields=type_fields,
-        revoked_at_converters=[(converter, at) for converter in at_converters],
-    )
 
 
 @dataclass(frozen=True)
@@ -281,12 +122,6 @@ def card_holders_sample(*, limit: int) -> list[tuple[str, str, str]]:
     for national_id, first_name, last_name, employer_name in rows[: limit * 4]:
         people.setdefault(national_id, (national_id, f"{first_name} {last_name}", employer_name))
     return list(people.values())[:limit]
-
-
-def _convert(value: Any, converters: list[Any], database: BaseDatabaseWrapper) -> Any:
-    for converter, column in converters:
-        value = converter(value, column, database)
-    return value
 
 
 def _with_revocation_reason(cards: QuerySet[Card]) -> QuerySet[Card]:
