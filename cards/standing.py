@@ -126,6 +126,9 @@ def _reasons(codes: list[str], *, public: bool) -> list[tuple[str, str]]:
 def card_standing(card: Card, *, today: datetime.date, public: bool = False) -> Standing:
     """The card's status on `today` in words (public: holder-level reasons not named)."""
     status = card.status_on(today)
+    if status == "valid":
+        # Most lookups, first: the words of the other states are not translated for them.
+        return Standing(status, _("The card is valid today."), [], _("Valid until"))
     printed_label = _("End date printed on the card")
     if status == "revoked":
         revoked_on, reason = revocation_facts(card)
@@ -152,14 +155,13 @@ def card_standing(card: Card, *, today: datetime.date, public: bool = False) -> 
             "date": date_format(card.valid_until, "DATE_FORMAT")
         }
         return Standing(status, headline, [], printed_label)
-    if status == "invalid":
-        if card.state != Card.State.INVALID and card.starts_after(today) and card.valid_from:
-            # Invalid only because the employment starts later: say from when it is valid.
-            headline = _("Not valid yet: the card is valid from %(date)s.") % {
-                "date": date_format(card.valid_from, "DATE_FORMAT")
-            }
-            return Standing(status, headline, [], printed_label)
-        headline = _("Not valid: the register requirements are not met.")
-        reasons = _reasons(card.reason_codes_on(today), public=public)
-        return Standing(status, headline, reasons, printed_label)
-    return Standing(status, _("The card is valid today."), [], _("Valid until"))
+    # Invalid.
+    if card.state != Card.State.INVALID and card.starts_after(today) and card.valid_from:
+        # Invalid only because the employment starts later: say from when it is valid.
+        headline = _("Not valid yet: the card is valid from %(date)s.") % {
+            "date": date_format(card.valid_from, "DATE_FORMAT")
+        }
+        return Standing(status, headline, [], printed_label)
+    headline = _("Not valid: the register requirements are not met.")
+    reasons = _reasons(card.reason_codes_on(today), public=public)
+    return Standing(status, headline, reasons, printed_label)

@@ -80,11 +80,14 @@ def status_answer(
     checked_now: datetime.datetime,
 ) -> dict[str, str]:
     """What the page shows for the card, each value a string in the active language."""
-    now = timezone.localtime(checked_now)
+    # The language and the time zone once: each lookup of them is a context-local read.
+    language = get_language()
+    zone = timezone.get_current_timezone()
+    now = timezone.localtime(checked_now, zone)
     return {
         "headline": str(standing.headline),
         "checked_iso": now.isoformat(),
-        "checked_display": _minute_display(now.replace(second=0, microsecond=0), get_language()),
+        "checked_display": _minute_display(now.replace(second=0, microsecond=0), language),
         "holder_name": card.holder_name,
         "photo_url": photo_url,
         "number_display": number_display,
@@ -92,10 +95,9 @@ def status_answer(
         "employer_orgnr": card.employer_orgnr,
         "card_type_name": card_type_name,
         "valid_until_label": str(standing.valid_until_label),
-        "valid_until_display": _day_display(card.valid_until, get_language()),
+        "valid_until_display": _day_display(card.valid_until, language),
         "checked_at_display": _minute_display(
-            timezone.localtime(card.checked_at).replace(second=0, microsecond=0),
-            get_language(),
+            timezone.localtime(card.checked_at, zone).replace(second=0, microsecond=0), language
         )
         if card.checked_at
         else "",
