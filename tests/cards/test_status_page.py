@@ -11,7 +11,10 @@ import pytest
 from django.conf import settings
 from django.core import signing
 from django.core.files.base import ContentFile
+from django.http import HttpResponse
 from django.utils import timezone
+from django.utils.cache import add_never_cache_headers
+from django.utils.http import parse_http_date
 
 from cards import status_views
 from cards.models import Card
@@ -246,6 +249,21 @@ def test_the_result_is_not_cached_or_indexed(client):
     assert "no-store" in response["Cache-Control"]
     assert "private" in response["Cache-Control"]
     assert "noindex" in response["X-Robots-Tag"]
+
+
+@pytest.mark.parametrize("path", ["/status/", "/status/{number}/", "/status/?card={number}"])
+def test_the_status_page_sends_the_headers_djangos_never_cache_sends(client, path):
+    """The status views set never_cache's headers themselves (cards.status_views): the same
+    Cache-Control, and an Expires of now, for a found card, the empty form and bad input."""
+    card = make_card()
+    expected = HttpResponse()
+    add_never_cache_headers(expected)
+    for url in (path.format(number=card.number), "/status/?card=1234"):
+        before = int(time.time())
+        response = client.get(url)
+        assert response["Cache-Control"] == expected["Cache-Control"]
+        expires = parse_http_date(response["Expires"])
+        assert before <= expires <= int(time.time())
 
 
 def test_the_photo_is_streamed_decrypted(client, settings):
