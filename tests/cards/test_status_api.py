@@ -10,9 +10,10 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
+from cards import numbers
 from cards.api_keys import api_client_create, api_client_for_key
 from cards.models import ApiClient, Card
-from cards.numbers import card_number_new
+from cards.numbers import NumberForm, card_number_new, classify
 from hmsportal import ratelimit
 from tests.cards.factories import CardFactory
 from tests.conftest import RATE_LIMIT_WINDOW_START as WINDOW_START
@@ -123,6 +124,29 @@ def test_unknown_mistyped_and_malformed_numbers(client):
     assert malformed.json()["status"] == "invalid_number"
     assert malformed.json()["error"] == "malformed"
     assert "12 digits" in malformed.json()["detail"]
+
+
+def test_a_found_card_is_answered_without_computing_its_check_digit(client, monkeypatch):
+    """A stored number is valid by construction, so the check digit is computed only for a
+    number no card has: to tell a typo (400) from an unknown card (404)."""
+    card = make_card()
+    real = numbers.luhn_is_valid
+    computed: list[str] = []
+
+    def counted(digits: str) -> bool:
+        computed.append(digits)
+        return real(digits)
+
+    monkeypatch.setattr(numbers, "luhn_is_valid", counted)
+    assert api(client, card.number).status_code == 200
+    assert computed == []
+    typo = card.number[:-1] + str((int(card.number[-1]) + 1) % 10)
+    assert api(client, typo).json()["error"] == "mistyped"
+    assert computed == [typo]
+
+
+def test_every_issued_number_passes_its_check_digit():
+    assert all(classify(card_number_new()) is NumberForm.OURS for _ in range(1000))
 
 
 def test_the_identity_number_and_birth_date_are_never_in_the_json(client):
