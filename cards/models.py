@@ -186,7 +186,46 @@ class OrderingBlackout(models.Model):
         return self.message_en if (language or "").startswith("en") else self.message_nb
 
 
-class Card(models.Model):
+class CardStatusRules:
+    """A card's status read from its fields, for Card and for the status API's facts
+    (cards.selectors.status.CardStatusFacts: the same fields, no model instance)."""
+
+    # Card's fields of these names (model fields are not annotated there).
+    state: str
+    valid_until: datetime.date
+    valid_from: datetime.date | None
+    reason_codes: list[str] | None
+    holder_first_name: str
+    holder_last_name: str
+
+    @property
+    def holder_name(self) -> str:
+        return f"{self.holder_first_name} {self.holder_last_name}"
+
+    def status_on(self, day: datetime.date) -> str:
+        """valid, invalid, expired or revoked on the given day."""
+        if self.state == Card.State.REVOKED:
+            return "revoked"
+        if self.state == Card.State.EXPIRED or day > self.valid_until:
+            return "expired"
+        if self.state == Card.State.INVALID or self.starts_after(day):
+            return "invalid"
+        return "valid"
+
+    def starts_after(self, day: datetime.date) -> bool:
+        """Whether the employment the card follows starts after the given day."""
+        return self.valid_from is not None and day < self.valid_from
+
+    def reason_codes_on(self, day: datetime.date) -> list[str]:
+        """Why the card is invalid on the given day (register reason codes), if it is."""
+        if self.status_on(day) != "invalid":
+            return []
+        if self.state == Card.State.INVALID:
+            return list(self.reason_codes or [])
+        return ["employment_not_started"]
+
+
+class Card(CardStatusRules, models.Model):
     """An HMS card: one holder, one employer, one card type, a number and a life."""
 
     class State(models.TextChoices):
@@ -297,54 +336,6 @@ class Card(models.Model):
 
     def __str__(self) -> str:
         return self.number
-
-    @property
-    def holder_name(self) -> str:
-        return f"{self.holder_first_name} {self.holder_last_name}"
-
-    def status_on(self, day: datetime.date) -> str:
-        """valid, invalid, expired or revoked on the given day."""
-        return status_on_day(
-            state=self.state, valid_until=self.valid_until, valid_from=self.valid_from, day=day
-        )
-
-    def starts_after(self, day: datetime.date) -> bool:
-        """Whether the employment the card follows starts after the given day."""
-        return self.valid_from is not None and day < self.valid_from
-
-    def reason_codes_on(self, day: datetime.date) -> list[str]:
-        """Why the card is invalid on the given day (register reason codes), if it is."""
-        return reason_codes_for(
-            status=self.status_on(day), state=self.state, reason_codes=self.reason_codes
-        )
-
-
-# The rules of a card's status as functions of its fields: Card's methods and the status
-# API's facts (cards.selectors.status.CardStatusFacts, no model instance) both use them.
-def status_on_day(
-    *,
-    state: str,
-    valid_until: datetime.date,
-    valid_from: datetime.date | None,
-    day: datetime.date,
-) -> str:
-    """valid, invalid, expired or revoked on the given day."""
-    if state == Card.State.REVOKED:
-        return "revoked"
-    if state == Card.State.EXPIRED or day > valid_until:
-        return "expired"
-    if state == Card.State.INVALID or (valid_from is not None and day < valid_from):
-        return "invalid"
-    return "valid"
-
-
-def reason_codes_for(*, status: str, state: str, reason_codes: list[str] | None) -> list[str]:
-    """Why a card with this status is invalid (register reason codes), if it is."""
-    if status != "invalid":
-        return []
-    if state == Card.State.INVALID:
-        return list(reason_codes or [])
-    return ["employment_not_started"]
 
 
 class CardTransition(models.Model):

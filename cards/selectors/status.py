@@ -15,13 +15,14 @@ from __future__ import annotations
 import datetime
 import functools
 from collections.abc import Sequence
+from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import DEFERRED, Field, Model
 
-from cards.models import Card, CardTransition, CardType, reason_codes_for, status_on_day
+from cards.models import Card, CardStatusRules, CardTransition, CardType
 from cards.numbers import has_card_number_shape, normalise
 from cards.standing import KNOWN_REVOCATION
 
@@ -46,10 +47,11 @@ _PAGE_FIELDS = frozenset(
 )
 
 
-class CardStatusFacts(NamedTuple):
+@dataclass(slots=True)
+class CardStatusFacts(CardStatusRules):
     """What the status API answers for a card: what the card shows and what decides its
-    status. The names up to card_type_code are the card's own fields, in the statement's
-    order."""
+    status, by Card's own rules. The fields up to card_type_code are the card's own, in the
+    statement's order."""
 
     number: str
     state: str
@@ -59,31 +61,18 @@ class CardStatusFacts(NamedTuple):
     employer_name: str
     valid_until: datetime.date
     valid_from: datetime.date | None
-    reason_codes: list[str]
+    reason_codes: list[str] | None
     checked_at: datetime.datetime | None
     card_type_code: str
     # When and why a revoked card was revoked (None for any other card, or if not recorded).
     revoked_at: datetime.datetime | None
     revocation_reason: str | None
 
-    @property
-    def holder_name(self) -> str:
-        return f"{self.holder_first_name} {self.holder_last_name}"
 
-    def status_on(self, day: datetime.date) -> str:
-        """As Card.status_on: the same rule, from the same fields."""
-        return status_on_day(
-            state=self.state, valid_until=self.valid_until, valid_from=self.valid_from, day=day
-        )
-
-    def reason_codes_on(self, day: datetime.date) -> list[str]:
-        """As Card.reason_codes_on."""
-        return reason_codes_for(
-            status=self.status_on(day), state=self.state, reason_codes=self.reason_codes
-        )
+_FACTS_FIELDS = [field.name for field in fields(CardStatusFacts)]
 
 
-_FACTS_CARD_FIELDS = CardStatusFacts._fields[: CardStatusFacts._fields.index("card_type_code")]
+_FACTS_CARD_FIELDS = _FACTS_FIELDS[: _FACTS_FIELDS.index("card_type_code")]
 
 
 class _Statement(NamedTuple):
@@ -258,4 +247,4 @@ def card_status_facts(*, number: str) -> CardStatusFacts | None:
     fetched = _fetch(_facts_statement(), number)
     if fetched is None:
         return None
-    return CardStatusFacts._make(fetched[0])
+    return CardStatusFacts(*fetched[0])
