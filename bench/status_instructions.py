@@ -26,6 +26,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -47,6 +48,9 @@ def child(endpoint: str, lookups: int, numbers_file: str) -> None:
     handler = WSGIHandler()
     numbers = itertools.cycle(Path(numbers_file).read_text().split())
 
+    def start_response(status: str, headers: list[tuple[str, str]], *exc_info: object) -> Any:
+        return None
+
     def lookup() -> None:
         environ = {
             "REQUEST_METHOD": "GET",
@@ -60,12 +64,11 @@ def child(endpoint: str, lookups: int, numbers_file: str) -> None:
             "wsgi.input": io.BytesIO(b""),
             "wsgi.url_scheme": "http",
         }
-        statuses: list[str] = []
-        body = handler(environ, lambda status, headers: statuses.append(status))
-        b"".join(body)
-        body.close()  # type: ignore[attr-defined]
-        if not statuses[0].startswith("200"):
-            raise SystemExit(f"{endpoint}: {statuses[0]}")
+        response = handler(environ, start_response)
+        b"".join(response)
+        response.close()
+        if response.status_code != 200:
+            raise SystemExit(f"{endpoint}: {response.status_code}")
 
     for _ in range(WARM_UP + lookups):
         lookup()

@@ -70,16 +70,12 @@ class CardStatusFacts(CardStatusRules):
 
 
 _FACTS_FIELDS = [field.name for field in fields(CardStatusFacts)]
-
-
 _FACTS_CARD_FIELDS = _FACTS_FIELDS[: _FACTS_FIELDS.index("card_type_code")]
 
 
 class _Statement(NamedTuple):
+    # The card's fields, then its type's columns, then the revocation's time and reason.
     sql: str
-    # The card's fields in the statement's order (then its type's columns, then the
-    # revocation's time and reason).
-    card_fields: list[Field[Any, Any]]
     # (column, the converters the ORM would apply to it), for the columns that have any.
     converted: list[tuple[int, list[Any]]]
 
@@ -140,7 +136,7 @@ def _statement(card_fields: list[Field[Any, Any]], type_columns: Sequence[str]) 
         found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
         if found:
             converted.append((index, [(converter, column) for converter in found]))
-    return _Statement(sql=sql, card_fields=card_fields, converted=converted)
+    return _Statement(sql=sql, converted=converted)
 
 
 def _fetch(statement: _Statement, number: str) -> tuple[list[Any], BaseDatabaseWrapper] | None:
@@ -148,7 +144,8 @@ def _fetch(statement: _Statement, number: str) -> tuple[list[Any], BaseDatabaseW
     normalised = normalise(number)
     # Only digits of a card number's length can be a card's: spare the database, and keep
     # characters such as NUL, which PostgreSQL rejects, out of the query. The check digit is
-    # the views' to check, once, before they ask (a mistyped number gets its own answer).
+    # the views' to check, once: the page's form before it asks, the API only when no card
+    # has the number (a mistyped number gets its own answer).
     if not has_card_number_shape(normalised):
         return None
     # The connection once: every attribute of django.db.connection is a context-local lookup.
@@ -186,12 +183,12 @@ _PAGE_TYPE_COLUMNS = ("code", "name_nb", "name_en")
 
 @functools.cache
 def _page_statement() -> _PageStatement:
-    fields = [field for field in Card._meta.concrete_fields if field.attname in _PAGE_FIELDS]
+    shown = [field for field in Card._meta.concrete_fields if field.attname in _PAGE_FIELDS]
     all_card_fields = [f.attname for f in Card._meta.concrete_fields]
     type_fields = [f.attname for f in CardType._meta.concrete_fields]
     return _PageStatement(
-        statement=_statement(fields, _PAGE_TYPE_COLUMNS),
-        card_positions=[all_card_fields.index(f.attname) for f in fields],
+        statement=_statement(shown, _PAGE_TYPE_COLUMNS),
+        card_positions=[all_card_fields.index(f.attname) for f in shown],
         card_model_fields=all_card_fields,
         type_positions=[type_fields.index(name) for name in ("id", *_PAGE_TYPE_COLUMNS)],
         type_model_fields=type_fields,
@@ -236,10 +233,10 @@ def card_for_status(*, number: str) -> Card | None:
 
 @functools.cache
 def _facts_statement() -> _Statement:
-    fields = [Card._meta.get_field(name) for name in _FACTS_CARD_FIELDS]
-    assert all(isinstance(field, Field) for field in fields)  # noqa: S101
-    assert set(_FACTS_CARD_FIELDS) <= _PAGE_FIELDS  # noqa: S101 (what the page may show)
-    return _statement(fields, ("code",))  # type: ignore[arg-type]
+    # Only what the page may show too (the facts' test holds the identity columns out).
+    assert set(_FACTS_CARD_FIELDS) <= _PAGE_FIELDS  # noqa: S101
+    by_name = {field.attname: field for field in Card._meta.concrete_fields}
+    return _statement([by_name[name] for name in _FACTS_CARD_FIELDS], ("code",))
 
 
 def card_status_facts(*, number: str) -> CardStatusFacts | None:
