@@ -98,7 +98,17 @@ def revocation_facts(card: Card) -> tuple[datetime.date | None, str]:
     revocation = revocation_of(card)
     if revocation is None:
         return None, ""
-    return timezone.localdate(revocation.at), revocation.reason
+    return revocation_day_and_reason(at=revocation.at, reason=revocation.reason)
+
+
+def revocation_day_and_reason(
+    *, at: datetime.datetime | None, reason: str | None, zone: datetime.tzinfo | None = None
+) -> tuple[datetime.date | None, str]:
+    """A recorded revocation's local day (in `zone`, default the current time zone) and
+    reason code; (None, "") when none is recorded (`at` None)."""
+    if at is None:
+        return None, ""
+    return timezone.localdate(at, zone), reason or ""
 
 
 def _reasons(codes: list[str], *, public: bool) -> list[tuple[str, str]]:

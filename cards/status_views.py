@@ -33,7 +33,7 @@ from django.views.decorators.http import require_safe
 from cards.api_keys import api_client_for_key, api_key_from_request
 from cards.numbers import NumberForm, classify, display, normalise
 from cards.selectors.status import CardStatusFacts, card_for_status, card_status_facts
-from cards.standing import card_standing
+from cards.standing import card_standing, revocation_day_and_reason
 from cards.status_page import render_status_page, status_answer
 from hmsportal.ratelimit import Budget, Decision, anonymous_budget, rate_limited
 from hmsportal.storage import DocumentDecryptionError, read_document
@@ -262,8 +262,8 @@ def card_status_payload(
     """The API's description of a card: what the card shows and its status on `today`.
 
     valid_until is the date printed on the card, also when the card is no longer valid;
-    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code), as
-    cards.standing.revocation_facts says them. Times are in `zone` (default: the current
+    a revoked card adds when (revoked_on) and why (revocation_reason, a stable code), as the
+    page says them (cards.standing.revocation_day_and_reason). Times are in `zone` (default: the current
     time zone).
     """
     status = card.status_on(today)
@@ -280,11 +280,11 @@ def card_status_payload(
         "checked_at": checked_at,
     }
     if status == "revoked":
-        revoked_at = card.revoked_at
-        payload["revoked_on"] = (
-            timezone.localdate(revoked_at, zone).isoformat() if revoked_at else None
+        revoked_on, reason = revocation_day_and_reason(
+            at=card.revoked_at, reason=card.revocation_reason, zone=zone
         )
-        payload["revocation_reason"] = (card.revocation_reason or "") if revoked_at else ""
+        payload["revoked_on"] = revoked_on.isoformat() if revoked_on else None
+        payload["revocation_reason"] = reason
     return payload
 
 
