@@ -18,9 +18,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, NamedTuple
 
+from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import DEFERRED, Field, Model
+from django.db.models import DEFERRED, DateTimeField, Field, Model
 
 from cards.models import Card, CardStatusRules, CardTransition, CardType
 from cards.numbers import has_card_number_shape, normalise
@@ -105,9 +106,11 @@ def _statement(card_fields: list[Field[Any, Any]], type_columns: Sequence[str]) 
     def transition(name: str) -> str:
         return f"t.{column_of(CardTransition, name)}"
 
-    columns = [f"{card_table}.{quote(field.column)}" for field in card_fields]
+    at_field = CardTransition._meta.get_field("at")
+    assert isinstance(at_field, Field)  # noqa: S101
+    columns = [_selected(f"{card_table}.{quote(field.column)}", field) for field in card_fields]
     columns += [f"{type_table}.{column_of(CardType, name)}" for name in type_columns]
-    columns += [transition("at"), transition("reason")]
+    columns += [_selected(transition("at"), at_field), transition("reason")]
     # A fixed code of the model's, not input: it can be written into the text as a literal.
     revoked = Card.State.REVOKED.value
     assert revoked.isalpha()  # noqa: S101
@@ -121,8 +124,6 @@ def _statement(card_fields: list[Field[Any, Any]], type_columns: Sequence[str]) 
         f"WHERE {card('number')} = %s"
     )
     converted = []
-    at_field = CardTransition._meta.get_field("at")
-    assert isinstance(at_field, Field)  # noqa: S101
     tables: list[tuple[Field[Any, Any] | None, str]] = [
         (field, Card._meta.db_table) for field in card_fields
     ]
@@ -134,9 +135,30 @@ def _statement(card_fields: list[Field[Any, Any]], type_columns: Sequence[str]) 
         column = field.get_col(table)
         # As the SQL compiler does: the backend's converters, then the field's.
         found = connection.ops.get_db_converters(column) + column.get_db_converters(connection)
+        if _read_as_utc(field):
+            found = [_aware_in_utc, *found]
         if found:
             converted.append((index, [(converter, column) for converter in found]))
     return _Statement(sql=sql, converted=converted)
+
+
+def _read_as_utc(field: Field[Any, Any]) -> bool:
+    return isinstance(field, DateTimeField) and settings.USE_TZ
+
+
+def _selected(column: str, field: Field[Any, Any]) -> str:
+    """The column as the statement selects it: a time as UTC wall-clock time.
+
+    Django registers its own loader for timestamptz columns, which keeps psycopg from using
+    its C one: 47 k instructions per lookup and column, a fortieth of the API's CPU
+    (bench/README.md). The same instant read as a timestamp in UTC goes through psycopg's
+    C loader, and _aware_in_utc gives it back its time zone: the value the ORM would give.
+    """
+    return f"{column} AT TIME ZONE 'UTC'" if _read_as_utc(field) else column
+
+
+def _aware_in_utc(value: Any, expression: Any, database: BaseDatabaseWrapper) -> Any:
+    return value if value is None else value.replace(tzinfo=datetime.UTC)
 
 
 def _fetch(statement: _Statement, number: str) -> tuple[list[Any], BaseDatabaseWrapper] | None:

@@ -71,6 +71,16 @@ def test_an_invalid_card_lists_its_reason_codes_and_the_last_register_check(clie
     assert datetime.datetime.fromisoformat(body["checked_at"]) == checked
 
 
+def test_times_are_in_the_portals_time_zone_whatever_is_active(client):
+    checked = datetime.datetime(2030, 1, 15, 23, 30, tzinfo=datetime.UTC)
+    card = make_card(
+        state=Card.State.INVALID, reason_codes=["employment_ended"], checked_at=checked
+    )
+    with timezone.override("America/New_York"):
+        body = api(client, card.number).json()
+    assert body["checked_at"] == "2030-01-16T00:30:00+01:00"  # Oslo winter time, the next day
+
+
 def test_an_active_card_past_its_valid_until_is_expired_without_reasons(client):
     today = timezone.localdate()
     card = make_card(

@@ -8,9 +8,10 @@ import dataclasses
 import datetime
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
-from cards.models import Card
+from cards.models import Card, CardTransition
 from cards.selectors.status import (
     CardStatusFacts,
     _facts_statement,
@@ -78,6 +79,27 @@ def test_the_facts_of_a_revoked_card_carry_its_revocation():
     # Any other card: no revocation, even one with other transitions.
     other = card_status_facts(number=CardFactory(state=Card.State.ACTIVE).number)
     assert other is not None and (other.revoked_at, other.revocation_reason) == (None, None)
+
+
+@pytest.mark.parametrize("session_zone", ["UTC", "Pacific/Chatham", "America/St_Johns"])
+def test_times_are_the_instants_the_orm_reads_whatever_the_session_time_zone(session_zone):
+    # The statement reads times as UTC wall-clock time (psycopg's C loader) and makes them
+    # aware again: the same instants as the ORM's, to the microsecond, in any session zone.
+    checked_at = datetime.datetime(2026, 3, 29, 0, 59, 59, 123456, tzinfo=datetime.UTC)
+    card = card_revoke(
+        card=CardFactory(state=Card.State.ACTIVE, checked_at=checked_at),
+        reason=RevocationReason.STOLEN,
+        actor=None,
+    )
+    revoked_at = CardTransition.objects.get(card=card, to_state=Card.State.REVOKED).at
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
+    facts = card_status_facts(number=card.number)
+    whole = card_for_status(number=card.number)
+    assert facts is not None and whole is not None
+    for read in (facts.checked_at, whole.checked_at):
+        assert read == checked_at and read.utcoffset() == datetime.timedelta(0)
+    assert facts.revoked_at == revoked_at and timezone.is_aware(facts.revoked_at)
 
 
 def test_numbers_that_cannot_be_a_card_never_reach_the_database(django_assert_num_queries):
