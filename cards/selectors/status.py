@@ -143,7 +143,11 @@ def _statement(card_fields: list[Field[Any, Any]], type_columns: Sequence[str]) 
 
 
 def _read_as_utc(field: Field[Any, Any]) -> bool:
-    return isinstance(field, DateTimeField) and settings.USE_TZ
+    # PostgreSQL's timestamptz only: SQLite keeps times as text, which the ORM's own
+    # converters parse (they are in the statement's converters already).
+    return (
+        isinstance(field, DateTimeField) and settings.USE_TZ and connection.vendor == "postgresql"
+    )
 
 
 def _selected(column: str, field: Field[Any, Any]) -> str:
