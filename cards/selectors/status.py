@@ -161,7 +161,9 @@ def _selected(column: str, field: Field[Any, Any]) -> str:
     return f"{column} AT TIME ZONE 'UTC'" if _read_as_utc(field) else column
 
 
-def _aware_in_utc(value: Any, expression: Any, database: BaseDatabaseWrapper) -> Any:
+def _aware_in_utc(
+    value: datetime.datetime | None, expression: object, database: BaseDatabaseWrapper
+) -> datetime.datetime | None:
     return value if value is None else value.replace(tzinfo=datetime.UTC)
 
 
