@@ -12,6 +12,11 @@ from cards import rechecks, services
 from cards.models import CardCheck
 
 RETRY_LEFT_OVER_SECONDS = 15 * 60
+# Celery's Redis transport hands a message out again once it has gone unacknowledged for the
+# visibility timeout (5 h, settings), and a retry waiting out its countdown is unacknowledged:
+# a longer delay would run the retry twice, and each copy would retry again. So the delays
+# stop doubling at 4 h; the next night's run checks whatever is still left after a day.
+RETRY_LEFT_OVER_MAX_SECONDS = 4 * 3600
 
 
 @shared_task(
@@ -103,8 +108,13 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
     """Cards a night's run could not check, retried with growing delays."""
     summary = services.cards_recheck_all(checked_before=datetime.datetime.fromisoformat(started_at))
     if summary.failed_lookups:
-        raise self.retry(countdown=RETRY_LEFT_OVER_SECONDS * 2 ** (self.request.retries + 1))
+        raise self.retry(countdown=left_over_retry_delay(self.request.retries))
     return summary.checked
+
+
+def left_over_retry_delay(retries: int) -> int:
+    """Seconds before the left-over cards are asked again, after `retries` retries so far."""
+    return min(RETRY_LEFT_OVER_SECONDS * 2 ** (retries + 1), RETRY_LEFT_OVER_MAX_SECONDS)
 
 
 @shared_task(

@@ -265,3 +265,17 @@ def test_the_same_message_delivered_again_takes_over_from_its_dead_worker(regist
     assert registers["freg"].requests == []
     assert rechecks.recheck_chunk_run(chunk_id=chunk.pk, delivery="celery-task-1").run_finished
     assert len(registers["freg"].requests) == 2
+
+
+def test_left_over_retries_wait_less_than_the_brokers_visibility_timeout(settings) -> None:
+    # A retry waiting out its countdown holds an unacknowledged message: one waiting longer
+    # than the visibility timeout would be handed out again and run twice.
+    from cards.tasks import left_over_retry_delay, recheck_cards_left_over
+
+    visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
+    delays = [left_over_retry_delay(n) for n in range(recheck_cards_left_over.max_retries)]
+    assert delays[:4] == [30 * 60, 3600, 2 * 3600, 4 * 3600]
+    assert max(delays) < visibility
+    assert recheck_cards_left_over.time_limit < visibility
+    # Still about a day of asking before the next night's run takes over.
+    assert 20 * 3600 <= 15 * 60 + sum(delays) <= 30 * 3600
