@@ -12,11 +12,8 @@ from cards import rechecks, services
 from cards.models import CardCheck
 
 RETRY_LEFT_OVER_SECONDS = 15 * 60
-# Celery's Redis transport hands a message out again once it has gone unacknowledged for the
-# visibility timeout (5 h, settings), and a retry waiting out its countdown is unacknowledged:
-# a longer delay would run the retry twice, and each copy would retry again. So the delays
-# stop doubling at 4 h; the next night's run checks whatever is still left after a day.
-RETRY_LEFT_OVER_MAX_SECONDS = 4 * 3600
+# Time for the broker's bookkeeping between a retry's end and its acknowledgement.
+_ACK_MARGIN_SECONDS = 10 * 60
 
 
 @shared_task(
@@ -113,8 +110,19 @@ def recheck_cards_left_over(self: Task, *, started_at: str) -> int:
 
 
 def left_over_retry_delay(retries: int) -> int:
-    """Seconds before the left-over cards are asked again, after `retries` retries so far."""
-    return min(RETRY_LEFT_OVER_SECONDS * 2 ** (retries + 1), RETRY_LEFT_OVER_MAX_SECONDS)
+    """Seconds before the left-over cards are asked again, after `retries` retries so far:
+    doubling, but never so long that the retry could be handed out twice.
+
+    Celery's Redis transport hands a message out again once it has gone unacknowledged for the
+    broker's visibility timeout (settings), and a retry is unacknowledged from the moment a
+    worker takes it, while it waits out its countdown, until its run ends (acks late). So the
+    countdown plus the longest run stays below the timeout; a longer one would run the retry
+    twice, and each copy would retry again. What is still left then, the next night's run takes.
+    """
+    visibility = int(str(settings.CELERY_BROKER_TRANSPORT_OPTIONS.get("visibility_timeout", 3600)))
+    longest_run = int(recheck_cards_left_over.time_limit or 0)
+    longest_wait = max(visibility - longest_run - _ACK_MARGIN_SECONDS, 60)
+    return min(RETRY_LEFT_OVER_SECONDS * 2 ** (retries + 1), longest_wait)
 
 
 @shared_task(

@@ -184,7 +184,8 @@ CELERY_BROKER_TRANSPORT_OPTIONS: dict[str, object] = {
     "socket_timeout": 5,
     # Redis hands an unacknowledged message to another worker after this long, whether or not
     # the first is still at it: above the longest task's time limit (cards.recheck_cards_left_over,
-    # 4 h 10 min), so a long task is not run twice at once. A worker whose pool process dies
+    # 4 h 10 min, whose retries wait only as long as fits: cards.tasks.left_over_retry_delay),
+    # so a long task is not run twice at once. A worker whose pool process dies
     # gives its task back at once (reject on worker lost); this only covers a whole worker lost.
     "visibility_timeout": 5 * 3600,
     # JSON, e.g. {"visibility_timeout": 5} in tests that kill a worker on purpose.

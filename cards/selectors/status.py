@@ -154,9 +154,10 @@ def _selected(column: str, field: Field[Any, Any]) -> str:
     """The column as the statement selects it: a time as UTC wall-clock time.
 
     Django registers its own loader for timestamptz columns, which keeps psycopg from using
-    its C one: 47 k instructions per lookup and column, a fortieth of the API's CPU
-    (bench/README.md). The same instant read as a timestamp in UTC goes through psycopg's
-    C loader, and _aware_in_utc gives it back its time zone: the value the ORM would give.
+    its C one: setting it up and loading a value cost 47 k instructions, and reading the times
+    this way saves 36 k per lookup, about 2 % of the API's CPU (bench/README.md). The same
+    instant read as a timestamp in UTC goes through psycopg's C loader, and _aware_in_utc
+    makes it aware in UTC again: the instant the ORM reads.
     """
     return f"{column} AT TIME ZONE 'UTC'" if _read_as_utc(field) else column
 

@@ -267,15 +267,23 @@ def test_the_same_message_delivered_again_takes_over_from_its_dead_worker(regist
     assert len(registers["freg"].requests) == 2
 
 
-def test_left_over_retries_wait_less_than_the_brokers_visibility_timeout(settings) -> None:
-    # A retry waiting out its countdown holds an unacknowledged message: one waiting longer
-    # than the visibility timeout would be handed out again and run twice.
+def test_a_left_over_retry_is_acknowledged_before_the_broker_hands_it_out_again(settings) -> None:
+    # A retry is unacknowledged from the moment a worker takes it, through its countdown, until
+    # its run ends (acks late): if that outlasts the visibility timeout the broker hands it out
+    # again, and it runs twice.
     from cards.tasks import left_over_retry_delay, recheck_cards_left_over
 
+    longest_run = recheck_cards_left_over.time_limit
+    retries = range(recheck_cards_left_over.max_retries)
+
+    def delays() -> list[int]:
+        return [left_over_retry_delay(n) for n in retries]
+
     visibility = settings.CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"]
-    delays = [left_over_retry_delay(n) for n in range(recheck_cards_left_over.max_retries)]
-    assert delays[:4] == [30 * 60, 3600, 2 * 3600, 4 * 3600]
-    assert max(delays) < visibility
-    assert recheck_cards_left_over.time_limit < visibility
-    # Still about a day of asking before the next night's run takes over.
-    assert 20 * 3600 <= 15 * 60 + sum(delays) <= 30 * 3600
+    assert all(delay + longest_run < visibility for delay in delays())
+    # The portal's settings (5 h, runs up to 4 h 10 min): 30 minutes, then every 40.
+    assert delays() == [30 * 60] + [40 * 60] * 7
+    # A longer timeout lets the delays keep doubling further, still within it.
+    settings.CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 10 * 3600}
+    assert delays()[:5] == [30 * 60, 3600, 2 * 3600, 4 * 3600, 10 * 3600 - longest_run - 600]
+    assert all(delay + longest_run < 10 * 3600 for delay in delays())

@@ -12,8 +12,9 @@ from django.utils import timezone
 
 from cards import numbers
 from cards.api_keys import api_client_create, api_client_for_key
-from cards.models import ApiClient, Card
+from cards.models import ApiClient, Card, CardTransition
 from cards.numbers import NumberForm, card_number_new, classify
+from cards.services import RevocationReason, card_revoke
 from hmsportal import ratelimit
 from tests.cards.factories import CardFactory
 from tests.conftest import RATE_LIMIT_WINDOW_START as WINDOW_START
@@ -76,9 +77,15 @@ def test_times_are_in_the_portals_time_zone_whatever_is_active(client):
     card = make_card(
         state=Card.State.INVALID, reason_codes=["employment_ended"], checked_at=checked
     )
+    revoked = card_revoke(card=make_card(), reason=RevocationReason.LOST, actor=None)
+    CardTransition.objects.filter(card=revoked, to_state=Card.State.REVOKED).update(
+        at=datetime.datetime(2030, 1, 15, 23, 30, tzinfo=datetime.UTC)
+    )
     with timezone.override("America/New_York"):
         body = api(client, card.number).json()
+        revoked_body = api(client, revoked.number).json()
     assert body["checked_at"] == "2030-01-16T00:30:00+01:00"  # Oslo winter time, the next day
+    assert revoked_body["revoked_on"] == "2030-01-16"  # in New York still the 15th
 
 
 def test_an_active_card_past_its_valid_until_is_expired_without_reasons(client):

@@ -19,7 +19,7 @@ from cards.selectors.status import (
     card_status_facts,
 )
 from cards.services import RevocationReason, card_revoke
-from cards.standing import revocation_facts
+from cards.standing import KNOWN_REVOCATION, revocation_facts
 from tests.cards.factories import CardFactory
 
 pytestmark = pytest.mark.django_db
@@ -97,12 +97,17 @@ def test_times_are_the_instants_the_orm_reads_whatever_the_session_time_zone(ses
         request.getfixturevalue("postgres_required")
         with connection.cursor() as cursor:
             cursor.execute("SELECT set_config('TimeZone', %s, true)", [session_zone])
+            # The setting lasts to the end of the test's transaction: make sure it took.
+            cursor.execute("SHOW TimeZone")
+            assert cursor.fetchone()[0] == session_zone
     facts = card_status_facts(number=card.number)
     whole = card_for_status(number=card.number)
     assert facts is not None and whole is not None
+    page_revocation = getattr(whole, KNOWN_REVOCATION)
     for read in (facts.checked_at, whole.checked_at):
         assert read == checked_at and read.utcoffset() == datetime.timedelta(0)
-    assert facts.revoked_at == revoked_at and timezone.is_aware(facts.revoked_at)
+    for read in (facts.revoked_at, page_revocation.at):
+        assert read == revoked_at and read.utcoffset() == datetime.timedelta(0)
 
 
 def test_numbers_that_cannot_be_a_card_never_reach_the_database(django_assert_num_queries):
